@@ -1,0 +1,34 @@
+// Node partitioning of the bipartite train graph: METIS k-way, random, hash.
+// Offline; never touches the communication layer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/csr.hpp"
+
+namespace tkg {
+
+enum class PartitionMethod { kMetis, kRandom, kHash };
+PartitionMethod parse_partition_method(const std::string& name);  // metis | random | hash
+const char* partition_method_name(PartitionMethod m);
+
+struct PartitionOptions {
+  int32_t parts = 1;
+  PartitionMethod method = PartitionMethod::kMetis;
+  int ncon = 2;                 // 1: balance node count; 2: node count and degree (edge work)
+  std::string objective = "cut";  // cut | vol (METIS_OBJTYPE_CUT / METIS_OBJTYPE_VOL)
+  double imbalance = 1.03;      // allowed max/avg load per constraint (METIS ubvec / ufactor)
+  uint64_t seed = 1;
+};
+
+// Returns part[v] in [0, parts) for every node of `graph`, which must hold distinct pairs
+// (build_train_csr(ds, /*distinct=*/true)). Deterministic for fixed options.
+// Throws InputError for options out of range or a graph beyond METIS's 32-bit idx_t.
+std::vector<int32_t> partition_nodes(const NodeCsr& graph, const PartitionOptions& opts);
+
+// Version string of the linked METIS, e.g. "5.1.0".
+std::string metis_version();
+
+}  // namespace tkg

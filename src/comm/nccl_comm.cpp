@@ -1,0 +1,85 @@
+#include "comm/nccl_comm.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "comm/cuda_check.hpp"
+
+static_assert(sizeof(ncclUniqueId) == tkg::kNcclUniqueIdBytes, "NCCL_UNIQUE_ID_BYTES changed");
+
+namespace tkg {
+
+int nccl_version_code() {
+  int v = 0;
+  TKG_NCCL_CHECK(ncclGetVersion(&v));
+  return v;
+}
+
+std::string nccl_version_string() {
+  int v = nccl_version_code();
+  // NCCL >= 2.9 encodes major*10000 + minor*100 + patch.
+  return std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." + std::to_string(v % 100);
+}
+
+NcclUniqueIdBytes nccl_make_unique_id() {
+  ncclUniqueId id;
+  TKG_NCCL_CHECK(ncclGetUniqueId(&id));
+  NcclUniqueIdBytes out;
+  std::memcpy(out.data(), id.internal, kNcclUniqueIdBytes);
+  return out;
+}
+
+int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the sticky error
+    return 0;
+  }
+  return n;
+}
+
+NcclComm::NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device)
+    : nranks_(nranks), rank_(rank), device_(device) {
+  TKG_CUDA_CHECK(cudaSetDevice(device));
+  ncclUniqueId nid;
+  std::memcpy(nid.internal, id.data(), kNcclUniqueIdBytes);
+  ncclComm_t comm = nullptr;
+  TKG_NCCL_CHECK(ncclCommInitRank(&comm, nranks, nid, rank));
+  comm_ = comm;
+}
+
+NcclComm::~NcclComm() {
+  if (!comm_) return;
+  if (aborted_) return;
+  TKG_NCCL_CHECK_NOTHROW(ncclCommDestroy(static_cast<ncclComm_t>(comm_)));
+}
+
+void NcclComm::abort() {
+  if (!comm_ || aborted_) return;
+  aborted_ = true;
+  TKG_NCCL_CHECK_NOTHROW(ncclCommAbort(static_cast<ncclComm_t>(comm_)));
+}
+
+void NcclComm::wait_ready(double timeout_s) {
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    ncclResult_t state = ncclSuccess;
+    TKG_NCCL_CHECK(ncclCommGetAsyncError(static_cast<ncclComm_t>(comm_), &state));
+    if (state == ncclSuccess) return;
+    if (state != ncclInProgress) {
+      abort();
+      throw CommError(std::string("NCCL asynchronous error on rank ") + std::to_string(rank_) + ": " +
+                      ncclGetErrorString(state));
+    }
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) {
+      abort();
+      throw CommError("NCCL operation on rank " + std::to_string(rank_) + " did not finish within " +
+                      std::to_string(timeout_s) + " s; communicator aborted");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+}  // namespace tkg

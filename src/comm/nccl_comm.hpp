@@ -1,0 +1,52 @@
+// RAII NCCL communicator (no torch, no MPI in this header: the unique id arrives as bytes,
+// broadcast over MPI by the caller). Not copyable; destroyed (or aborted on error) exactly once.
+//
+// Contract (as for every collective of this project): all ranks call the same operations in the
+// same order, including calls that move zero rows.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace tkg {
+
+// Version of the NCCL library this process loaded, e.g. "2.28.3".
+std::string nccl_version_string();
+int nccl_version_code();  // as ncclGetVersion: major*10000 + minor*100 + patch
+
+constexpr size_t kNcclUniqueIdBytes = 128;  // NCCL_UNIQUE_ID_BYTES
+using NcclUniqueIdBytes = std::array<char, kNcclUniqueIdBytes>;
+
+// Creates a fresh id; call on rank 0 only, then broadcast the bytes.
+NcclUniqueIdBytes nccl_make_unique_id();
+
+// Number of CUDA devices visible (0 when there is no driver or no GPU; never throws).
+int cuda_device_count();
+
+class NcclComm {
+ public:
+  // Selects `device`, joins the communicator of `nranks` ranks identified by `id`.
+  NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device);
+  ~NcclComm();
+  NcclComm(const NcclComm&) = delete;
+  NcclComm& operator=(const NcclComm&) = delete;
+
+  // Polls ncclCommGetAsyncError until the communicator is idle; aborts it and throws CommError
+  // if an asynchronous error appears or `timeout_s` passes.
+  void wait_ready(double timeout_s);
+  // Aborts the communicator (pending operations fail on all ranks); idempotent.
+  void abort();
+
+  int rank() const { return rank_; }
+  int size() const { return nranks_; }
+  int device() const { return device_; }
+  void* raw() const { return comm_; }  // ncclComm_t
+
+ private:
+  void* comm_ = nullptr;
+  int nranks_ = 0, rank_ = 0, device_ = 0;
+  bool aborted_ = false;
+};
+
+}  // namespace tkg

@@ -1,0 +1,36 @@
+#include "common/checksum.hpp"
+
+#include <boost/crc.hpp>
+#include <fstream>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace tkg {
+
+uint32_t crc32_bytes(const void* data, size_t size, uint32_t previous) {
+  // Continue a running CRC: boost's crc_32_type keeps the register un-reflected-xored, so we
+  // rebuild the state from the previous final value.
+  boost::crc_optimal<32, 0x04C11DB7, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc(previous ^ 0xFFFFFFFFu);
+  crc.process_bytes(data, size);
+  return crc.checksum();
+}
+
+uint32_t crc32_file(const std::string& path, uint64_t* size_out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, "cannot open file for reading");
+  std::vector<char> buf(1 << 20);
+  uint32_t crc = 0;
+  uint64_t total = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    crc = crc32_bytes(buf.data(), static_cast<size_t>(got), crc);
+    total += static_cast<uint64_t>(got);
+  }
+  if (size_out) *size_out = total;
+  return crc;
+}
+
+}  // namespace tkg

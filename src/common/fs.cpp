@@ -1,0 +1,110 @@
+#include "common/fs.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tkg {
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path, 0, "file does not exist");
+  if (fs::is_directory(path, ec)) throw InputError(path, 0, "expected a file, found a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, std::string("cannot open file: ") + std::strerror(errno));
+  std::string data;
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size < 0) throw InputError(path, 0, "cannot determine file size");
+  data.resize(static_cast<size_t>(size));
+  in.seekg(0, std::ios::beg);
+  in.read(data.data(), size);
+  if (in.gcount() != size) throw InputError(path, 0, "short read");
+  return data;
+}
+
+static std::string unique_suffix() {
+  static int counter = 0;
+  std::ostringstream s;
+  s << ".tmp-" << ::getpid() << "-" << counter++;
+  return s.str();
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  std::string tmp = path + unique_suffix();
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw InputError(path, 0, std::string("cannot create file: ") + std::strerror(errno));
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw InputError(path, 0, "write failed (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    std::remove(tmp.c_str());
+    throw InputError(path, 0, std::string("cannot rename temp file into place: ") + std::strerror(err));
+  }
+}
+
+void write_dir_atomic(const std::string& dir, bool overwrite,
+                      const std::function<void(const std::string&)>& fill) {
+  fs::path target = fs::path(dir);
+  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
+  std::error_code ec;
+  if (fs::exists(target, ec) && !overwrite)
+    throw InputError(target.string(), 0, "output directory exists (pass --force to replace it)");
+  if (!target.parent_path().empty()) fs::create_directories(target.parent_path(), ec);
+  fs::path tmp = target.string() + unique_suffix();
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directory(tmp, ec))
+    throw InputError(tmp.string(), 0, "cannot create temp directory: " + ec.message());
+  try {
+    fill(tmp.string());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  fs::path old;
+  if (fs::exists(target, ec)) {
+    old = target.string() + unique_suffix() + ".old";
+    fs::rename(target, old, ec);
+    if (ec) {
+      fs::remove_all(tmp, ec);
+      throw InputError(target.string(), 0, "cannot move the old directory aside");
+    }
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::string why = ec.message();
+    fs::remove_all(tmp, ec);
+    if (!old.empty()) fs::rename(old, target, ec);
+    throw InputError(target.string(), 0, "cannot rename temp directory into place: " + why);
+  }
+  if (!old.empty()) fs::remove_all(old, ec);
+}
+
+double peak_rss_mb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+
+bool path_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+}  // namespace tkg

@@ -1,0 +1,27 @@
+// File-system helpers: whole-file reads, atomic writes (temp name + rename), peak memory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace tkg {
+
+// Reads a whole file. Throws InputError (naming the file) if it is missing or unreadable.
+std::string read_file(const std::string& path);
+
+// Writes `content` to `path` atomically: a temp file in the same directory, then rename.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// Calls `fill(tmp_dir)` to populate a fresh temp directory beside `dir`, then renames it to
+// `dir`. If `dir` exists it is replaced only when `overwrite` is true (else InputError).
+// On any exception the temp directory is removed and nothing at `dir` changes.
+void write_dir_atomic(const std::string& dir, bool overwrite,
+                      const std::function<void(const std::string& tmp_dir)>& fill);
+
+// Peak resident set size of this process in MiB (getrusage ru_maxrss).
+double peak_rss_mb();
+
+bool path_exists(const std::string& path);
+
+}  // namespace tkg

@@ -1,0 +1,297 @@
+#include "graph/dataset.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <sstream>
+#include <unordered_set>
+
+#include "common/checksum.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/rng.hpp"
+
+namespace tkg {
+
+TextFormat parse_text_format(const std::string& name) {
+  if (name == "auto") return TextFormat::kAuto;
+  if (name == "edges" || name == "edge") return TextFormat::kEdges;
+  if (name == "adj" || name == "adjacency") return TextFormat::kAdjacency;
+  throw InputError("--format", 0, "unknown format '" + name + "' (expected auto, edges or adj)");
+}
+
+const char* text_format_name(TextFormat f) {
+  switch (f) {
+    case TextFormat::kAuto: return "auto";
+    case TextFormat::kEdges: return "edges";
+    case TextFormat::kAdjacency: return "adj";
+  }
+  return "?";
+}
+
+namespace {
+
+inline bool is_sep(char c) { return c == ' ' || c == '\t' || c == ',' || c == '\r'; }
+
+// Splits [begin, end) into tokens at runs of separators. Calls f(token_begin, token_end) for each
+// token; stops early when f returns false. Returns the number of tokens visited.
+template <typename F>
+int64_t for_each_token(const char* begin, const char* end, F&& f) {
+  int64_t n = 0;
+  const char* p = begin;
+  while (p < end) {
+    while (p < end && is_sep(*p)) ++p;
+    if (p >= end) break;
+    const char* q = p;
+    while (q < end && !is_sep(*q)) ++q;
+    ++n;
+    if (!f(p, q)) break;
+    p = q;
+  }
+  return n;
+}
+
+int64_t parse_id(const char* b, const char* e, const std::string& path, int64_t line, const char* what) {
+  std::string tok(b, e);
+  if (b < e && *b == '-') {
+    bool digits = e - b > 1 && std::all_of(b + 1, e, [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) throw InputError(path, line, std::string("negative ") + what + " id '" + tok + "' (expected a non-negative integer)");
+  }
+  bool digits = std::all_of(b, e, [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) throw InputError(path, line, std::string("expected a non-negative integer ") + what + " id, got '" + tok + "'");
+  int64_t v = 0;
+  auto res = std::from_chars(b, e, v);
+  if (res.ec == std::errc::result_out_of_range)
+    throw InputError(path, line, std::string(what) + " id '" + tok + "' overflows a 64-bit integer");
+  if (res.ec != std::errc() || res.ptr != e)
+    throw InputError(path, line, std::string("expected a non-negative integer ") + what + " id, got '" + tok + "'");
+  if (v > kMaxId)
+    throw InputError(path, line, std::string(what) + " id " + tok + " exceeds the supported maximum 2^40-1");
+  return v;
+}
+
+bool has_letter(const char* b, const char* e) {
+  return std::any_of(b, e, [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+struct LineRange {
+  const char* begin;
+  const char* end;
+  int64_t number;  // 1-based
+};
+
+// Calls f(LineRange) for each non-blank line.
+template <typename F>
+void for_each_line(const std::string& data, F&& f) {
+  const char* p = data.data();
+  const char* end = p + data.size();
+  int64_t number = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* le = nl ? nl : end;
+    ++number;
+    bool blank = std::all_of(p, le, [](char c) { return is_sep(c) && c != ','; });
+    if (!blank) f(LineRange{p, le, number});
+    p = nl ? nl + 1 : end;
+  }
+}
+
+// Adjacency if there are no commas/tabs, some line does not have exactly two fields, and the
+// first column never repeats (one line per user). Otherwise an edge list (possibly with extra
+// columns). A file in which every line has two fields reads the same either way.
+TextFormat detect_format(const std::string& data) {
+  if (data.find(',') != std::string::npos || data.find('\t') != std::string::npos) return TextFormat::kEdges;
+  bool all_two = true;
+  bool first_col_unique = true;
+  std::unordered_set<std::string> firsts;
+  bool first_line = true;
+  for_each_line(data, [&](const LineRange& l) {
+    std::string first;
+    int64_t n = for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
+      if (first.empty()) first.assign(b, e);
+      return true;
+    });
+    bool header = first_line && has_letter(l.begin, l.end);
+    first_line = false;
+    if (header) return;
+    if (n != 2) all_two = false;
+    if (first_col_unique && !firsts.insert(first).second) first_col_unique = false;
+  });
+  if (!all_two && first_col_unique) return TextFormat::kAdjacency;
+  return TextFormat::kEdges;
+}
+
+void drop_duplicate_lines(EdgeList& el, FileInfo* info) {
+  const int64_t n = el.size();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return el.user[a] != el.user[b] ? el.user[a] < el.user[b] : el.item[a] < el.item[b];
+  });
+  std::vector<char> keep(static_cast<size_t>(n), 1);
+  for (int64_t k = 1; k < n; ++k) {
+    int64_t a = order[k - 1], b = order[k];
+    if (el.user[a] == el.user[b] && el.item[a] == el.item[b]) keep[b] = 0;
+  }
+  EdgeList out;
+  for (int64_t k = 0; k < n; ++k)
+    if (keep[k]) out.push(el.user[k], el.item[k]);
+  if (info) info->duplicates_dropped = n - out.size();
+  el = std::move(out);
+}
+
+}  // namespace
+
+EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info) {
+  std::string data = read_file(path);
+  FileInfo fi;
+  fi.path = path;
+  fi.bytes = data.size();
+  fi.crc32 = crc32_bytes(data.data(), data.size());
+  TextFormat format = opts.format == TextFormat::kAuto ? detect_format(data) : opts.format;
+  fi.format = format;
+
+  EdgeList el;
+  bool first_line = true;
+  for_each_line(data, [&](const LineRange& l) {
+    bool header = first_line && has_letter(l.begin, l.end);
+    first_line = false;
+    if (header) return;  // optional header line
+    if (format == TextFormat::kEdges) {
+      int64_t vals[2];
+      int64_t k = 0;
+      for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
+        vals[k] = parse_id(b, e, path, l.number, k == 0 ? "user" : "item");
+        return ++k < 2;  // extra columns are ignored
+      });
+      if (k < 2) throw InputError(path, l.number, "expected 'user item', found a single field");
+      el.push(vals[0], vals[1]);
+    } else {
+      int64_t user = -1;
+      int64_t items = 0;
+      for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
+        if (user < 0) {
+          user = parse_id(b, e, path, l.number, "user");
+        } else {
+          el.push(user, parse_id(b, e, path, l.number, "item"));
+          ++items;
+        }
+        return true;
+      });
+      if (items == 0) {
+        if (opts.require_items)
+          throw InputError(path, l.number, "user " + std::to_string(user) +
+                                               " has no items (expected 'user item1 item2 ...')");
+        ++fi.users_without_items;
+      }
+    }
+  });
+  if (el.size() == 0) throw InputError(path, 0, "no interactions found (empty file?)");
+  if (opts.drop_duplicates) drop_duplicate_lines(el, &fi);
+  fi.lines = el.size();
+  if (info) *info = fi;
+  return el;
+}
+
+void finalize_dataset(Dataset& ds) {
+  int64_t max_u = -1, max_i = -1;
+  for (const EdgeList* el : {&ds.train, &ds.valid, &ds.test}) {
+    for (int64_t u : el->user) max_u = std::max(max_u, u);
+    for (int64_t i : el->item) max_i = std::max(max_i, i);
+  }
+  ds.n_users = max_u + 1;
+  ds.n_items = max_i + 1;
+  std::vector<char> seen_u(static_cast<size_t>(ds.n_users), 0), seen_i(static_cast<size_t>(ds.n_items), 0);
+  for (int64_t k = 0; k < ds.train.size(); ++k) {
+    seen_u[ds.train.user[k]] = 1;
+    seen_i[ds.train.item[k]] = 1;
+  }
+  std::vector<char> cu(static_cast<size_t>(ds.n_users), 0), ci(static_cast<size_t>(ds.n_items), 0);
+  ds.eval_users_unseen = ds.eval_items_unseen = 0;
+  for (const EdgeList* el : {&ds.valid, &ds.test}) {
+    for (int64_t k = 0; k < el->size(); ++k) {
+      int64_t u = el->user[k], i = el->item[k];
+      if (!seen_u[u] && !cu[u]) cu[u] = 1, ++ds.eval_users_unseen;
+      if (!seen_i[i] && !ci[i]) ci[i] = 1, ++ds.eval_items_unseen;
+    }
+  }
+}
+
+Dataset load_dataset(const std::string& dir, const ReadOptions& opts) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(dir, 0, "dataset directory does not exist");
+  Dataset ds;
+  auto load = [&](const char* name, EdgeList& el, bool required, bool require_items) {
+    std::string path = (fs::path(dir) / name).string();
+    if (!required && !fs::exists(path, ec)) return;
+    ReadOptions o = opts;
+    o.require_items = require_items;
+    FileInfo fi;
+    el = read_interactions(path, o, &fi);
+    fi.split = std::string(name).substr(0, std::string(name).find('.'));
+    ds.files.push_back(fi);
+  };
+  load("train.txt", ds.train, true, true);
+  load("valid.txt", ds.valid, false, false);
+  load("test.txt", ds.test, true, false);
+  finalize_dataset(ds);
+  return ds;
+}
+
+Dataset load_split_file(const std::string& path, uint64_t seed, const ReadOptions& opts) {
+  FileInfo fi;
+  EdgeList all = read_interactions(path, opts, &fi);
+  fi.split = "all";
+  const int64_t n = all.size();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed);
+  shuffle(order, rng);
+  const int64_t n_train = n * 7 / 10, n_valid = n / 10;
+  std::vector<char> split(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) split[order[k]] = k < n_train ? 0 : (k < n_train + n_valid ? 1 : 2);
+  Dataset ds;
+  for (int64_t k = 0; k < n; ++k) {
+    EdgeList& el = split[k] == 0 ? ds.train : (split[k] == 1 ? ds.valid : ds.test);
+    el.push(all.user[k], all.item[k]);
+  }
+  if (ds.train.size() == 0) throw InputError(path, 0, "too few interactions to split 7:1:2");
+  ds.files.push_back(fi);
+  finalize_dataset(ds);
+  return ds;
+}
+
+void write_edge_list(const std::string& path, const EdgeList& edges) {
+  std::string out;
+  out.reserve(static_cast<size_t>(edges.size()) * 16);
+  char buf[48];
+  for (int64_t k = 0; k < edges.size(); ++k) {
+    char* p = std::to_chars(buf, buf + 20, edges.user[k]).ptr;
+    *p++ = ' ';
+    p = std::to_chars(p, p + 20, edges.item[k]).ptr;
+    *p++ = '\n';
+    out.append(buf, p);
+  }
+  write_file_atomic(path, out);
+}
+
+std::string describe_dataset(const Dataset& ds) {
+  std::ostringstream s;
+  s << ds.n_users << " users, " << ds.n_items << " items; train " << ds.train.size() << " lines, valid "
+    << ds.valid.size() << ", test " << ds.test.size();
+  for (const FileInfo& f : ds.files) {
+    s << "\n  " << f.split << ": " << f.path << " (" << text_format_name(f.format) << ", " << f.lines << " lines";
+    if (f.duplicates_dropped) s << ", " << f.duplicates_dropped << " duplicates dropped";
+    if (f.users_without_items) s << ", " << f.users_without_items << " users without items";
+    s << ")";
+  }
+  if (ds.eval_users_unseen || ds.eval_items_unseen)
+    s << "\n  note: " << ds.eval_users_unseen << " users and " << ds.eval_items_unseen
+      << " items appear in valid/test but not in train";
+  return s.str();
+}
+
+}  // namespace tkg

@@ -1,0 +1,85 @@
+// Interaction data: readers for the two text formats, datasets of train/valid/test splits.
+//
+// Formats (ids are 0-based non-negative integers):
+//   edges:      one interaction per line, "user item", separated by space, tab or comma;
+//               extra columns are ignored; an optional header line (first line, not numeric).
+//   adjacency:  LightGCN style, one user per line, "user item1 item2 ...", space separated.
+// Duplicate lines are kept by default (the official TopKGAT counts them in degrees).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tkg {
+
+enum class TextFormat { kAuto, kEdges, kAdjacency };
+TextFormat parse_text_format(const std::string& name);  // "auto" | "edges" | "adj"
+const char* text_format_name(TextFormat f);
+
+// Interactions as parallel arrays: line k is (user[k], item[k]). Ids are global and 0-based.
+struct EdgeList {
+  std::vector<int64_t> user;
+  std::vector<int64_t> item;
+  int64_t size() const { return static_cast<int64_t>(user.size()); }
+  void push(int64_t u, int64_t i) {
+    user.push_back(u);
+    item.push_back(i);
+  }
+};
+
+// Largest id accepted (2^40 - 1): bigger ids would be tables no machine can hold, and most
+// likely come from a corrupt file.
+constexpr int64_t kMaxId = (int64_t{1} << 40) - 1;
+
+struct ReadOptions {
+  TextFormat format = TextFormat::kAuto;
+  bool drop_duplicates = false;  // drop repeated (user, item) lines within a file
+  // In adjacency files, a line with a user and no items is an error when true (train), or a user
+  // without interactions in this split when false (counted in FileInfo::users_without_items).
+  bool require_items = true;
+};
+
+struct FileInfo {
+  std::string path;
+  std::string split;  // "train" | "valid" | "test" | "all"
+  TextFormat format = TextFormat::kAuto;  // the format actually used
+  uint64_t bytes = 0;
+  uint32_t crc32 = 0;
+  int64_t lines = 0;                 // interactions read (after dropping duplicates)
+  int64_t duplicates_dropped = 0;
+  int64_t users_without_items = 0;   // adjacency lines with no items (when allowed)
+};
+
+// Reads one interaction file. Throws InputError naming the file and line on bad input: a missing
+// or empty file, a non-numeric token, a negative id, an id that overflows or exceeds kMaxId, a
+// line with too few fields.
+EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info = nullptr);
+
+struct Dataset {
+  int64_t n_users = 0;  // max user id + 1 over all splits (as the official code)
+  int64_t n_items = 0;  // max item id + 1 over all splits
+  EdgeList train, valid, test;  // valid may be empty
+  std::vector<FileInfo> files;
+  // Users/items that appear in valid or test but never in train (allowed; logged).
+  int64_t eval_users_unseen = 0;
+  int64_t eval_items_unseen = 0;
+  int64_t n_nodes() const { return n_users + n_items; }
+};
+
+// Loads DIR/train.txt and DIR/test.txt, and DIR/valid.txt if present.
+Dataset load_dataset(const std::string& dir, const ReadOptions& opts);
+
+// Loads one interaction file and splits its lines 7:1:2 (train:valid:test) at random with `seed`.
+Dataset load_split_file(const std::string& path, uint64_t seed, const ReadOptions& opts);
+
+// Recomputes n_users/n_items and the unseen counts from the splits.
+void finalize_dataset(Dataset& ds);
+
+// Writes an edge list ("user item" lines) atomically.
+void write_edge_list(const std::string& path, const EdgeList& edges);
+
+// One line per notable fact about a loaded dataset (sizes, unseen users/items), for logs.
+std::string describe_dataset(const Dataset& ds);
+
+}  // namespace tkg

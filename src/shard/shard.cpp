@@ -1,0 +1,216 @@
+#include "shard/shard.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/checksum.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+
+namespace tkg {
+
+namespace {
+
+enum SectionId : uint32_t {
+  kOwned = 1,
+  kHalo,
+  kHaloOffsets,
+  kIndptr,
+  kIndices,
+  kDegree,
+  kSendOffsets,
+  kSendList,
+  kTrainIndptr,
+  kTrainItems,
+  kValidIndptr,
+  kValidItems,
+  kTestIndptr,
+  kTestItems,
+  kSectionCount = kTestItems
+};
+
+#pragma pack(push, 1)
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t header_bytes;  // header + section table
+  uint64_t partition_id;
+  int32_t rank;
+  int32_t parts;
+  int64_t n_users;
+  int64_t n_items;
+  int64_t n_own_users;
+  uint32_t n_sections;
+  uint32_t reserved;
+};
+struct SectionEntry {
+  uint32_t id;
+  uint32_t elem_bytes;
+  uint64_t offset;  // from the start of the file
+  uint64_t count;   // elements
+};
+#pragma pack(pop)
+
+static_assert(sizeof(Header) == 64, "shard header layout");
+static_assert(sizeof(SectionEntry) == 24, "shard section entry layout");
+
+std::vector<std::pair<uint32_t, const std::vector<int64_t>*>> sections_of(const Shard& s) {
+  return {{kOwned, &s.owned},           {kHalo, &s.halo},           {kHaloOffsets, &s.halo_offsets},
+          {kIndptr, &s.indptr},         {kIndices, &s.indices},     {kDegree, &s.degree},
+          {kSendOffsets, &s.send_offsets}, {kSendList, &s.send_list}, {kTrainIndptr, &s.train.indptr},
+          {kTrainItems, &s.train.items}, {kValidIndptr, &s.valid.indptr}, {kValidItems, &s.valid.items},
+          {kTestIndptr, &s.test.indptr}, {kTestItems, &s.test.items}};
+}
+
+std::vector<int64_t>* section_target(Shard& s, uint32_t id) {
+  switch (id) {
+    case kOwned: return &s.owned;
+    case kHalo: return &s.halo;
+    case kHaloOffsets: return &s.halo_offsets;
+    case kIndptr: return &s.indptr;
+    case kIndices: return &s.indices;
+    case kDegree: return &s.degree;
+    case kSendOffsets: return &s.send_offsets;
+    case kSendList: return &s.send_list;
+    case kTrainIndptr: return &s.train.indptr;
+    case kTrainItems: return &s.train.items;
+    case kValidIndptr: return &s.valid.indptr;
+    case kValidItems: return &s.valid.items;
+    case kTestIndptr: return &s.test.indptr;
+    case kTestItems: return &s.test.items;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string serialize_shard(const Shard& s) {
+  auto secs = sections_of(s);
+  Header h{};
+  std::memcpy(h.magic, kShardMagic, 8);
+  h.version = kShardFormatVersion;
+  h.header_bytes = static_cast<uint32_t>(sizeof(Header) + secs.size() * sizeof(SectionEntry));
+  h.partition_id = s.partition_id;
+  h.rank = s.rank;
+  h.parts = s.parts;
+  h.n_users = s.n_users;
+  h.n_items = s.n_items;
+  h.n_own_users = s.n_own_users;
+  h.n_sections = static_cast<uint32_t>(secs.size());
+  uint64_t total = h.header_bytes;
+  std::vector<SectionEntry> table;
+  for (auto& [id, vec] : secs) {
+    table.push_back(SectionEntry{id, 8, total, static_cast<uint64_t>(vec->size())});
+    total += vec->size() * 8;
+  }
+  std::string out;
+  out.resize(total + 4);
+  char* p = out.data();
+  std::memcpy(p, &h, sizeof h);
+  std::memcpy(p + sizeof h, table.data(), table.size() * sizeof(SectionEntry));
+  for (size_t k = 0; k < secs.size(); ++k)
+    if (!secs[k].second->empty()) std::memcpy(p + table[k].offset, secs[k].second->data(), secs[k].second->size() * 8);
+  uint32_t crc = crc32_bytes(out.data(), total);
+  std::memcpy(p + total, &crc, 4);
+  return out;
+}
+
+void write_shard(const std::string& path, const Shard& s) { write_file_atomic(path, serialize_shard(s)); }
+
+Shard parse_shard(const std::string& bytes, const std::string& name) {
+  if (bytes.size() < sizeof(Header) + 4) throw InputError(name, 0, "shard file truncated (shorter than its header)");
+  Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  if (std::memcmp(h.magic, kShardMagic, 8) != 0) throw InputError(name, 0, "not a shard file (bad magic)");
+  if (h.version != kShardFormatVersion)
+    throw InputError(name, 0, "shard format version " + std::to_string(h.version) + ", this build reads version " +
+                                  std::to_string(kShardFormatVersion) + " (re-run tkg-partition)");
+  uint64_t expect_header = sizeof(Header) + static_cast<uint64_t>(h.n_sections) * sizeof(SectionEntry);
+  if (h.header_bytes != expect_header || expect_header + 4 > bytes.size())
+    throw InputError(name, 0, "shard file truncated or corrupt (section table does not fit)");
+  uint64_t data_end = 0;
+  std::vector<SectionEntry> table(h.n_sections);
+  std::memcpy(table.data(), bytes.data() + sizeof h, h.n_sections * sizeof(SectionEntry));
+  for (const SectionEntry& e : table) data_end = std::max<uint64_t>(data_end, e.offset + e.count * e.elem_bytes);
+  if (data_end + 4 != bytes.size())
+    throw InputError(name, 0, "shard file truncated or has trailing bytes (expected " + std::to_string(data_end + 4) +
+                                  " bytes, found " + std::to_string(bytes.size()) + ")");
+  uint32_t stored_crc;
+  std::memcpy(&stored_crc, bytes.data() + data_end, 4);
+  if (crc32_bytes(bytes.data(), data_end) != stored_crc)
+    throw InputError(name, 0, "shard checksum mismatch (file corrupt)");
+  Shard s;
+  s.partition_id = h.partition_id;
+  s.rank = h.rank;
+  s.parts = h.parts;
+  s.n_users = h.n_users;
+  s.n_items = h.n_items;
+  s.n_own_users = h.n_own_users;
+  std::vector<bool> seen(kSectionCount + 1, false);
+  for (const SectionEntry& e : table) {
+    std::vector<int64_t>* dst = section_target(s, e.id);
+    if (!dst) continue;  // unknown sections from a newer minor writer are skipped
+    if (e.elem_bytes != 8 || e.offset < h.header_bytes)
+      throw InputError(name, 0, "shard section " + std::to_string(e.id) + " is malformed");
+    dst->resize(e.count);
+    if (e.count) std::memcpy(dst->data(), bytes.data() + e.offset, e.count * 8);
+    seen[e.id] = true;
+  }
+  for (uint32_t id = 1; id <= kSectionCount; ++id)
+    if (!seen[id]) throw InputError(name, 0, "shard is missing section " + std::to_string(id));
+  validate_shard(s, name);
+  return s;
+}
+
+Shard read_shard(const std::string& path) { return parse_shard(read_file(path), path); }
+
+namespace {
+
+void require(bool ok, const std::string& name, const std::string& what) {
+  if (!ok) throw InputError(name, 0, "invalid shard: " + what);
+}
+
+void validate_offsets(const std::vector<int64_t>& off, int64_t rows, int64_t total, const std::string& name,
+                      const char* what) {
+  require(static_cast<int64_t>(off.size()) == rows + 1, name, std::string(what) + " has the wrong length");
+  require(off.front() == 0 && off.back() == total, name, std::string(what) + " does not span its array");
+  for (size_t k = 1; k < off.size(); ++k) require(off[k - 1] <= off[k], name, std::string(what) + " is not monotone");
+}
+
+}  // namespace
+
+void validate_shard(const Shard& s, const std::string& name) {
+  require(s.parts >= 1 && s.rank >= 0 && s.rank < s.parts, name, "rank/parts out of range");
+  require(s.n_users >= 0 && s.n_items >= 0, name, "negative counts");
+  const int64_t n_nodes = s.n_users + s.n_items;
+  const int64_t n_own = s.n_own(), n_local = s.n_local();
+  for (int64_t k = 0; k < n_own; ++k) {
+    require(s.owned[k] >= 0 && s.owned[k] < n_nodes, name, "owned node id out of range");
+    require(k == 0 || s.owned[k - 1] < s.owned[k], name, "owned ids not strictly ascending");
+  }
+  require(s.n_own_users >= 0 && s.n_own_users <= n_own, name, "n_own_users out of range");
+  require(s.n_own_users == n_own || s.owned[s.n_own_users] >= s.n_users, name, "owned users are not a prefix");
+  require(s.n_own_users == 0 || s.owned[s.n_own_users - 1] < s.n_users, name, "owned users are not a prefix");
+  validate_offsets(s.halo_offsets, s.parts, s.n_halo(), name, "halo_offsets");
+  require(s.halo_offsets[s.rank] == s.halo_offsets[s.rank + 1], name, "halo block from the rank itself");
+  for (int32_t p = 0; p < s.parts; ++p)
+    for (int64_t k = s.halo_offsets[p]; k < s.halo_offsets[p + 1]; ++k) {
+      require(s.halo[k] >= 0 && s.halo[k] < n_nodes, name, "halo node id out of range");
+      require(k == s.halo_offsets[p] || s.halo[k - 1] < s.halo[k], name, "halo block not ascending");
+      require(!std::binary_search(s.owned.begin(), s.owned.end(), s.halo[k]), name, "halo node is also owned");
+    }
+  validate_offsets(s.indptr, n_own, s.nnz(), name, "CSR indptr");
+  for (int64_t c : s.indices) require(c >= 0 && c < n_local, name, "CSR column index out of range");
+  require(static_cast<int64_t>(s.degree.size()) == n_local, name, "degree has the wrong length");
+  for (int64_t k = 0; k < n_own; ++k) require(s.degree[k] == s.indptr[k + 1] - s.indptr[k], name, "owned degree differs from its CSR row");
+  for (int64_t d : s.degree) require(d >= 0, name, "negative degree");
+  validate_offsets(s.send_offsets, s.parts, static_cast<int64_t>(s.send_list.size()), name, "send_offsets");
+  require(s.send_offsets[s.rank] == s.send_offsets[s.rank + 1], name, "send list to the rank itself");
+  for (int64_t c : s.send_list) require(c >= 0 && c < n_own, name, "send list entry is not an owned node");
+  for (const OwnedUserItems* split : {&s.train, &s.valid, &s.test}) {
+    validate_offsets(split->indptr, s.n_own_users, static_cast<int64_t>(split->items.size()), name, "split indptr");
+    for (int64_t i : split->items) require(i >= 0 && i < s.n_items, name, "split item id out of range");
+  }
+}
+
+}  // namespace tkg

@@ -1,0 +1,203 @@
+#include "graph/dataset.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "graph/csr.hpp"
+#include "../support/temp_dir.hpp"
+
+using tkg::InputError;
+using tkg::ReadOptions;
+using tkg::TextFormat;
+using tkg::testing::TempDir;
+using tkg::testing::shared_data;
+
+namespace {
+
+// Runs f, expects an InputError whose message names `path`, line `line` and contains `needle`.
+template <typename F>
+void expect_input_error(F&& f, const std::string& path, int64_t line, const std::string& needle) {
+  try {
+    f();
+    FAIL() << "expected InputError containing '" << needle << "'";
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    EXPECT_EQ(e.file(), path) << msg;
+    EXPECT_EQ(e.line(), line) << msg;
+    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+    if (line > 0) EXPECT_NE(msg.find(path + ":" + std::to_string(line)), std::string::npos) << msg;
+  }
+}
+
+}  // namespace
+
+TEST(ReadInteractions, EdgeListSeparatorsHeaderAndExtraColumns) {
+  TempDir d;
+  std::string p = d.write("e.txt", "user,item,rating\n0,1,5\n2\t3\t4.5\n\n4 5 1700000000\r\n");
+  tkg::FileInfo fi;
+  tkg::EdgeList el = tkg::read_interactions(p, ReadOptions{}, &fi);
+  ASSERT_EQ(el.size(), 3);
+  EXPECT_EQ(el.user, (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_EQ(el.item, (std::vector<int64_t>{1, 3, 5}));
+  EXPECT_EQ(fi.format, TextFormat::kEdges);
+  EXPECT_EQ(fi.lines, 3);
+}
+
+TEST(ReadInteractions, AdjacencyDetectedAndRead) {
+  TempDir d;
+  std::string p = d.write("a.txt", "0 5 6 7\n1 5\n2 8 9\n");
+  tkg::FileInfo fi;
+  tkg::EdgeList el = tkg::read_interactions(p, ReadOptions{}, &fi);
+  EXPECT_EQ(fi.format, TextFormat::kAdjacency);
+  EXPECT_EQ(el.user, (std::vector<int64_t>{0, 0, 0, 1, 2, 2}));
+  EXPECT_EQ(el.item, (std::vector<int64_t>{5, 6, 7, 5, 8, 9}));
+}
+
+TEST(ReadInteractions, EdgeListWithRepeatedUsersAndExtraColumnIsNotAdjacency) {
+  TempDir d;
+  std::string p = d.write("e.txt", "0 1 5\n0 2 3\n1 1 4\n");
+  tkg::FileInfo fi;
+  tkg::EdgeList el = tkg::read_interactions(p, ReadOptions{}, &fi);
+  EXPECT_EQ(fi.format, TextFormat::kEdges);
+  EXPECT_EQ(el.item, (std::vector<int64_t>{1, 2, 1}));
+}
+
+TEST(ReadInteractions, DuplicatesKeptByDefaultDroppedOnRequest) {
+  TempDir d;
+  std::string p = d.write("e.txt", "0 1\n0 1\n1 2\n0 1\n");
+  EXPECT_EQ(tkg::read_interactions(p, ReadOptions{}).size(), 4);
+  ReadOptions o;
+  o.drop_duplicates = true;
+  tkg::FileInfo fi;
+  tkg::EdgeList el = tkg::read_interactions(p, o, &fi);
+  EXPECT_EQ(el.size(), 2);
+  EXPECT_EQ(fi.duplicates_dropped, 2);
+  EXPECT_EQ(el.user, (std::vector<int64_t>{0, 1}));  // first occurrences, file order
+}
+
+TEST(ReadInteractions, MissingFile) {
+  TempDir d;
+  std::string p = d.file("nope.txt");
+  expect_input_error([&] { tkg::read_interactions(p, ReadOptions{}); }, p, 0, "does not exist");
+}
+
+TEST(ReadInteractions, EmptyFile) {
+  TempDir d;
+  std::string p = d.write("empty.txt", "\n  \n");
+  expect_input_error([&] { tkg::read_interactions(p, ReadOptions{}); }, p, 0, "no interactions");
+}
+
+TEST(ReadInteractions, NonNumericToken) {
+  TempDir d;
+  std::string p = d.write("e.txt", "0 1\n2 x3\n");
+  expect_input_error([&] { tkg::read_interactions(p, ReadOptions{}); }, p, 2, "expected a non-negative integer item id, got 'x3'");
+}
+
+TEST(ReadInteractions, NegativeId) {
+  TempDir d;
+  std::string p = d.write("e.txt", "0 1\n1 2\n-4 2\n");
+  expect_input_error([&] { tkg::read_interactions(p, ReadOptions{}); }, p, 3, "negative user id '-4'");
+}
+
+TEST(ReadInteractions, OverflowingId) {
+  TempDir d;
+  std::string p = d.write("e.txt", "0 1\n1 99999999999999999999999\n");
+  expect_input_error([&] { tkg::read_interactions(p, ReadOptions{}); }, p, 2, "overflows a 64-bit integer");
+  std::string q = d.write("f.txt", "0 1\n1 1099511627776\n");  // 2^40
+  expect_input_error([&] { tkg::read_interactions(q, ReadOptions{}); }, q, 2, "exceeds the supported maximum");
+}
+
+TEST(ReadInteractions, SingleFieldInEdgeList) {
+  TempDir d;
+  std::string p = d.write("e.txt", "0 1\n7\n");
+  ReadOptions o;
+  o.format = TextFormat::kEdges;
+  expect_input_error([&] { tkg::read_interactions(p, o); }, p, 2, "expected 'user item'");
+}
+
+TEST(ReadInteractions, AdjacencyUserWithoutItems) {
+  TempDir d;
+  std::string p = d.write("a.txt", "0 1 2\n1\n2 3\n");
+  ReadOptions o;
+  o.format = TextFormat::kAdjacency;
+  expect_input_error([&] { tkg::read_interactions(p, o); }, p, 2, "user 1 has no items");
+  o.require_items = false;  // allowed in test files: counted
+  tkg::FileInfo fi;
+  EXPECT_EQ(tkg::read_interactions(p, o, &fi).size(), 3);
+  EXPECT_EQ(fi.users_without_items, 1);
+}
+
+TEST(LoadDataset, MissingDirectoryAndMissingTest) {
+  TempDir d;
+  expect_input_error([&] { tkg::load_dataset(d.file("none"), ReadOptions{}); }, d.file("none"), 0, "does not exist");
+  d.write("ds/train.txt", "0 1\n");
+  expect_input_error([&] { tkg::load_dataset(d.file("ds"), ReadOptions{}); }, d.file("ds/test.txt"), 0, "does not exist");
+}
+
+TEST(LoadDataset, UnseenEvalUsersAndItemsAreCounted) {
+  TempDir d;
+  d.write("ds/train.txt", "0 0\n1 1\n");
+  d.write("ds/test.txt", "0 1\n2 0\n1 3\n");
+  tkg::Dataset ds = tkg::load_dataset(d.file("ds"), ReadOptions{});
+  EXPECT_EQ(ds.n_users, 3);
+  EXPECT_EQ(ds.n_items, 4);
+  EXPECT_EQ(ds.eval_users_unseen, 1);  // user 2
+  EXPECT_EQ(ds.eval_items_unseen, 1);  // item 3
+  EXPECT_NE(tkg::describe_dataset(ds).find("appear in valid/test but not in train"), std::string::npos);
+}
+
+TEST(LoadSplitFile, SevenOneTwoDeterministic) {
+  TempDir d;
+  std::string text;
+  for (int k = 0; k < 1000; ++k) text += std::to_string(k % 37) + " " + std::to_string(k % 101) + "\n";
+  std::string p = d.write("all.txt", text);
+  tkg::Dataset a = tkg::load_split_file(p, 7, ReadOptions{});
+  tkg::Dataset b = tkg::load_split_file(p, 7, ReadOptions{});
+  tkg::Dataset c = tkg::load_split_file(p, 8, ReadOptions{});
+  EXPECT_EQ(a.train.size(), 700);
+  EXPECT_EQ(a.valid.size(), 100);
+  EXPECT_EQ(a.test.size(), 200);
+  EXPECT_EQ(a.train.user, b.train.user);
+  EXPECT_EQ(a.test.item, b.test.item);
+  EXPECT_NE(a.train.item, c.train.item);
+}
+
+TEST(ShippedData, AliDisplay) {
+  tkg::Dataset ds = tkg::load_dataset(shared_data("Ali-Display"), ReadOptions{});
+  EXPECT_EQ(ds.n_users, 17730);
+  EXPECT_EQ(ds.n_items, 10036);
+  EXPECT_EQ(ds.train.size(), 121178);
+  EXPECT_EQ(ds.valid.size(), 17311);
+  EXPECT_EQ(ds.test.size(), 34622);
+  EXPECT_EQ(ds.eval_users_unseen, 4);
+  ReadOptions o;
+  o.drop_duplicates = true;
+  EXPECT_EQ(tkg::load_dataset(shared_data("Ali-Display"), o).train.size(), 115882);
+  EXPECT_EQ(tkg::build_train_csr(ds, /*distinct=*/true).nnz(), 2 * 115882);
+}
+
+TEST(ShippedData, Epinions) {
+  tkg::Dataset ds = tkg::load_dataset(shared_data("Epinions"), ReadOptions{});
+  EXPECT_EQ(ds.n_users, 17894);
+  EXPECT_EQ(ds.n_items, 17660);
+  EXPECT_EQ(ds.train.size() + ds.valid.size() + ds.test.size(), 301378);
+}
+
+TEST(ShippedData, GowallaAdjacency) {
+  tkg::Dataset ds = tkg::load_dataset(shared_data("gowalla"), ReadOptions{});
+  EXPECT_EQ(ds.files[0].format, TextFormat::kAdjacency);
+  EXPECT_EQ(ds.n_users, 29858);
+  EXPECT_EQ(ds.n_items, 40981);
+  EXPECT_EQ(ds.train.size(), 810128);
+  EXPECT_EQ(ds.test.size(), 217242);
+  EXPECT_EQ(ds.valid.size(), 0);
+}
+
+TEST(ShippedData, AmazonBookKgatWithEmptyTestLines) {
+  tkg::Dataset ds = tkg::load_dataset(shared_data("amazon-book-kgat"), ReadOptions{});
+  EXPECT_EQ(ds.n_users, 70679);
+  EXPECT_EQ(ds.n_items, 24915);
+  EXPECT_EQ(ds.train.size(), 652514);
+  EXPECT_EQ(ds.test.size(), 193920);
+  EXPECT_EQ(ds.files.back().users_without_items, 88);
+}
