@@ -141,6 +141,14 @@ void build_shards(const Dataset& ds, const std::vector<int32_t>& part, int32_t p
   if (stats) *stats = st;
 }
 
+Shard build_single_shard(const Dataset& ds) {
+  std::vector<int32_t> part(static_cast<size_t>(ds.n_nodes()), 0);
+  Shard out;
+  build_shards(ds, part, 1, compute_partition_id(ds.n_users, ds.n_items, 1, part), nullptr,
+               [&](Shard&& s) { out = std::move(s); });
+  return out;
+}
+
 std::string meta_to_json(const PartitionMeta& m) {
   JsonWriter w;
   char id[24];

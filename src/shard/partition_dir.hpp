@@ -48,7 +48,10 @@ uint64_t compute_partition_id(int64_t n_users, int64_t n_items, int32_t parts, c
 void build_shards(const Dataset& ds, const std::vector<int32_t>& part, int32_t parts, uint64_t partition_id,
                   PartitionStats* stats, const std::function<void(Shard&&)>& sink);
 
-std::string shard_file_name(int32_t rank);  // "shard-00003.bin"
+std::string shard_file_name(int32_t rank);
+
+// The single shard of a 1-part partition (everything owned, no halo), built in memory.
+Shard build_single_shard(const Dataset& ds);  // "shard-00003.bin"
 
 // Writes meta.json + all shards into `dir` atomically (temp directory, then rename).
 void write_partition_dir(const std::string& dir, bool overwrite, const Dataset& ds, const std::vector<int32_t>& part,

@@ -1,0 +1,56 @@
+// One TopKGAT propagation layer on a shard (DESIGN §2).
+//
+//   x̂ = x / max(‖x‖, 1e-12)                                   (row-wise, for the score only)
+//   a_e = ω(x̂_v·x̂_w − β_u(e)) / sqrt(d_v d_w)                 for every edge e = (v, w) of the local CSR
+//   y_v = Σ_{e=(v,w)} a_e x_w                                   for every owned node v
+// where u(e) is the user endpoint of e (β is per user; items have none). The same a_e is used in
+// both directions because an edge between an owned user and an owned item appears in both rows.
+//
+// Attention variants (one engine, one flag):
+//   kTopK     ω(t) = 4σ(t)σ(−t) = 4σ'(t)      TopKGAT (band-pass around β)
+//   kOne      ω ≡ 1                           LightGCN (β ignored)
+//   kRelu     ω(t) = max(t, 0)                NGAT4Rec-like
+//   kSoftmax  a_e = softmax over v's row of (x̂_v·x̂_w − β_u(e)), no degree norm  ("w/o ω" ablation)
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+namespace tkg {
+
+struct Shard;
+
+enum class Attention { kTopK, kOne, kRelu, kSoftmax };
+Attention parse_attention(const std::string& name);  // topk | one | relu | softmax
+const char* attention_name(Attention a);
+
+// The local graph of a shard as CPU int64/float64 tensors, built once.
+struct LayerGraph {
+  int64_t n_own = 0;    // rows (owned nodes)
+  int64_t n_local = 0;  // columns (owned + halo)
+  at::Tensor indptr;    // [n_own + 1] int64
+  at::Tensor indices;   // [nnz] int64, local column ids in [0, n_local)
+  at::Tensor edge_row;  // [nnz] int64, row of each edge
+  at::Tensor edge_user; // [nnz] int64, local id of the edge's user endpoint (row or column)
+  at::Tensor norm;      // [nnz] float64, 1 / sqrt(d_row * d_col) with global degrees
+  at::Tensor csc_ptr;   // [n_local + 1] int64, edges grouped by column (for the backward scatter)
+  at::Tensor csc_edge;  // [nnz] int64, edge ids in column order
+};
+
+LayerGraph build_layer_graph(const Shard& shard);
+
+// Reference implementation composed of ATen ops (autograd does the backward). Builds E×d
+// intermediates; for tests and for the softmax variant.
+//   x:    [n_local, d] float/double, CPU (owned rows, then halo rows)
+//   beta: [n_local] same dtype (β of user rows; item rows are ignored)
+//   returns [n_own, d]
+at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
+
+// Fused CPU operator with explicit forward and backward (a custom autograd Function): parallel
+// over rows (forward) and over rows then columns (backward); only per-edge scalars are stored.
+// Same shapes and semantics as propagate_reference. kSoftmax falls back to the reference.
+at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
+
+}  // namespace tkg

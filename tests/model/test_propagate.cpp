@@ -1,0 +1,164 @@
+#include "model/propagate.hpp"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <cmath>
+
+#include "graph/dataset.hpp"
+#include "shard/partition_dir.hpp"
+
+namespace {
+
+// 3 users, 3 items: u0-i0, u0-i1, u1-i1, u2-i2, u2-i0.
+tkg::Dataset small_graph() {
+  tkg::Dataset ds;
+  for (auto [u, i] : std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {1, 1}, {2, 2}, {2, 0}}) ds.train.push(u, i);
+  ds.test.push(1, 2);
+  tkg::finalize_dataset(ds);
+  return ds;
+}
+
+tkg::Dataset random_graph(int users, int items, int edges, uint64_t seed) {
+  tkg::Dataset ds;
+  at::manual_seed(static_cast<int64_t>(seed));
+  at::Tensor u = at::randint(users, {edges}, at::kLong), i = at::randint(items, {edges}, at::kLong);
+  for (int k = 0; k < edges; ++k) ds.train.push(u[k].item<int64_t>(), i[k].item<int64_t>());
+  for (int k = 0; k < users; ++k) ds.train.push(k, k % items);  // no isolated users
+  for (int k = 0; k < items; ++k) ds.train.push(k % users, k);  // no isolated items
+  ds.test.push(0, 0);
+  tkg::finalize_dataset(ds);
+  return ds;
+}
+
+double omega(double t) {
+  double s = 1.0 / (1.0 + std::exp(-t));
+  return 4 * s * (1 - s);
+}
+
+}  // namespace
+
+TEST(Propagate, HandComputedForward) {
+  tkg::Dataset ds = small_graph();
+  tkg::Shard s = tkg::build_single_shard(ds);
+  tkg::LayerGraph g = tkg::build_layer_graph(s);
+  at::Tensor x = at::tensor({1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 0.0, 1.0, 2.0, -1.0, 1.0}, at::kDouble).view({6, 2});
+  at::Tensor beta = at::tensor({0.1, -0.2, 0.3, 0.0, 0.0, 0.0}, at::kDouble);
+  at::Tensor y = tkg::propagate_fused(x, beta, g, tkg::Attention::kTopK);
+  // degrees: u0 2, u1 1, u2 2, i0 2, i1 2, i2 1
+  double deg[6] = {2, 1, 2, 2, 2, 1};
+  auto xv = [&](int n) { return std::pair<double, double>{x[n][0].item<double>(), x[n][1].item<double>()}; };
+  auto a = [&](int u, int i) {  // i is a node id
+    auto [a0, a1] = xv(u);
+    auto [b0, b1] = xv(i);
+    double cos = (a0 * b0 + a1 * b1) / std::hypot(a0, a1) / std::hypot(b0, b1);
+    return omega(cos - beta[u].item<double>()) / std::sqrt(deg[u] * deg[i]);
+  };
+  // y_u0 = a(0,i0) x_i0 + a(0,i1) x_i1 ; y_i0 = a(0,i0) x_u0 + a(2,i0) x_u2
+  double y00 = a(0, 3) * xv(3).first + a(0, 4) * xv(4).first;
+  double y31 = a(0, 3) * xv(0).second + a(2, 3) * xv(2).second;
+  EXPECT_NEAR(y[0][0].item<double>(), y00, 1e-12);
+  EXPECT_NEAR(y[3][1].item<double>(), y31, 1e-12);
+  EXPECT_TRUE(at::allclose(y, tkg::propagate_reference(x, beta, g, tkg::Attention::kTopK), 1e-12, 1e-12));
+}
+
+TEST(Propagate, OmegaPeaksAtZeroAndIsSymmetric) {
+  EXPECT_DOUBLE_EQ(omega(0), 1.0);
+  for (double t : {0.1, 0.5, 1.0, 3.0}) {
+    EXPECT_LT(omega(t), 1.0);
+    EXPECT_NEAR(omega(t), omega(-t), 1e-15);
+    EXPECT_LT(omega(t + 0.1), omega(t));
+  }
+}
+
+TEST(Propagate, LightGcnModeIsNormalisedAdjacencyProduct) {
+  tkg::Dataset ds = random_graph(20, 15, 60, 1);
+  tkg::Shard s = tkg::build_single_shard(ds);
+  tkg::LayerGraph g = tkg::build_layer_graph(s);
+  at::Tensor x = at::randn({s.n_local(), 8}, at::kDouble);
+  at::Tensor beta = at::randn({s.n_local()}, at::kDouble);
+  // Dense Â = D^-1/2 A D^-1/2 with multi-edges counted.
+  at::Tensor A = at::zeros({s.n_local(), s.n_local()}, at::kDouble);
+  for (int64_t k = 0; k < ds.train.size(); ++k) {
+    int64_t u = ds.train.user[k], i = ds.n_users + ds.train.item[k];
+    A[u][i] += 1;
+    A[i][u] += 1;
+  }
+  at::Tensor dinv = A.sum(1).pow(-0.5);
+  at::Tensor expect = (dinv.unsqueeze(1) * A * dinv.unsqueeze(0)).mm(x);
+  EXPECT_TRUE(at::allclose(tkg::propagate_fused(x, beta, g, tkg::Attention::kOne), expect, 1e-12, 1e-12));
+}
+
+class FusedVsReference : public ::testing::TestWithParam<tkg::Attention> {};
+
+TEST_P(FusedVsReference, GradientsInDoubleMatchTo1e9) {
+  tkg::Attention att = GetParam();
+  tkg::Dataset ds = random_graph(60, 40, 300, 2);
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  at::Tensor x0 = at::randn({g.n_local, 16}, at::kDouble), b0 = at::randn({g.n_local}, at::kDouble);
+  at::Tensor w = at::randn({g.n_own, 16}, at::kDouble);
+  auto run = [&](bool fused) {
+    at::Tensor x = x0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+    at::Tensor y = fused ? tkg::propagate_fused(x, b, g, att) : tkg::propagate_reference(x, b, g, att);
+    at::Tensor loss = (y * w).sum() + y.pow(2).sum();
+    auto grads = torch::autograd::grad({loss}, {x, b}, {}, c10::nullopt, false, /*allow_unused=*/true);
+    if (!grads[1].defined()) grads[1] = at::zeros_like(b);  // β unused (kOne)
+    return std::vector<at::Tensor>{y.detach(), grads[0], grads[1]};
+  };
+  auto f = run(true), r = run(false);
+  for (int k = 0; k < 3; ++k) {
+    double err = (f[k] - r[k]).abs().max().item<double>();
+    double scale = r[k].abs().max().item<double>() + 1e-300;
+    EXPECT_LT(err / scale, 1e-9) << "output " << k << " (" << tkg::attention_name(att) << ")";
+  }
+  if (att == tkg::Attention::kOne) EXPECT_EQ(f[2].abs().max().item<double>(), 0.0);  // β unused
+}
+
+TEST_P(FusedVsReference, FloatForwardBackwardMatchTo1e5) {
+  tkg::Attention att = GetParam();
+  tkg::Dataset ds = random_graph(200, 150, 2000, 3);
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  at::Tensor x0 = at::randn({g.n_local, 64}) * 0.1, b0 = at::randn({g.n_local});
+  at::Tensor w = at::randn({g.n_own, 64});
+  auto run = [&](bool fused) {
+    at::Tensor x = x0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+    at::Tensor y = fused ? tkg::propagate_fused(x, b, g, att) : tkg::propagate_reference(x, b, g, att);
+    auto grads = torch::autograd::grad({(y * w).sum()}, {x, b}, {}, c10::nullopt, false, /*allow_unused=*/true);
+    if (!grads[1].defined()) grads[1] = at::zeros_like(b);
+    return std::vector<at::Tensor>{y.detach(), grads[0], grads[1]};
+  };
+  auto f = run(true), r = run(false);
+  for (int k = 0; k < 3; ++k) {
+    double err = (f[k] - r[k]).abs().max().item<double>();
+    double scale = r[k].abs().max().item<double>() + 1e-30;
+    EXPECT_LT(err / scale, 1e-5) << "output " << k;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Attention, FusedVsReference,
+                         ::testing::Values(tkg::Attention::kTopK, tkg::Attention::kOne, tkg::Attention::kRelu,
+                                           tkg::Attention::kSoftmax),
+                         [](const ::testing::TestParamInfo<tkg::Attention>& i) {
+                           return std::string(tkg::attention_name(i.param));
+                         });
+
+TEST(Propagate, BetaGradientSign) {
+  // One edge u0-i0; L = y_u0 · x_i0 = a ‖x_i0‖². Raising β moves t = cos − β towards 0 when
+  // cos > β, which raises ω and L: dL/dβ > 0. When cos < β it lowers ω: dL/dβ < 0.
+  tkg::Dataset ds;
+  ds.train.push(0, 0);
+  ds.test.push(0, 0);
+  tkg::finalize_dataset(ds);
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  at::Tensor x = at::tensor({1.0, 0.0, 1.0, 1.0}, at::kDouble).view({2, 2});  // cos = 0.707
+  for (double b : {0.2, 0.95}) {
+    at::Tensor beta = at::tensor({b, 0.0}, at::kDouble).requires_grad_(true);
+    at::Tensor y = tkg::propagate_fused(x, beta, g, tkg::Attention::kTopK);
+    at::Tensor loss = (y[0] * x[1]).sum();
+    auto gb = torch::autograd::grad({loss}, {beta})[0];
+    if (b < 0.707) EXPECT_GT(gb[0].item<double>(), 0) << b;
+    else EXPECT_LT(gb[0].item<double>(), 0) << b;
+    EXPECT_EQ(gb[1].item<double>(), 0.0);  // items have no β
+  }
+}
