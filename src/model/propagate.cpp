@@ -60,6 +60,21 @@ LayerGraph build_layer_graph(const Shard& s) {
   for (int64_t w = 0; w < g.n_local; ++w) cp[w + 1] += cp[w];
   std::vector<int64_t> fill(cp, cp + g.n_local);
   for (int64_t k = 0; k < nnz; ++k) ce[fill[s.indices[k]]++] = k;
+  // Balanced blocks: cut whenever a block reaches nnz/256 edges (plus one per row for the
+  // per-row overhead).
+  auto blocks = [](const int64_t* ptr, int64_t rows) {
+    std::vector<int64_t> b{0};
+    const int64_t target = std::max<int64_t>(1, (ptr[rows] + rows) / 256);
+    int64_t acc = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      acc += ptr[r + 1] - ptr[r] + 1;
+      if (acc >= target) b.push_back(r + 1), acc = 0;
+    }
+    if (b.back() != rows) b.push_back(rows);
+    return b;
+  };
+  g.row_blocks = blocks(g.indptr.data_ptr<int64_t>(), g.n_own);
+  g.col_blocks = blocks(cp, g.n_local);
   return g;
 }
 
@@ -98,13 +113,52 @@ at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, cons
 
 namespace {
 
-constexpr int64_t kGrain = 64;  // rows per parallel task
+// Vector helpers, compiled twice (AVX2+FMA and baseline) and chosen at load time, so the same
+// binary runs on any x86-64 and uses wide registers where they exist.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TKG_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define TKG_SIMD_CLONES
+#endif
 
-template <typename T>
-inline T dot(const T* a, const T* b, int64_t d) {
-  T s = 0;
+TKG_SIMD_CLONES float dot_f32(const float* a, const float* b, int64_t d) {
+  float s = 0;
+#pragma omp simd reduction(+ : s)
   for (int64_t t = 0; t < d; ++t) s += a[t] * b[t];
   return s;
+}
+TKG_SIMD_CLONES double dot_f64(const double* a, const double* b, int64_t d) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t t = 0; t < d; ++t) s += a[t] * b[t];
+  return s;
+}
+// y += a x
+TKG_SIMD_CLONES void axpy_f32(float a, const float* x, float* y, int64_t d) {
+#pragma omp simd
+  for (int64_t t = 0; t < d; ++t) y[t] += a * x[t];
+}
+TKG_SIMD_CLONES void axpy_f64(double a, const double* x, double* y, int64_t d) {
+#pragma omp simd
+  for (int64_t t = 0; t < d; ++t) y[t] += a * x[t];
+}
+// y += a x + b z
+TKG_SIMD_CLONES void axpbz_f32(float a, const float* x, float b, const float* z, float* y, int64_t d) {
+#pragma omp simd
+  for (int64_t t = 0; t < d; ++t) y[t] += a * x[t] + b * z[t];
+}
+TKG_SIMD_CLONES void axpbz_f64(double a, const double* x, double b, const double* z, double* y, int64_t d) {
+#pragma omp simd
+  for (int64_t t = 0; t < d; ++t) y[t] += a * x[t] + b * z[t];
+}
+
+inline float dot(const float* a, const float* b, int64_t d) { return dot_f32(a, b, d); }
+inline double dot(const double* a, const double* b, int64_t d) { return dot_f64(a, b, d); }
+inline void axpy(float a, const float* x, float* y, int64_t d) { axpy_f32(a, x, y, d); }
+inline void axpy(double a, const double* x, double* y, int64_t d) { axpy_f64(a, x, y, d); }
+inline void axpbz(float a, const float* x, float b, const float* z, float* y, int64_t d) { axpbz_f32(a, x, b, z, y, d); }
+inline void axpbz(double a, const double* x, double b, const double* z, double* y, int64_t d) {
+  axpbz_f64(a, x, b, z, y, d);
 }
 
 template <typename T>
@@ -132,32 +186,44 @@ struct GraphPtrs {
   const int64_t *indptr, *indices, *edge_row, *edge_user, *csc_ptr, *csc_edge;
   const double* norm;
   int64_t n_own, n_local, nnz;
+  const std::vector<int64_t>* row_blocks;
+  const std::vector<int64_t>* col_blocks;
 };
+
+// Runs f(row_begin, row_end) over work-balanced blocks in parallel.
+template <typename F>
+void parallel_blocks(const std::vector<int64_t>& blocks, const F& f) {
+  const int64_t nb = static_cast<int64_t>(blocks.size()) - 1;
+  at::parallel_for(0, nb, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) f(blocks[k], blocks[k + 1]);
+  });
+}
 
 GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
                const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
-               const at::Tensor& csc_edge) {
+               const at::Tensor& csc_edge, const LayerGraph* lg) {
   return GraphPtrs{indptr.data_ptr<int64_t>(),   indices.data_ptr<int64_t>(), edge_row.data_ptr<int64_t>(),
                    edge_user.data_ptr<int64_t>(), csc_ptr.data_ptr<int64_t>(), csc_edge.data_ptr<int64_t>(),
                    norm.data_ptr<double>(),       indptr.size(0) - 1,          csc_ptr.size(0) - 1,
-                   indices.size(0)};
+                   indices.size(0),               &lg->row_blocks,             &lg->col_blocks};
 }
 
 // inv[w] = 1 / max(‖x_w‖, 1e-12)   ->  [n_local]
 template <typename T>
-std::vector<T> inverse_norms(const T* x, int64_t n, int64_t d) {
-  std::vector<T> inv(static_cast<size_t>(n));
+void inverse_norms(const T* x, int64_t n, int64_t d, T* inv) {
   at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
     for (int64_t w = b; w < e; ++w) inv[w] = T(1) / std::max<T>(std::sqrt(dot(x + w * d, x + w * d, d)), T(1e-12));
   });
-  return inv;
 }
 
+// Forward. Also stores, per edge, the attention weight a_e and the cosine (for the backward),
+// and inv [n_local] = 1/‖x‖ (E + n_local scalars: no E×d intermediate).
 template <typename T>
-void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, Attention att, T* y) {
-  std::vector<T> inv;
-  if (att != Attention::kOne) inv = inverse_norms(x, g.n_local, d);
-  at::parallel_for(0, g.n_own, kGrain, [&](int64_t b, int64_t e) {
+void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, Attention att, T* y, T* a_out,
+                    T* cos_out, T* inv) {
+  const bool scored = att != Attention::kOne;
+  if (scored) inverse_norms(x, g.n_local, d, inv);
+  parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
     for (int64_t v = b; v < e; ++v) {
       T* yv = y + v * d;
       const T* xv = x + v * d;
@@ -166,72 +232,69 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
         const int64_t w = g.indices[k];
         const T* xw = x + w * d;
         T a = static_cast<T>(g.norm[k]);
-        if (att != Attention::kOne) {
-          T cos = dot(xv, xw, d) * inv[v] * inv[w];
+        if (scored) {
+          const T c = dot(xv, xw, d) * inv[v] * inv[w];
           T om, dom;
-          omega(att, cos - beta[g.edge_user[k]], &om, &dom);
+          omega(att, c - beta[g.edge_user[k]], &om, &dom);
           a *= om;
+          cos_out[k] = c;
         }
-        for (int64_t t = 0; t < d; ++t) yv[t] += a * xw[t];
+        a_out[k] = a;
+        axpy(a, xw, yv, d);
       }
     }
   });
 }
 
+// Backward from the saved per-edge a_e, cos_e and inv.
 template <typename T>
-void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att, T* gx,
-                     T* gbeta) {
+void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
+                     const T* a, const T* cos_e, const T* inv, T* gx, T* gbeta) {
   const bool scored = att != Attention::kOne;
-  std::vector<T> inv;
-  if (scored) inv = inverse_norms(x, g.n_local, d);
-  std::vector<T> a(static_cast<size_t>(g.nnz)), cos_e, gt;
-  if (scored) cos_e.resize(static_cast<size_t>(g.nnz)), gt.resize(static_cast<size_t>(g.nnz));
-  // Pass 1, by row v: per-edge scalars, and the parts of the gradient that land on row v.
-  at::parallel_for(0, g.n_own, kGrain, [&](int64_t b, int64_t e) {
-    for (int64_t v = b; v < e; ++v) {
-      const T* xv = x + v * d;
-      const T* gyv = gy + v * d;
-      T* gxv = gx + v * d;
-      for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) {
-        const int64_t w = g.indices[k];
-        const T* xw = x + w * d;
-        const T nrm = static_cast<T>(g.norm[k]);
-        if (!scored) {
-          a[k] = nrm;
-          continue;
+  std::vector<T> gt;
+  if (scored) gt.resize(static_cast<size_t>(g.nnz));
+  // Pass 1, by row v: dL/dt per edge, and the gradient through cos that lands on row v:
+  //   d cos / d x_v = (x̂_w − cos x̂_v) / ‖x_v‖
+  if (scored) {
+    parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
+      for (int64_t v = b; v < e; ++v) {
+        const T* gyv = gy + v * d;
+        T* gxv = gx + v * d;
+        T self = 0;  // coefficient of x_v, accumulated over the row
+        for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) {
+          const int64_t w = g.indices[k];
+          const T* xw = x + w * d;
+          const T c = cos_e[k];
+          T om, dom;
+          omega(att, c - beta[g.edge_user[k]], &om, &dom);
+          const T g_t = dot(gyv, xw, d) * static_cast<T>(g.norm[k]) * dom;
+          gt[k] = g_t;
+          axpy(g_t * inv[w] * inv[v], xw, gxv, d);
+          self -= g_t * c * inv[v] * inv[v];
+          if (g.edge_user[k] == v) gbeta[v] -= g_t;
         }
-        const T c = dot(xv, xw, d) * inv[v] * inv[w];
-        T om, dom;
-        omega(att, c - beta[g.edge_user[k]], &om, &dom);
-        a[k] = om * nrm;
-        cos_e[k] = c;
-        const T g_t = dot(gyv, xw, d) * nrm * dom;  // dL/dt for this edge
-        gt[k] = g_t;
-        // d cos / d x_v = (x̂_w − cos x̂_v) / ‖x_v‖
-        const T sw = g_t * inv[w] * inv[v], sv = g_t * c * inv[v] * inv[v];
-        for (int64_t t = 0; t < d; ++t) gxv[t] += sw * xw[t] - sv * xv[t];
-        if (g.edge_user[k] == v) gbeta[v] -= g_t;
+        axpy(self, x + v * d, gxv, d);
       }
-    }
-  });
-  // Pass 2, by column w: message gradient a·gy_v and d cos / d x_w.
-  at::parallel_for(0, g.n_local, kGrain, [&](int64_t b, int64_t e) {
+    });
+  }
+  // Pass 2, by column w: message gradient a·gy_v and d cos / d x_w = (x̂_v − cos x̂_w) / ‖x_w‖.
+  parallel_blocks(*g.col_blocks, [&](int64_t b, int64_t e) {
     for (int64_t w = b; w < e; ++w) {
       T* gxw = gx + w * d;
-      const T* xw = x + w * d;
+      T self = 0;
       for (int64_t j = g.csc_ptr[w]; j < g.csc_ptr[w + 1]; ++j) {
         const int64_t k = g.csc_edge[j];
         const int64_t v = g.edge_row[k];
-        const T* gyv = gy + v * d;
-        const T ak = a[k];
-        for (int64_t t = 0; t < d; ++t) gxw[t] += ak * gyv[t];
-        if (!scored) continue;
-        const T* xv = x + v * d;
+        if (!scored) {
+          axpy(a[k], gy + v * d, gxw, d);
+          continue;
+        }
         const T g_t = gt[k];
-        const T sv = g_t * inv[v] * inv[w], sw = g_t * cos_e[k] * inv[w] * inv[w];
-        for (int64_t t = 0; t < d; ++t) gxw[t] += sv * xv[t] - sw * xw[t];
-        if (g.edge_user[k] == w && w != v) gbeta[w] -= g_t;
+        axpbz(a[k], gy + v * d, g_t * inv[v] * inv[w], x + v * d, gxw, d);
+        self -= g_t * cos_e[k] * inv[w] * inv[w];
+        if (g.edge_user[k] == w) gbeta[w] -= g_t;
       }
+      if (scored) axpy(self, x + w * d, gxw, d);
     }
   });
 }
@@ -243,34 +306,43 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, at::Tensor indptr,
                             at::Tensor indices, at::Tensor edge_row, at::Tensor edge_user, at::Tensor norm,
-                            at::Tensor csc_ptr, at::Tensor csc_edge, int64_t att) {
+                            at::Tensor csc_ptr, at::Tensor csc_edge, int64_t att, const LayerGraph* lg) {
     x = x.contiguous();
     beta = beta.contiguous();
-    ctx->save_for_backward({x, beta, indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge});
-    ctx->saved_data["att"] = att;
-    GraphPtrs g = ptrs(indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge);
-    at::Tensor y = at::empty({g.n_own, x.size(1)}, x.options());
+    GraphPtrs g = ptrs(indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, lg);
+    const bool scored = static_cast<Attention>(att) != Attention::kOne;
+    at::Tensor y = at::empty({g.n_own, x.size(1)}, x.options());           // [n_own, d]
+    at::Tensor a = at::empty({g.nnz}, x.options());                        // [nnz] attention weights
+    at::Tensor cos = at::empty({scored ? g.nnz : 0}, x.options());         // [nnz] cosines
+    at::Tensor inv = at::empty({scored ? g.n_local : 0}, x.options());     // [n_local] 1/‖x‖
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
       forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
-                               static_cast<Attention>(att), y.data_ptr<scalar_t>());
+                               static_cast<Attention>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
+                               cos.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>());
     });
+    ctx->save_for_backward({x, beta, indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, a, cos, inv});
+    ctx->saved_data["att"] = att;
+    ctx->saved_data["graph"] = reinterpret_cast<int64_t>(lg);
     return y;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &beta = saved[1];
-    GraphPtrs g = ptrs(saved[2], saved[3], saved[4], saved[5], saved[6], saved[7], saved[8]);
+    auto* lg = reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt());
+    GraphPtrs g = ptrs(saved[2], saved[3], saved[4], saved[5], saved[6], saved[7], saved[8], lg);
+    const at::Tensor &a = saved[9], &cos = saved[10], &inv = saved[11];
     Attention att = static_cast<Attention>(ctx->saved_data["att"].toInt());
     at::Tensor gy = grad_out[0].contiguous();
     at::Tensor gx = at::zeros_like(x);
     at::Tensor gbeta = at::zeros_like(beta);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_backward", [&] {
       backward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(),
-                                x.size(1), g, att, gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
+                                x.size(1), g, att, a.data_ptr<scalar_t>(), cos.data_ptr<scalar_t>(),
+                                inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
     });
     at::Tensor none;
-    return {gx, gbeta, none, none, none, none, none, none, none, none};
+    return {gx, gbeta, none, none, none, none, none, none, none, none, none};
   }
 };
 
@@ -283,7 +355,7 @@ at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const La
   TKG_CHECK(beta.scalar_type() == x.scalar_type(), "x and beta dtypes differ");
   if (att == Attention::kSoftmax) return propagate_reference(x, beta, g, att);
   return PropagateFunction::apply(x, beta, g.indptr, g.indices, g.edge_row, g.edge_user, g.norm, g.csc_ptr,
-                                  g.csc_edge, static_cast<int64_t>(att));
+                                  g.csc_edge, static_cast<int64_t>(att), &g);
 }
 
 }  // namespace tkg

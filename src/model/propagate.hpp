@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tkg {
 
@@ -37,6 +38,10 @@ struct LayerGraph {
   at::Tensor norm;      // [nnz] float64, 1 / sqrt(d_row * d_col) with global degrees
   at::Tensor csc_ptr;   // [n_local + 1] int64, edges grouped by column (for the backward scatter)
   at::Tensor csc_edge;  // [nnz] int64, edge ids in column order
+  // Work-balanced blocks for the parallel loops (degrees are power-law, so equal row counts
+  // would give unequal work): rows [row_blocks[b], row_blocks[b+1]) hold about nnz/blocks edges.
+  std::vector<int64_t> row_blocks;  // ascending, first 0, last n_own
+  std::vector<int64_t> col_blocks;  // ascending, first 0, last n_local
 };
 
 LayerGraph build_layer_graph(const Shard& shard);

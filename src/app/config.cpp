@@ -1,0 +1,139 @@
+#include "app/config.hpp"
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "eval/metrics.hpp"
+
+namespace po = boost::program_options;
+
+namespace tkg {
+
+ParsedConfig parse_train_config(int argc, const char* const argv[]) {
+  ParsedConfig pc;
+  RunOptions& r = pc.run;
+  ModelOptions& m = r.model;
+  TrainOptions& t = r.train;
+  std::string config, ks = "1,3,5,10,20", data_cli, part_cli, out_cli;
+  po::options_description cli("Command line");
+  cli.add_options()
+    ("help,h", "show this help")
+    ("config", po::value(&config), "INI file with [data] [model] [train] [eval] [output] sections")
+    ("data", po::value(&data_cli), "dataset directory (overrides data.dir)")
+    ("partition", po::value(&part_cli), "partition directory from tkg-partition (overrides data.partition)")
+    ("out", po::value(&out_cli), "run directory for outputs (overrides output.dir)");
+  po::options_description file("Options (in the config file as [section] key = value, or --section.key VALUE)");
+  file.add_options()
+    ("data.dir", po::value(&r.data_dir), "dataset directory: train.txt, test.txt, optional valid.txt")
+    ("data.partition", po::value(&r.partition_dir), "partition directory (P must equal the number of ranks)")
+    ("data.format", po::value(&r.format)->default_value("auto"), "input format: auto | edges | adj")
+    ("data.drop_duplicates", po::value(&r.drop_duplicates)->default_value(false), "drop repeated train lines")
+    ("data.partition_method", po::value(&r.partition_method)->default_value("metis"),
+     "on-the-fly partition method when training a dataset on P > 1 ranks: metis | random | hash")
+    ("model.layers", po::value(&m.layers)->default_value(m.layers), "propagation layers L (0 = MF)")
+    ("model.dim", po::value(&m.dim)->default_value(m.dim), "embedding dimension d")
+    ("model.attention", po::value(&m.attention)->default_value(m.attention),
+     "topk (TopKGAT) | one (LightGCN) | relu (NGAT4Rec-like) | softmax (w/o omega ablation)")
+    ("model.beta", po::value(&m.use_beta)->default_value(m.use_beta), "learnable per-user threshold beta (false: w/o beta)")
+    ("model.mean_layers", po::value(&m.mean_layers)->default_value(m.mean_layers),
+     "final embedding = mean of layers 0..L (LightGCN) instead of layer L")
+    ("model.init_std", po::value(&m.init_std)->default_value(m.init_std), "std of the N(0, std^2) embedding init")
+    ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")
+    ("train.lr", po::value(&t.lr)->default_value(t.lr), "AdamW learning rate")
+    ("train.reg", po::value(&t.reg)->default_value(t.reg), "lambda of the layer-0 L2 term")
+    ("train.weight_decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "AdamW weight decay")
+    ("train.epochs", po::value(&t.epochs)->default_value(t.epochs), "maximum epochs")
+    ("train.batch_size", po::value(&t.batch_size)->default_value(t.batch_size), "lines per step (0 = full batch)")
+    ("train.pool_size", po::value(&t.pool_size)->default_value(t.pool_size),
+     "negative pool per step (0 = all items: the exact uniform sampler)")
+    ("train.seed", po::value(&t.seed)->default_value(t.seed), "seed of init and sampling")
+    ("train.threads", po::value(&r.threads)->default_value(0), "intra-op threads per rank (0 = default)")
+    ("eval.every", po::value(&t.eval_every)->default_value(t.eval_every), "validate every N epochs")
+    ("eval.patience", po::value(&t.patience)->default_value(t.patience), "stop after N epochs without improvement")
+    ("eval.ks", po::value(&ks)->default_value(ks), "K list, ascending, comma separated")
+    ("eval.metric", po::value(&t.select_metric)->default_value(t.select_metric), "model selection metric")
+    ("eval.topk", po::value(&t.topk_export)->default_value(t.topk_export), "length of exported top-K lists")
+    ("output.dir", po::value(&r.out_dir), "run directory")
+    ("output.embeddings", po::value(&r.export_embeddings)->default_value(true), "export embeddings as .npy")
+    ("output.progress", po::value(&r.progress)->default_value(true), "print progress lines");
+  po::options_description all;
+  all.add(cli).add(file);
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, all), vm);
+  if (vm.count("help")) {
+    std::ostringstream s;
+    s << "tkg-train: train TopKGAT (or LightGCN / ablations) on one or more ranks\n"
+      << "Usage: tkg-train --config configs/NAME.ini [--data DIR | --partition PDIR] [--out RUNDIR] "
+         "[--section.key VALUE ...]\n"
+      << all;
+    pc.help = true;
+    pc.help_text = s.str();
+    return pc;
+  }
+  if (vm.count("config")) {
+    config = vm["config"].as<std::string>();
+    std::ifstream in(config);
+    if (!in) throw InputError(config, 0, "cannot open config file");
+    try {
+      po::store(po::parse_config_file(in, file, /*allow_unregistered=*/false), vm);
+    } catch (const po::error& e) {
+      throw InputError(config, 0, e.what());
+    }
+  }
+  po::notify(vm);
+  if (!data_cli.empty()) r.data_dir = data_cli, r.partition_dir.clear();
+  if (!part_cli.empty()) r.partition_dir = part_cli, r.data_dir.clear();
+  if (!out_cli.empty()) r.out_dir = out_cli;
+  // Validation.
+  auto bad = [](const std::string& opt, const std::string& what) { throw InputError(opt, 0, what); };
+  if (r.data_dir.empty() == r.partition_dir.empty()) bad("--data/--partition", "give exactly one of a dataset directory or a partition directory");
+  namespace fs = std::filesystem;
+  if (!r.data_dir.empty() && !fs::is_directory(r.data_dir)) bad("data.dir", "dataset directory '" + r.data_dir + "' does not exist");
+  if (!r.partition_dir.empty() && !fs::is_directory(r.partition_dir)) bad("data.partition", "partition directory '" + r.partition_dir + "' does not exist");
+  if (r.out_dir.empty()) bad("--out", "no run directory (give --out RUNDIR or output.dir)");
+  if (m.layers < 0 || m.layers > 16) bad("model.layers", "expected 0..16, got " + std::to_string(m.layers));
+  if (m.dim < 1 || m.dim > 4096) bad("model.dim", "expected 1..4096, got " + std::to_string(m.dim));
+  if (m.attention != "topk" && m.attention != "one" && m.attention != "relu" && m.attention != "softmax")
+    bad("model.attention", "expected topk, one, relu or softmax, got '" + m.attention + "'");
+  if (!(m.init_std > 0)) bad("model.init_std", "must be > 0");
+  if (!(t.lr > 0 && t.lr < 100)) bad("train.lr", "must be in (0, 100)");
+  if (!(t.reg >= 0)) bad("train.reg", "must be >= 0");
+  if (!(t.weight_decay >= 0)) bad("train.weight_decay", "must be >= 0");
+  if (t.epochs < 1) bad("train.epochs", "must be >= 1");
+  if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
+  if (t.pool_size < 0) bad("train.pool_size", "must be >= 0");
+  if (r.threads < 0) bad("train.threads", "must be >= 0");
+  if (t.eval_every < 1) bad("eval.every", "must be >= 1");
+  if (t.patience < 0) bad("eval.patience", "must be >= 0");
+  t.ks = parse_k_list(ks, "eval.ks");
+  MetricSums probe(t.ks);
+  try {
+    probe.mean(t.select_metric);
+  } catch (const InputError& e) {
+    bad("eval.metric", std::string(e.what()).substr(std::string(e.what()).find(": ") + 2));
+  }
+  if (t.topk_export < 1 || t.topk_export > 1000) bad("eval.topk", "expected 1..1000");
+  if (r.format != "auto" && r.format != "edges" && r.format != "adj") bad("data.format", "expected auto, edges or adj");
+  if (r.partition_method != "metis" && r.partition_method != "random" && r.partition_method != "hash")
+    bad("data.partition_method", "expected metis, random or hash");
+  // Effective configuration, for the run directory.
+  std::ostringstream eff;
+  eff << "# effective configuration of this run\n[data]\n"
+      << (r.partition_dir.empty() ? "dir = " + r.data_dir : "partition = " + r.partition_dir) << "\nformat = " << r.format
+      << "\ndrop_duplicates = " << r.drop_duplicates << "\npartition_method = " << r.partition_method
+      << "\n[model]\nlayers = " << m.layers << "\ndim = " << m.dim << "\nattention = " << m.attention
+      << "\nbeta = " << m.use_beta << "\nmean_layers = " << m.mean_layers << "\ninit_std = " << m.init_std
+      << "\nfused = " << m.fused << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg
+      << "\nweight_decay = " << t.weight_decay << "\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
+      << "\npool_size = " << t.pool_size << "\nseed = " << t.seed << "\nthreads = " << r.threads
+      << "\n[eval]\nevery = " << t.eval_every << "\npatience = " << t.patience << "\nks = " << ks
+      << "\nmetric = " << t.select_metric << "\ntopk = " << t.topk_export << "\n[output]\ndir = " << r.out_dir
+      << "\nembeddings = " << r.export_embeddings << "\nprogress = " << r.progress << "\n";
+  r.config_text = eff.str();
+  return pc;
+}
+
+}  // namespace tkg

@@ -1,0 +1,73 @@
+// The communication interface of the trainer (DESIGN §4 "Communication layer"). Knows buffers
+// and peers only: no graph, no model, no torch.
+//
+// CONTRACT: every rank calls every collective in the same order with matching arguments,
+// including calls in which it sends or receives zero elements. A skipped call hangs the job.
+//
+// Buffers are host memory. Counts are elements (64-bit); implementations chunk messages that
+// would exceed 2^31-1 elements.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tkg {
+
+enum class DType { kFloat32, kFloat64, kInt64, kUInt8, kUInt16 };
+size_t dtype_size(DType t);
+
+struct CommStats {
+  double seconds = 0;         // wall time inside collectives (communication + waiting)
+  uint64_t bytes_sent = 0;    // payload bytes this rank sent to other ranks
+  uint64_t calls = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;
+
+  // All-to-all-v: send_counts[p] elements from `send` (packed by peer, in rank order) go to peer p;
+  // recv_counts[p] elements from peer p land in `recv` (packed by peer). Counts must agree
+  // pairwise (my send_counts[p] == p's recv_counts[me]). The self block is copied locally.
+  virtual void all_to_all_v(const void* send, const std::vector<int64_t>& send_counts, void* recv,
+                            const std::vector<int64_t>& recv_counts, DType type) = 0;
+  // All-gather-v: each rank contributes `count` elements; recv holds all contributions in rank
+  // order, recv_counts[p] from rank p (recv_counts[me] == count).
+  virtual void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& recv_counts,
+                            DType type) = 0;
+  virtual void all_reduce_sum(double* data, int64_t n) = 0;
+  virtual void all_reduce_sum(int64_t* data, int64_t n) = 0;
+  virtual void all_reduce_max(double* data, int64_t n) = 0;
+  virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+
+  // Convenience: gather one int64 from every rank.
+  std::vector<int64_t> all_gather_one(int64_t v);
+  double all_reduce_sum(double v) {
+    all_reduce_sum(&v, 1);
+    return v;
+  }
+  int64_t all_reduce_sum(int64_t v) {
+    all_reduce_sum(&v, 1);
+    return v;
+  }
+  double all_reduce_max(double v) {
+    all_reduce_max(&v, 1);
+    return v;
+  }
+
+  CommStats& stats() { return stats_; }
+
+ protected:
+  CommStats stats_;
+};
+
+// A world of one rank (P = 1): collectives are local copies.
+std::unique_ptr<Communicator> make_self_communicator();
+
+}  // namespace tkg

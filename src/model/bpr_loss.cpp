@@ -1,0 +1,98 @@
+#include "model/bpr_loss.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cmath>
+
+#include "common/error.hpp"
+
+namespace tkg {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+template <typename T>
+inline T dot(const T* a, const T* b, int64_t d) {
+  T s = 0;
+  for (int64_t t = 0; t < d; ++t) s += a[t] * b[t];
+  return s;
+}
+
+class BprFunction : public torch::autograd::Function<BprFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor local, at::Tensor pool, at::Tensor lu, at::Tensor li,
+                            at::Tensor lj, double scale) {
+    local = local.contiguous();
+    pool = pool.contiguous();
+    const int64_t n = lu.size(0), d = local.size(1);
+    at::Tensor diff = at::empty({n}, local.options());  // [n] s_neg − s_pos
+    const float* L = local.data_ptr<float>();
+    const float* Q = pool.data_ptr<float>();
+    const int64_t *u = lu.data_ptr<int64_t>(), *i = li.data_ptr<int64_t>(), *j = lj.data_ptr<int64_t>();
+    float* df = diff.data_ptr<float>();
+    at::parallel_for(0, n, 2048, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        const float* xu = L + u[k] * d;
+        df[k] = dot(xu, Q + j[k] * d, d) - dot(xu, L + i[k] * d, d);
+      }
+    });
+    double sum = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      const double x = df[k];
+      sum += x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));  // softplus, stable
+    }
+    ctx->save_for_backward({local, pool, lu, li, lj, diff});
+    ctx->saved_data["scale"] = scale;
+    return at::scalar_tensor(sum * scale, local.options());
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    auto s = ctx->get_saved_variables();
+    const at::Tensor &local = s[0], &pool = s[1], &lu = s[2], &li = s[3], &lj = s[4], &diff = s[5];
+    const double c0 = ctx->saved_data["scale"].toDouble() * grad[0].item<double>();
+    const int64_t n = lu.size(0), d = local.size(1);
+    at::Tensor gl = at::zeros_like(local), gp = at::zeros_like(pool);
+    const float* L = local.data_ptr<float>();
+    const float* Q = pool.data_ptr<float>();
+    const int64_t *u = lu.data_ptr<int64_t>(), *i = li.data_ptr<int64_t>(), *j = lj.data_ptr<int64_t>();
+    const float* df = diff.data_ptr<float>();
+    float* GL = gl.data_ptr<float>();
+    float* GP = gp.data_ptr<float>();
+    // d softplus(x)/dx = σ(x); x = xu·xj − xu·xi
+    for (int64_t k = 0; k < n; ++k) {
+      const float c = static_cast<float>(c0 / (1.0 + std::exp(-static_cast<double>(df[k]))));
+      const float *xu = L + u[k] * d, *xi = L + i[k] * d, *xj = Q + j[k] * d;
+      float *gu = GL + u[k] * d, *gi = GL + i[k] * d, *gj = GP + j[k] * d;
+      for (int64_t t = 0; t < d; ++t) {
+        gu[t] += c * (xj[t] - xi[t]);
+        gi[t] -= c * xu[t];
+        gj[t] += c * xu[t];
+      }
+    }
+    at::Tensor none;
+    return {gl, gp, none, none, none, none};
+  }
+};
+
+}  // namespace
+
+at::Tensor bpr_loss_fused(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu, const at::Tensor& li,
+                          const at::Tensor& lj, double scale) {
+  TKG_CHECK(local.scalar_type() == at::kFloat && pool.scalar_type() == at::kFloat, "bpr_loss_fused takes float32");
+  TKG_CHECK(local.dim() == 2 && pool.dim() == 2 && local.size(1) == pool.size(1), "local [n_local, d], pool [Q, d]");
+  TKG_CHECK(lu.size(0) == li.size(0) && lu.size(0) == lj.size(0), "one u, i, j per line");
+  return BprFunction::apply(local, pool, lu, li, lj, scale);
+}
+
+at::Tensor bpr_loss_reference(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu,
+                              const at::Tensor& li, const at::Tensor& lj, double scale) {
+  at::Tensor xu = local.index_select(0, lu);
+  at::Tensor diff = (xu * pool.index_select(0, lj)).sum(1) - (xu * local.index_select(0, li)).sum(1);
+  return at::softplus(diff).sum() * scale;
+}
+
+}  // namespace tkg

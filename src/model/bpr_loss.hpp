@@ -1,0 +1,19 @@
+// The BPR term of the training loss, as a fused operator (no [lines, d] intermediates):
+//   loss = scale · Σ_k softplus( local[u_k]·pool[j_k] − local[u_k]·local[i_k] )
+// local: [n_local, d] float32 final embeddings of owned + halo nodes; pool: [Q, d] float32 final
+// embeddings of this step's negative pool; lu, li: [n] int64 rows of local; lj: [n] int64 rows
+// of pool. Returns a 0-dim tensor; gradients flow to local and pool.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace tkg {
+
+at::Tensor bpr_loss_fused(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu,
+                          const at::Tensor& li, const at::Tensor& lj, double scale);
+
+// The same with ATen ops (autograd), for tests.
+at::Tensor bpr_loss_reference(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu,
+                              const at::Tensor& li, const at::Tensor& lj, double scale);
+
+}  // namespace tkg

@@ -1,0 +1,105 @@
+#include "model/collective_ops.hpp"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "comm/communicator.hpp"
+#include "common/error.hpp"
+#include "shard/shard.hpp"
+
+namespace tkg {
+
+HaloPlan build_halo_plan(const Shard& s) {
+  HaloPlan p;
+  p.n_own = s.n_own();
+  p.n_halo = s.n_halo();
+  p.send_index = at::from_blob(const_cast<int64_t*>(s.send_list.data()), {static_cast<int64_t>(s.send_list.size())},
+                               at::TensorOptions().dtype(at::kLong))
+                     .clone();
+  for (int32_t r = 0; r < s.parts; ++r) {
+    p.send_rows.push_back(s.send_offsets[r + 1] - s.send_offsets[r]);
+    p.recv_rows.push_back(s.halo_offsets[r + 1] - s.halo_offsets[r]);
+  }
+  return p;
+}
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+std::vector<int64_t> scaled(const std::vector<int64_t>& rows, int64_t width) {
+  std::vector<int64_t> out(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) out[k] = rows[k] * width;
+  return out;
+}
+
+class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor owned, const HaloPlan* plan, Communicator* comm) {
+    TKG_CHECK(owned.dim() == 2 && owned.size(0) == plan->n_own, "owned must be [n_own, w]");
+    TKG_CHECK(owned.scalar_type() == at::kFloat, "halo exchange moves float32 rows");
+    ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
+    ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
+    const int64_t w = owned.size(1);
+    at::Tensor send = owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
+    at::Tensor recv = at::empty({plan->n_halo, w}, owned.options());          // [n_halo, w]
+    comm->all_to_all_v(send.data_ptr<float>(), scaled(plan->send_rows, w), recv.data_ptr<float>(),
+                       scaled(plan->recv_rows, w), DType::kFloat32);
+    return recv;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
+    auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
+    at::Tensor g = grad[0].contiguous();  // [n_halo, w]
+    const int64_t w = g.size(1);
+    at::Tensor back = at::empty({plan->send_index.size(0), w}, g.options());  // [n_send, w]
+    comm->all_to_all_v(g.data_ptr<float>(), scaled(plan->recv_rows, w), back.data_ptr<float>(),
+                       scaled(plan->send_rows, w), DType::kFloat32);
+    at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
+    return {g_owned, at::Tensor(), at::Tensor()};
+  }
+};
+
+class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor rows, const std::vector<int64_t>* rows_per_rank,
+                            Communicator* comm) {
+    TKG_CHECK(rows.dim() == 2 && rows.scalar_type() == at::kFloat, "rows must be [q, w] float32");
+    ctx->saved_data["counts"] = reinterpret_cast<int64_t>(rows_per_rank);
+    ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
+    const int64_t w = rows.size(1);
+    int64_t total = 0;
+    for (int64_t q : *rows_per_rank) total += q;
+    at::Tensor src = rows.contiguous();
+    at::Tensor out = at::empty({total, w}, rows.options());  // [Σq, w]
+    comm->all_gather_v(src.data_ptr<float>(), src.numel(), out.data_ptr<float>(), scaled(*rows_per_rank, w),
+                       DType::kFloat32);
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    auto* counts = reinterpret_cast<const std::vector<int64_t>*>(ctx->saved_data["counts"].toInt());
+    auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
+    at::Tensor g = grad[0].contiguous();  // [Σq, w]: block p is the gradient of rank p's rows
+    const int64_t w = g.size(1);
+    const int P = comm->size(), me = comm->rank();
+    const int64_t mine = (*counts)[me];
+    std::vector<int64_t> recv_counts(P, mine * w);
+    at::Tensor parts = at::empty({static_cast<int64_t>(P), mine, w}, g.options());  // [P, q_me, w]
+    comm->all_to_all_v(g.data_ptr<float>(), scaled(*counts, w), parts.data_ptr<float>(), recv_counts,
+                       DType::kFloat32);
+    return {parts.sum(0), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm) {
+  return HaloExchangeFunction::apply(owned, &plan, &comm);
+}
+
+at::Tensor all_gather_rows(const at::Tensor& rows, const std::vector<int64_t>& rows_per_rank, Communicator& comm) {
+  return AllGatherRowsFunction::apply(rows, &rows_per_rank, &comm);
+}
+
+}  // namespace tkg

@@ -1,0 +1,33 @@
+// Differentiable collectives over the Communicator (DESIGN §4 "One layer on rank r"):
+// each is a custom autograd Function, so a whole distributed step is one autograd graph.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace tkg {
+
+class Communicator;
+struct Shard;
+
+// Routing of a shard's halo exchange, as tensors.
+struct HaloPlan {
+  at::Tensor send_index;             // [n_send] int64: owned rows to send, packed by peer
+  std::vector<int64_t> send_rows;    // [P] rows sent to each peer
+  std::vector<int64_t> recv_rows;    // [P] halo rows received from each peer (halo block sizes)
+  int64_t n_own = 0, n_halo = 0;
+};
+HaloPlan build_halo_plan(const Shard& shard);
+
+// Forward: rows of `owned` [n_own, w] (float32, CPU) go to the peers whose halo holds them;
+// returns the halo rows [n_halo, w]. Backward: halo gradients go back to their owners and are
+// summed into the owned rows (index_add over the send list). Called on every rank, every time.
+at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm);
+
+// Forward: all-gather-v of `rows` [q_r, w] float32 -> [Σ q_p, w] in rank order.
+// Backward: every rank's gradient of the gathered rows is summed back into the contributing rank's
+// rows (a reduce-scatter implemented as all-to-all-v + sum).
+at::Tensor all_gather_rows(const at::Tensor& rows, const std::vector<int64_t>& rows_per_rank, Communicator& comm);
+
+}  // namespace tkg

@@ -1,0 +1,36 @@
+// Plain option structs of the model and the training loop (no torch, no config parser).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tkg {
+
+struct ModelOptions {
+  int layers = 3;                 // L (0 = matrix factorisation)
+  int dim = 64;                   // d
+  std::string attention = "topk"; // topk | one (LightGCN) | relu (NGAT4Rec-like) | softmax (w/o ω)
+  bool use_beta = true;           // false: β ≡ 0 (the "w/o β" ablation; implied by attention=one)
+  bool mean_layers = false;       // final embedding = mean of layers 0..L (LightGCN) instead of layer L
+  double init_std = 0.1;          // X⁰ ~ N(0, init_std²); B ~ N(0, 1)
+  bool fused = true;              // fused CPU operator (false: reference ATen composition)
+};
+
+struct TrainOptions {
+  double lr = 0.1;
+  double reg = 1e-4;              // λ of the layer-0 L2 term
+  double weight_decay = 1e-4;     // AdamW decoupled weight decay on every parameter
+  int64_t epochs = 2000;
+  int64_t batch_size = 0;         // 0 = full batch (one step per epoch); else lines per step
+  int64_t pool_size = 0;          // negative pool Q per step; 0 or >= n_items = all items (exact sampler)
+  uint64_t seed = 2026;
+  int64_t eval_every = 20;
+  int64_t patience = 200;         // epochs without improvement of select_metric before stopping
+  std::vector<int> ks{1, 3, 5, 10, 20};
+  std::string select_metric = "ndcg@20";
+  int64_t topk_export = 20;       // length of the exported top-K lists
+  int64_t eval_user_block = 1024; // users scored per matrix product in evaluation
+};
+
+}  // namespace tkg

@@ -1,0 +1,34 @@
+// Run outputs (DESIGN §7): .npy matrices written row-wise by several ranks, CSV/JSONL metric
+// rows. Everything lands under a temp name and is renamed when complete.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tkg {
+
+// Creates `path` as a float32 .npy of shape [rows, cols] (C order), zero-filled to full size.
+void npy_create_f32(const std::string& path, int64_t rows, int64_t cols);
+// Writes rows (data [n, cols] float32, row-major) at row positions row_ids of an existing .npy
+// created by npy_create_f32. Several processes may write disjoint rows concurrently.
+void npy_write_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, const float* data);
+// Reads a float32 .npy written by the functions above: returns shape and data.
+std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t* cols);
+
+// Appends rows to a CSV file and a JSONL file with the same columns; the header is written on
+// the first row. Values are numbers except the named string columns.
+class MetricsLog {
+ public:
+  MetricsLog(const std::string& csv_path, const std::string& jsonl_path);
+  void add(const std::vector<std::pair<std::string, std::string>>& string_cols,
+           const std::vector<std::pair<std::string, double>>& number_cols);
+
+ private:
+  std::ofstream csv_, jsonl_;
+  bool header_written_ = false;
+};
+
+}  // namespace tkg

@@ -1,0 +1,282 @@
+#include "train/run.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "comm/communicator.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json_writer.hpp"
+#include "graph/csr.hpp"
+#include "graph/dataset.hpp"
+#include "partition/partitioner.hpp"
+#include "shard/partition_dir.hpp"
+#include "train/outputs.hpp"
+#include "train/trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tkg {
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string fmt_duration(double s) {
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, (static_cast<int>(s) % 3600) / 60);
+  return buf;
+}
+
+Shard load_rank_shard(const RunOptions& o, Communicator& comm) {
+  const int P = comm.size(), me = comm.rank();
+  if (!o.partition_dir.empty()) {
+    PartitionMeta meta = read_partition_meta(o.partition_dir);
+    if (meta.parts != P)
+      throw InputError(o.partition_dir, 0, "partition has " + std::to_string(meta.parts) + " parts but the job runs " +
+                                               std::to_string(P) + " ranks (re-run tkg-partition --parts " +
+                                               std::to_string(P) + ")");
+    return load_partition_shard(o.partition_dir, me);
+  }
+  ReadOptions ro;
+  ro.format = parse_text_format(o.format);
+  ro.drop_duplicates = o.drop_duplicates;
+  Dataset ds = load_dataset(o.data_dir, ro);
+  if (me == 0) std::cout << "dataset: " << describe_dataset(ds) << std::endl;
+  if (P == 1) return build_single_shard(ds);
+  // Every rank computes the same deterministic partition and keeps its own shard.
+  PartitionOptions po;
+  po.parts = P;
+  po.method = parse_partition_method(o.partition_method);
+  std::vector<int32_t> part = partition_nodes(build_train_csr(ds, true), po);
+  Shard mine;
+  build_shards(ds, part, P, compute_partition_id(ds.n_users, ds.n_items, P, part), nullptr, [&](Shard&& s) {
+    if (s.rank == me) mine = std::move(s);
+  });
+  return mine;
+}
+
+std::vector<std::pair<std::string, double>> metric_columns(const MetricSums& m) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const std::string& name : m.names()) out.emplace_back(name, m.mean(name));
+  return out;
+}
+
+// Writes RUNDIR/embeddings/{users,items}.npy (rows by original id) from every rank's owned rows.
+void export_embeddings(const Shard& s, const at::Tensor& final, const std::string& dir, Communicator& comm) {
+  const int64_t d = final.size(1), nu = s.n_own_users;
+  const std::string users = dir + "/users.npy", items = dir + "/items.npy";
+  const std::string tu = users + ".tmp", ti = items + ".tmp";
+  if (comm.rank() == 0) {
+    fs::create_directories(dir);
+    npy_create_f32(tu, s.n_users, d);
+    npy_create_f32(ti, s.n_items, d);
+  }
+  comm.barrier();
+  std::vector<int64_t> uid(s.owned.begin(), s.owned.begin() + nu), iid;
+  for (int64_t k = nu; k < s.n_own(); ++k) iid.push_back(s.owned[k] - s.n_users);
+  at::Tensor f = final.contiguous();
+  npy_write_rows(tu, d, uid, f.data_ptr<float>());
+  npy_write_rows(ti, d, iid, f.data_ptr<float>() + nu * d);
+  comm.barrier();
+  if (comm.rank() == 0) {
+    fs::rename(tu, users);
+    fs::rename(ti, items);
+  }
+}
+
+// Writes RUNDIR/topk.tsv ("user<TAB>item1,item2,...", ascending user id) from every rank's lists.
+void export_topk(const Shard& s, const TopKAccumulator& acc, int64_t k, const std::string& path, Communicator& comm) {
+  std::ostringstream mine;
+  for (int64_t u = 0; u < s.n_own_users; ++u) {
+    std::vector<int64_t> r = acc.ranked(u);
+    mine << s.owned[u] << '\t';
+    for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(r.size())); ++j) mine << (j ? "," : "") << r[j];
+    mine << '\n';
+  }
+  const std::string part = path + ".part" + std::to_string(comm.rank());
+  write_file_atomic(part, mine.str());
+  comm.barrier();
+  if (comm.rank() == 0) {
+    std::vector<std::pair<int64_t, std::string>> lines;
+    for (int r = 0; r < comm.size(); ++r) {
+      std::string p = path + ".part" + std::to_string(r);
+      std::istringstream in(read_file(p));
+      std::string line;
+      while (std::getline(in, line)) lines.emplace_back(std::stoll(line.substr(0, line.find('\t'))), line);
+      fs::remove(p);
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (auto& l : lines) out += l.second + "\n";
+    write_file_atomic(path, out);
+  }
+  comm.barrier();
+}
+
+}  // namespace
+
+int run_training(const RunOptions& o, Communicator& comm) {
+  const int me = comm.rank(), P = comm.size();
+  if (o.threads > 0) at::set_num_threads(o.threads);
+  const double t_start = now_s();
+  Shard shard = load_rank_shard(o, comm);
+  if (me == 0) {
+    fs::create_directories(o.out_dir);
+    if (!o.config_text.empty()) write_file_atomic(o.out_dir + "/config.ini", o.config_text);
+  }
+  comm.barrier();
+  Trainer trainer(shard, o.model, o.train, comm);
+  const TrainOptions& t = o.train;
+  const int64_t valid_lines = comm.all_reduce_sum(static_cast<int64_t>(shard.valid.items.size()));
+  const OwnedUserItems& val_split = valid_lines > 0 ? shard.valid : shard.test;
+  const std::string val_name = valid_lines > 0 ? "valid" : "test";
+  std::unique_ptr<MetricsLog> log;
+  if (me == 0) {
+    log = std::make_unique<MetricsLog>(o.out_dir + "/metrics.csv", o.out_dir + "/metrics.jsonl");
+    std::printf("tkg-train: %d rank(s), %s backend, %d thread(s)/rank; %lld users, %lld items, %lld train lines; "
+                "L=%d d=%d attention=%s%s lr=%g reg=%g\n",
+                P, comm.backend().c_str(), at::get_num_threads(), static_cast<long long>(shard.n_users),
+                static_cast<long long>(shard.n_items), static_cast<long long>(trainer.global_lines()),
+                o.model.layers, o.model.dim, o.model.attention.c_str(), o.model.use_beta ? "" : " (no beta)", t.lr,
+                t.reg);
+    if (valid_lines == 0) std::printf("note: no validation split; model selection uses the test split\n");
+    std::fflush(stdout);
+  }
+  const bool tty = me == 0 && o.progress && ::isatty(1);
+  double best = -1, last_loss = 0;
+  int64_t best_epoch = 0, epochs_run = 0;
+  double train_s_total = 0, train_s_since = 0;
+  StepTiming since{};
+  for (int64_t epoch = 1; epoch <= t.epochs; ++epoch) {
+    const double e0 = now_s();
+    last_loss = trainer.train_epoch(epoch - 1);
+    const double es = now_s() - e0;
+    train_s_total += es;
+    train_s_since += es;
+    epochs_run = epoch;
+    if (!std::isfinite(last_loss)) {
+      if (me == 0) std::fprintf(stderr, "tkg-train: error: loss is %f at epoch %lld (diverged; lower train.lr)\n",
+                                last_loss, static_cast<long long>(epoch));
+      return 3;
+    }
+    const bool eval_now = epoch % t.eval_every == 0 || epoch == t.epochs;
+    if (me == 0 && o.progress && (tty || eval_now)) {
+      double per = train_s_total / static_cast<double>(epoch);
+      std::printf("%sepoch %lld/%lld  loss %.5f  %.3f s/epoch  ETA %s%s", tty ? "\r\033[K" : "",
+                  static_cast<long long>(epoch), static_cast<long long>(t.epochs), last_loss, per,
+                  fmt_duration(per * static_cast<double>(t.epochs - epoch)).c_str(), tty && !eval_now ? "" : "\n");
+      std::fflush(stdout);
+    }
+    if (!eval_now) continue;
+    const double v0 = now_s();
+    MetricSums m = trainer.evaluate(val_split);
+    const double eval_s = now_s() - v0;
+    const double score = m.mean(t.select_metric);
+    // Time split of the steps since the last row: max and mean over ranks.
+    StepTiming cur = trainer.timing();
+    double vals[3] = {cur.compute_s - since.compute_s, cur.comm_s - since.comm_s,
+                      static_cast<double>(cur.bytes_sent - since.bytes_sent)};
+    since = cur;
+    double sums[3] = {vals[0], vals[1], vals[2]}, maxs[2] = {vals[0], vals[1]};
+    comm.all_reduce_sum(sums, 3);
+    comm.all_reduce_max(maxs, 2);
+    if (me == 0) {
+      auto cols = std::vector<std::pair<std::string, double>>{
+          {"epoch", static_cast<double>(epoch)}, {"loss", last_loss},        {"train_s", train_s_since},
+          {"eval_s", eval_s},                     {"comm_s", maxs[1]},         {"bytes_sent", sums[2]},
+          {"compute_s_max", maxs[0]},             {"compute_s_mean", sums[0] / P}, {"comm_s_mean", sums[1] / P}};
+      auto mc = metric_columns(m);
+      cols.insert(cols.end(), mc.begin(), mc.end());
+      log->add({{"split", val_name}}, cols);
+      std::printf("  %s @ epoch %lld: %s %.4f  recall_capped@%d %.4f  recall@%d %.4f  (eval %.2f s)%s\n",
+                  val_name.c_str(), static_cast<long long>(epoch), t.select_metric.c_str(), score, t.ks.back(),
+                  m.mean("recall_capped@" + std::to_string(t.ks.back())), t.ks.back(),
+                  m.mean("recall@" + std::to_string(t.ks.back())), eval_s, score > best ? "  *" : "");
+      std::fflush(stdout);
+    }
+    train_s_since = 0;
+    if (score > best) {
+      best = score;
+      best_epoch = epoch;
+      trainer.save_best();
+    } else if (epoch - best_epoch >= t.patience) {
+      if (me == 0) std::printf("early stop: no %s improvement for %lld epochs\n", t.select_metric.c_str(),
+                               static_cast<long long>(epoch - best_epoch));
+      break;
+    }
+  }
+  trainer.restore_best();
+  const int64_t kkeep = std::max<int64_t>(t.topk_export, t.ks.back());
+  TopKAccumulator acc(shard.n_own_users, static_cast<int>(kkeep));
+  const double v0 = now_s();
+  MetricSums test = trainer.evaluate(shard.test, &acc);
+  const double eval_s = now_s() - v0;
+  if (me == 0) {
+    auto cols = std::vector<std::pair<std::string, double>>{{"epoch", static_cast<double>(best_epoch)},
+                                                            {"loss", last_loss},
+                                                            {"train_s", 0.0},
+                                                            {"eval_s", eval_s},
+                                                            {"comm_s", 0.0},
+                                                            {"bytes_sent", 0.0},
+                                                            {"compute_s_max", 0.0},
+                                                            {"compute_s_mean", 0.0},
+                                                            {"comm_s_mean", 0.0}};
+    auto mc = metric_columns(test);
+    cols.insert(cols.end(), mc.begin(), mc.end());
+    log->add({{"split", "test"}}, cols);
+  }
+  at::Tensor final = trainer.final_embeddings();
+  if (o.export_embeddings) export_embeddings(shard, final, o.out_dir + "/embeddings", comm);
+  export_topk(shard, acc, t.topk_export, o.out_dir + "/topk.tsv", comm);
+  const double peak = comm.all_reduce_max(peak_rss_mb());
+  const StepTiming& tm = trainer.timing();
+  double comm_total = comm.all_reduce_max(tm.comm_s);
+  if (me == 0) {
+    JsonWriter w;
+    w.begin_object();
+    w.key("best_epoch").value(best_epoch);
+    w.key("epochs_run").value(epochs_run);
+    w.key("seconds_per_epoch").value(epochs_run ? train_s_total / static_cast<double>(epochs_run) : 0.0);
+    w.key("comm_seconds_per_epoch").value(epochs_run ? comm_total / static_cast<double>(epochs_run) : 0.0);
+    w.key("total_seconds").value(now_s() - t_start);
+    w.key("ranks").value(static_cast<int64_t>(P));
+    w.key("threads_per_rank").value(static_cast<int64_t>(at::get_num_threads()));
+    w.key("peak_rss_mb").value(peak);
+    w.key("validation_split").value(val_name);
+    w.key("best_" + t.select_metric).value(best);
+    w.key("test").begin_object();
+    w.key("users").value(test.users);
+    for (const std::string& name : test.names()) w.key(name).value(test.mean(name));
+    w.end_object();
+    w.end_object();
+    write_file_atomic(o.out_dir + "/summary.json", w.str());
+    std::printf("\ntest at best %s epoch %lld (%lld users):\n  %-4s %10s %10s %14s %10s\n", val_name.c_str(),
+                static_cast<long long>(best_epoch), static_cast<long long>(test.users), "K", "precision", "recall",
+                "recall_capped", "ndcg");
+    for (int k : t.ks) {
+      std::string s = "@" + std::to_string(k);
+      std::printf("  %-4d %10.4f %10.4f %14.4f %10.4f\n", k, test.mean("precision" + s), test.mean("recall" + s),
+                  test.mean("recall_capped" + s), test.mean("ndcg" + s));
+    }
+    std::printf("%lld epochs, %.3f s/epoch, peak RSS %.0f MiB; outputs in %s\n", static_cast<long long>(epochs_run),
+                epochs_run ? train_s_total / static_cast<double>(epochs_run) : 0.0, peak, o.out_dir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace tkg

@@ -1,0 +1,31 @@
+// A complete training run on this rank: load the shard, train with periodic validation and early
+// stopping, test at the best validation epoch, write the outputs (DESIGN §7). No torch here.
+#pragma once
+
+#include <string>
+
+#include "train/options.hpp"
+
+namespace tkg {
+
+class Communicator;
+
+struct RunOptions {
+  std::string data_dir;        // dataset directory (partitioned on the fly), or
+  std::string partition_dir;   // a partition directory made by tkg-partition with P = ranks
+  std::string out_dir;         // RUNDIR
+  std::string format = "auto";
+  bool drop_duplicates = false;
+  std::string partition_method = "metis";  // on-the-fly partition when P > 1
+  ModelOptions model;
+  TrainOptions train;
+  int threads = 0;             // intra-op threads per rank (0 = LibTorch default)
+  bool progress = true;
+  bool export_embeddings = true;
+  std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
+};
+
+// Returns the process exit code (0 on success). Collective: every rank calls it.
+int run_training(const RunOptions& opts, Communicator& comm);
+
+}  // namespace tkg

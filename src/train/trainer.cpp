@@ -1,0 +1,321 @@
+#include "train/trainer.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/optim/adamw.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "comm/communicator.hpp"
+#include "common/error.hpp"
+#include "common/rng.hpp"
+#include "model/bpr_loss.hpp"
+#include "train/init.hpp"
+
+namespace tkg {
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+at::Tensor long_tensor(const std::vector<int64_t>& v) {
+  return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).clone();
+}
+
+// Seed of one line's negative draws: depends on the run seed, epoch, step, user id and the line's
+// position in the user's train list, never on the partition.
+uint64_t line_seed(uint64_t seed, int64_t epoch, int64_t step, int64_t user, int64_t pos) {
+  uint64_t h = splitmix64(seed ^ 0x6e656761746976ULL);
+  h = splitmix64(h ^ static_cast<uint64_t>(epoch));
+  h = splitmix64(h ^ static_cast<uint64_t>(step));
+  h = splitmix64(h ^ static_cast<uint64_t>(user));
+  return splitmix64(h ^ static_cast<uint64_t>(pos));
+}
+
+// Mini-batch step of a line within an epoch.
+int64_t line_step(uint64_t seed, int64_t epoch, int64_t user, int64_t pos, int64_t n_steps) {
+  uint64_t h = splitmix64(seed ^ 0x62617463680aULL);
+  h = splitmix64(h ^ static_cast<uint64_t>(epoch));
+  h = splitmix64(h ^ static_cast<uint64_t>(user));
+  h = splitmix64(h ^ static_cast<uint64_t>(pos));
+  return static_cast<int64_t>(h % static_cast<uint64_t>(n_steps));
+}
+
+}  // namespace
+
+Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm)
+    : shard_(shard), model_(model), train_(train), comm_(comm), attention_(parse_attention(model.attention)) {
+  if (attention_ == Attention::kOne) model_.use_beta = false;
+  graph_ = build_layer_graph(shard);
+  halo_ = build_halo_plan(shard);
+  const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
+  // Parameters, initialised by global id.
+  emb_ = at::empty({n_own, d}, at::kFloat);  // [n_own, d]
+  init_normal_rows(shard.owned, d, model.init_std, train.seed, /*table=*/1, emb_.data_ptr<float>());
+  B_ = at::empty({nu, std::max<int64_t>(L, 1)}, at::kFloat);  // [n_own_users, L]
+  std::vector<int64_t> users(shard.owned.begin(), shard.owned.begin() + nu);
+  init_normal_rows(users, B_.size(1), 1.0, train.seed, /*table=*/2, B_.data_ptr<float>());
+  emb_.set_requires_grad(true);
+  B_.set_requires_grad(true);
+  opt_ = std::make_unique<torch::optim::AdamW>(
+      std::vector<at::Tensor>{emb_, B_}, torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
+
+  // Train lines of owned users, their positive items' local ids, per-user train sets.
+  std::unordered_map<int64_t, int64_t> halo_local;
+  for (int64_t k = 0; k < shard.n_halo(); ++k) halo_local.emplace(shard.halo[k], n_own + k);
+  auto local_of = [&](int64_t node) {
+    auto it = std::lower_bound(shard.owned.begin(), shard.owned.end(), node);
+    if (it != shard.owned.end() && *it == node) return static_cast<int64_t>(it - shard.owned.begin());
+    auto h = halo_local.find(node);
+    TKG_CHECK(h != halo_local.end(), "positive item node " << node << " is neither owned nor halo");
+    return h->second;
+  };
+  user_train_set_.resize(static_cast<size_t>(nu));
+  for (int64_t u = 0; u < nu; ++u) {
+    auto& set = user_train_set_[u];
+    for (int64_t k = shard.train.indptr[u]; k < shard.train.indptr[u + 1]; ++k) {
+      int64_t item = shard.train.items[k];
+      line_user_.push_back(u);
+      line_pos_.push_back(k - shard.train.indptr[u]);
+      line_item_.push_back(item);
+      line_item_local_.push_back(local_of(shard.n_users + item));
+      set.push_back(item);
+    }
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+  }
+  global_lines_ = comm_.all_reduce_sum(static_cast<int64_t>(line_user_.size()));
+  full_pool_ = train.pool_size <= 0 || train.pool_size >= shard.n_items;
+  if (full_pool_) build_pool(0, 0);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::build_pool(int64_t epoch, int64_t step) {
+  const int64_t nu = shard_.n_own_users, ni = shard_.n_own() - nu;
+  pool_local_.clear();
+  if (full_pool_) {
+    for (int64_t k = nu; k < nu + ni; ++k) pool_local_.push_back(k);
+  } else {
+    // Q · m_r / m of the owned items, uniformly without replacement.
+    int64_t q = std::min<int64_t>(ni, static_cast<int64_t>(std::llround(static_cast<double>(train_.pool_size) *
+                                                                         static_cast<double>(ni) /
+                                                                         static_cast<double>(shard_.n_items))));
+    std::vector<int64_t> all(static_cast<size_t>(ni));
+    for (int64_t k = 0; k < ni; ++k) all[k] = nu + k;
+    Rng rng(line_seed(train_.seed, epoch, step, -1 - comm_.rank(), 0));
+    for (int64_t k = 0; k < q; ++k) std::swap(all[k], all[k + static_cast<int64_t>(rng.below(ni - k))]);
+    pool_local_.assign(all.begin(), all.begin() + q);
+  }
+  pool_rows_per_rank_ = comm_.all_gather_one(static_cast<int64_t>(pool_local_.size()));
+  int64_t total = 0;
+  for (int64_t q : pool_rows_per_rank_) total += q;
+  std::vector<int64_t> mine;
+  for (int64_t k : pool_local_) mine.push_back(shard_.owned[k] - shard_.n_users);
+  pool_items_.assign(static_cast<size_t>(total), 0);
+  comm_.all_gather_v(mine.data(), static_cast<int64_t>(mine.size()), pool_items_.data(), pool_rows_per_rank_,
+                     DType::kInt64);
+  pool_pos_.assign(static_cast<size_t>(shard_.n_items), -1);
+  for (int64_t k = 0; k < total; ++k) pool_pos_[pool_items_[k]] = k;
+}
+
+std::vector<int64_t> Trainer::sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) {
+  std::vector<int64_t> out(lines.size());
+  const int64_t m = shard_.n_items, q = static_cast<int64_t>(pool_items_.size());
+  for (size_t k = 0; k < lines.size(); ++k) {
+    const int64_t line = lines[k];
+    const int64_t u = line_user_[line];
+    Rng rng(line_seed(train_.seed, epoch, step, shard_.owned[u], line_pos_[line]));
+    const auto& set = user_train_set_[u];
+    int64_t j = 0;
+    for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
+      j = full_pool_ ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(m)))
+                     : pool_items_[rng.below(static_cast<uint64_t>(std::max<int64_t>(q, 1)))];
+      if (!std::binary_search(set.begin(), set.end(), j)) break;
+    }
+    out[k] = j;
+  }
+  return out;
+}
+
+Trainer::Forward Trainer::forward() {
+  const int64_t d = model_.dim, nu = shard_.n_own_users, ni = shard_.n_own() - nu;
+  at::Tensor x = emb_;  // [n_own, d]
+  std::vector<at::Tensor> layers{x};
+  at::Tensor x0_halo;  // [n_halo, d]
+  for (int l = 0; l < model_.layers; ++l) {
+    at::Tensor beta_owned;  // [n_own] β of owned users, 0 for owned items
+    if (model_.use_beta)
+      beta_owned = at::cat({at::tanh(B_.select(1, l)), at::zeros({ni}, at::kFloat)});
+    else
+      beta_owned = at::zeros({shard_.n_own()}, at::kFloat);
+    at::Tensor xb = at::cat({x, beta_owned.unsqueeze(1)}, 1);  // [n_own, d+1]
+    at::Tensor halo = halo_exchange(xb, halo_, comm_);         // [n_halo, d+1]
+    at::Tensor full = at::cat({xb, halo}, 0);                  // [n_local, d+1]
+    at::Tensor xin = full.narrow(1, 0, d).contiguous();        // [n_local, d]
+    at::Tensor bin = full.select(1, d).contiguous();           // [n_local]
+    if (l == 0) x0_halo = halo.narrow(1, 0, d);
+    x = model_.fused ? propagate_fused(xin, bin, graph_, attention_) : propagate_reference(xin, bin, graph_, attention_);
+    layers.push_back(x);
+  }
+  if (model_.layers == 0) x0_halo = halo_exchange(emb_, halo_, comm_);
+  Forward f;
+  f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, d]
+  at::Tensor final_halo = halo_exchange(f.final_owned, halo_, comm_);   // [n_halo, d]
+  f.final_local = at::cat({f.final_owned, final_halo}, 0);
+  f.x0_local = at::cat({emb_, x0_halo}, 0);
+  return f;
+}
+
+double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
+  TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
+  const double t0 = now_s();
+  const CommStats c0 = comm_.stats();
+  const int64_t d = model_.dim;
+  if (!full_pool_) TKG_CHECK(!pool_items_.empty() || true, "pool built");
+  Forward f = forward();
+  const int64_t n_step = comm_.all_reduce_sum(static_cast<int64_t>(lines.size()));
+  // Pool rows: final and layer-0 embeddings of the pooled items of every rank.
+  at::Tensor pool_idx = long_tensor(pool_local_);
+  at::Tensor mine = at::cat({f.final_owned.index_select(0, pool_idx), emb_.index_select(0, pool_idx)}, 1);  // [q_r, 2d]
+  at::Tensor pool = all_gather_rows(mine, pool_rows_per_rank_, comm_);  // [Q, 2d]
+  std::vector<int64_t> lu(lines.size()), li(lines.size()), lj(lines.size());
+  std::vector<float> cnt_local(static_cast<size_t>(shard_.n_local()), 0.f), cnt_pool(pool_items_.size(), 0.f);
+  for (size_t k = 0; k < lines.size(); ++k) {
+    lu[k] = line_user_[lines[k]];
+    li[k] = line_item_local_[lines[k]];
+    lj[k] = pool_pos_[negatives[k]];
+    TKG_CHECK(lj[k] >= 0, "negative item " << negatives[k] << " is not in this step's pool");
+    cnt_local[lu[k]] += 1, cnt_local[li[k]] += 1, cnt_pool[lj[k]] += 1;
+  }
+  const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
+  at::Tensor bpr = bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), long_tensor(lu), long_tensor(li),
+                                  long_tensor(lj), inv_n);
+  // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms.
+  at::Tensor tcl = at::from_blob(cnt_local.data(), {static_cast<int64_t>(cnt_local.size())}, at::kFloat);
+  at::Tensor tcp = at::from_blob(cnt_pool.data(), {static_cast<int64_t>(cnt_pool.size())}, at::kFloat);
+  at::Tensor reg = ((f.x0_local.pow(2).sum(1) * tcl).sum() + (pool.narrow(1, d, d).pow(2).sum(1) * tcp).sum()) *
+                   (0.5 * train_.reg * inv_n);
+  at::Tensor loss = bpr + reg;
+  opt_->zero_grad();
+  loss.backward();
+  opt_->step();
+  const double global_loss = comm_.all_reduce_sum(loss.item<double>());
+  const CommStats& c1 = comm_.stats();
+  const double comm_s = c1.seconds - c0.seconds;
+  timing_.comm_s += comm_s;
+  timing_.compute_s += (now_s() - t0) - comm_s;
+  timing_.bytes_sent += c1.bytes_sent - c0.bytes_sent;
+  return global_loss;
+}
+
+double Trainer::train_epoch(int64_t epoch) {
+  const int64_t n = n_lines();
+  if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
+    if (!full_pool_) build_pool(epoch, 0);
+    std::vector<int64_t> lines(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) lines[k] = k;
+    return step(lines, sample_negatives(epoch, 0, lines));
+  }
+  const int64_t n_steps = (global_lines_ + train_.batch_size - 1) / train_.batch_size;
+  std::vector<std::vector<int64_t>> by_step(static_cast<size_t>(n_steps));
+  for (int64_t k = 0; k < n; ++k)
+    by_step[line_step(train_.seed, epoch, shard_.owned[line_user_[k]], line_pos_[k], n_steps)].push_back(k);
+  double sum = 0;
+  for (int64_t s = 0; s < n_steps; ++s) {
+    if (!full_pool_) build_pool(epoch, s);
+    sum += step(by_step[s], sample_negatives(epoch, s, by_step[s]));
+  }
+  return sum / static_cast<double>(n_steps);
+}
+
+at::Tensor Trainer::final_embeddings() {
+  at::NoGradGuard no_grad;
+  return forward().final_owned.contiguous();
+}
+
+MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep) {
+  at::NoGradGuard no_grad;
+  const int64_t nu = shard_.n_own_users, ni = shard_.n_own() - nu;
+  const int P = comm_.size(), me = comm_.rank();
+  at::Tensor final = final_embeddings();
+  at::Tensor U = final.narrow(0, 0, nu);                       // [nu, d]
+  at::Tensor cur_emb = final.narrow(0, nu, ni).contiguous();   // [ni, d] the block in hand
+  std::vector<int64_t> cur_ids(static_cast<size_t>(ni));
+  for (int64_t k = 0; k < ni; ++k) cur_ids[k] = shard_.owned[nu + k] - shard_.n_users;
+  std::vector<int64_t> sizes = comm_.all_gather_one(ni);
+  const int kmax = std::max(train_.ks.back(), keep ? keep->k() : 0);
+  TopKAccumulator local_acc(keep ? 0 : nu, keep ? 1 : kmax);
+  TopKAccumulator& acc = keep ? *keep : local_acc;
+  TKG_CHECK(acc.n_users() == nu && acc.k() >= train_.ks.back(), "top-K accumulator shape");
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const int64_t d = model_.dim;
+  for (int s = 0; s < P; ++s) {
+    const int64_t nb = static_cast<int64_t>(cur_ids.size());
+    for (int64_t ub = 0; ub < nu; ub += train_.eval_user_block) {
+      const int64_t nr = std::min(train_.eval_user_block, nu - ub);
+      at::Tensor scores = at::mm(U.narrow(0, ub, nr), cur_emb.t()).contiguous();  // [nr, nb]
+      float* sc = scores.data_ptr<float>();
+      at::parallel_for(0, nr, 16, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+          const int64_t u = ub + r;
+          for (int64_t k = shard_.train.indptr[u]; k < shard_.train.indptr[u + 1]; ++k) {
+            auto it = std::lower_bound(cur_ids.begin(), cur_ids.end(), shard_.train.items[k]);
+            if (it != cur_ids.end() && *it == shard_.train.items[k]) sc[r * nb + (it - cur_ids.begin())] = neg_inf;
+          }
+          acc.offer(u, 1, sc + r * nb, cur_ids.data(), nb);
+        }
+      });
+    }
+    if (s == P - 1) break;
+    // Pass the block on around the ring: to me+1, from me-1 (the block of rank me-s-1).
+    const int next = (me + 1) % P, prev = (me - 1 + P) % P, src = ((me - s - 1) % P + P) % P;
+    std::vector<int64_t> send_counts(P, 0), recv_counts(P, 0);
+    send_counts[next] = nb;
+    recv_counts[prev] = sizes[src];
+    std::vector<int64_t> next_ids(static_cast<size_t>(sizes[src]));
+    comm_.all_to_all_v(cur_ids.data(), send_counts, next_ids.data(), recv_counts, DType::kInt64);
+    for (auto& c : send_counts) c *= d;
+    for (auto& c : recv_counts) c *= d;
+    at::Tensor next_emb = at::empty({sizes[src], d}, at::kFloat);
+    comm_.all_to_all_v(cur_emb.data_ptr<float>(), send_counts, next_emb.data_ptr<float>(), recv_counts,
+                       DType::kFloat32);
+    cur_ids = std::move(next_ids);
+    cur_emb = next_emb;
+  }
+  MetricSums sums(train_.ks);
+  std::vector<int64_t> targets;
+  for (int64_t u = 0; u < nu; ++u) {
+    targets.assign(target.items.begin() + target.indptr[u], target.items.begin() + target.indptr[u + 1]);
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+    if (targets.empty()) continue;
+    std::vector<int64_t> ranked = acc.ranked(u);
+    sums.add_user(ranked.data(), static_cast<int64_t>(ranked.size()), targets);
+  }
+  std::vector<double> packed = sums.pack();
+  comm_.all_reduce_sum(packed.data(), static_cast<int64_t>(packed.size()));
+  sums.unpack(packed);
+  return sums;
+}
+
+void Trainer::save_best() {
+  at::NoGradGuard no_grad;
+  best_emb_ = emb_.detach().clone();
+  best_B_ = B_.detach().clone();
+}
+
+void Trainer::restore_best() {
+  if (!best_emb_.defined()) return;
+  at::NoGradGuard no_grad;
+  emb_.copy_(best_emb_);
+  B_.copy_(best_B_);
+}
+
+}  // namespace tkg
