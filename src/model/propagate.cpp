@@ -220,7 +220,7 @@ void inverse_norms(const T* x, int64_t n, int64_t d, T* inv) {
 // and inv [n_local] = 1/‖x‖ (E + n_local scalars: no E×d intermediate).
 template <typename T>
 void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, Attention att, T* y, T* a_out,
-                    T* cos_out, T* inv) {
+                    T* cos_out, T* dom_out, T* inv) {
   const bool scored = att != Attention::kOne;
   if (scored) inverse_norms(x, g.n_local, d, inv);
   parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
@@ -238,6 +238,7 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
           omega(att, c - beta[g.edge_user[k]], &om, &dom);
           a *= om;
           cos_out[k] = c;
+          dom_out[k] = dom * static_cast<T>(g.norm[k]);
         }
         a_out[k] = a;
         axpy(a, xw, yv, d);
@@ -249,7 +250,7 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
 // Backward from the saved per-edge a_e, cos_e and inv.
 template <typename T>
 void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
-                     const T* a, const T* cos_e, const T* inv, T* gx, T* gbeta) {
+                     const T* a, const T* cos_e, const T* dom_e, const T* inv, T* gx, T* gbeta) {
   const bool scored = att != Attention::kOne;
   std::vector<T> gt;
   if (scored) gt.resize(static_cast<size_t>(g.nnz));
@@ -265,9 +266,7 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
           const int64_t w = g.indices[k];
           const T* xw = x + w * d;
           const T c = cos_e[k];
-          T om, dom;
-          omega(att, c - beta[g.edge_user[k]], &om, &dom);
-          const T g_t = dot(gyv, xw, d) * static_cast<T>(g.norm[k]) * dom;
+          const T g_t = dot(gyv, xw, d) * dom_e[k];  // dom_e = ω'(t) / sqrt(d_v d_w)
           gt[k] = g_t;
           axpy(g_t * inv[w] * inv[v], xw, gxv, d);
           self -= g_t * c * inv[v] * inv[v];
@@ -314,13 +313,14 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
     at::Tensor y = at::empty({g.n_own, x.size(1)}, x.options());           // [n_own, d]
     at::Tensor a = at::empty({g.nnz}, x.options());                        // [nnz] attention weights
     at::Tensor cos = at::empty({scored ? g.nnz : 0}, x.options());         // [nnz] cosines
+    at::Tensor dom = at::empty({scored ? g.nnz : 0}, x.options());         // [nnz] ω'(t)/sqrt(d_v d_w)
     at::Tensor inv = at::empty({scored ? g.n_local : 0}, x.options());     // [n_local] 1/‖x‖
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
       forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
                                static_cast<Attention>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
-                               cos.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>());
+                               cos.data_ptr<scalar_t>(), dom.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>());
     });
-    ctx->save_for_backward({x, beta, indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, a, cos, inv});
+    ctx->save_for_backward({x, beta, indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, a, cos, dom, inv});
     ctx->saved_data["att"] = att;
     ctx->saved_data["graph"] = reinterpret_cast<int64_t>(lg);
     return y;
@@ -331,7 +331,7 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
     const at::Tensor &x = saved[0], &beta = saved[1];
     auto* lg = reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt());
     GraphPtrs g = ptrs(saved[2], saved[3], saved[4], saved[5], saved[6], saved[7], saved[8], lg);
-    const at::Tensor &a = saved[9], &cos = saved[10], &inv = saved[11];
+    const at::Tensor &a = saved[9], &cos = saved[10], &dom = saved[11], &inv = saved[12];
     Attention att = static_cast<Attention>(ctx->saved_data["att"].toInt());
     at::Tensor gy = grad_out[0].contiguous();
     at::Tensor gx = at::zeros_like(x);
@@ -339,7 +339,7 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_backward", [&] {
       backward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(),
                                 x.size(1), g, att, a.data_ptr<scalar_t>(), cos.data_ptr<scalar_t>(),
-                                inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
+                                dom.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
     });
     at::Tensor none;
     return {gx, gbeta, none, none, none, none, none, none, none, none, none};
