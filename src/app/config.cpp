@@ -50,7 +50,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("train.pool_size", po::value(&t.pool_size)->default_value(t.pool_size),
      "negative pool per step (0 = all items: the exact uniform sampler)")
     ("train.seed", po::value(&t.seed)->default_value(t.seed), "seed of init and sampling")
-    ("train.threads", po::value(&r.threads)->default_value(0), "intra-op threads per rank (0 = default)")
+    ("train.threads", po::value(&r.threads)->default_value(0), "intra-op threads per rank (0 = cores / ranks on the node)")
+    ("train.comm_timeout", po::value(&r.comm_timeout_s)->default_value(600.0),
+     "seconds a rank waits for its peers in one collective before aborting the job")
     ("eval.every", po::value(&t.eval_every)->default_value(t.eval_every), "validate every N epochs")
     ("eval.patience", po::value(&t.patience)->default_value(t.patience), "stop after N epochs without improvement")
     ("eval.ks", po::value(&ks)->default_value(ks), "K list, ascending, comma separated")
@@ -106,6 +108,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
   if (t.pool_size < 0) bad("train.pool_size", "must be >= 0");
   if (r.threads < 0) bad("train.threads", "must be >= 0");
+  if (!(r.comm_timeout_s > 0)) bad("train.comm_timeout", "must be > 0");
   if (t.eval_every < 1) bad("eval.every", "must be >= 1");
   if (t.patience < 0) bad("eval.patience", "must be >= 0");
   t.ks = parse_k_list(ks, "eval.ks");

@@ -1,19 +1,34 @@
 // tkg-train: TopKGAT training on one rank (P = 1) or many (mpirun/srun, see launch/).
+// A failure on any rank ends every rank with a message naming it (MPI_Abort): no hang.
+#include <cstdlib>
 #include <iostream>
 
 #include "app/config.hpp"
 #include "comm/communicator.hpp"
+#include "comm/mpi_comm.hpp"
 #include "common/cli.hpp"
+#include "common/error.hpp"
 #include "train/run.hpp"
 
 int main(int argc, char** argv) {
-  return tkg::run_tool("tkg-train", [&]() {
+  tkg::MpiSession mpi(&argc, &argv);
+  const int P = mpi.world_size();
+  const std::string name = P > 1 ? "tkg-train[rank " + std::to_string(mpi.world_rank()) + "]" : "tkg-train";
+  int code = tkg::run_tool(name, [&]() {
+    // Under srun, a PMI mismatch silently starts N jobs of size 1: refuse to run that way.
+    if (const char* n = std::getenv("SLURM_STEP_NUM_TASKS")) {
+      if (std::atoi(n) != P)
+        throw tkg::InputError("srun", 0, "Slurm started " + std::string(n) + " tasks but MPI sees a world of " +
+                                             std::to_string(P) + " (launch with srun --mpi=pmix for OpenMPI)");
+    }
     tkg::ParsedConfig pc = tkg::parse_train_config(argc, argv);
     if (pc.help) {
-      std::cout << pc.help_text;
+      if (mpi.world_rank() == 0) std::cout << pc.help_text;
       return 0;
     }
-    auto comm = tkg::make_self_communicator();
+    auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
     return tkg::run_training(pc.run, *comm);
   });
+  if (code != 0 && P > 1) tkg::mpi_abort_job(name + " failed with exit code " + std::to_string(code), code);
+  return code;
 }

@@ -30,6 +30,9 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string backend() const = 0;
+  // Ranks of this job on this node, and this rank's index among them (device selection, threads).
+  virtual int local_rank() const { return 0; }
+  virtual int local_size() const { return 1; }
 
   // All-to-all-v: send_counts[p] elements from `send` (packed by peer, in rank order) go to peer p;
   // recv_counts[p] elements from peer p land in `recv` (packed by peer). Counts must agree

@@ -5,18 +5,11 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <cstdio>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 
-namespace tkg {
-
-class CommError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-}  // namespace tkg
+#include "comm/comm_error.hpp"
 
 #define TKG_CUDA_CHECK(call)                                                                      \
   do {                                                                                            \

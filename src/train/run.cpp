@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
@@ -132,7 +133,11 @@ void export_topk(const Shard& s, const TopKAccumulator& acc, int64_t k, const st
 
 int run_training(const RunOptions& o, Communicator& comm) {
   const int me = comm.rank(), P = comm.size();
-  if (o.threads > 0) at::set_num_threads(o.threads);
+  // Intra-op threads: as configured, else the node's cores shared among the ranks on it.
+  const int threads = o.threads > 0 ? o.threads
+                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                                      std::max(1, comm.local_size()));
+  at::set_num_threads(threads);
   const double t_start = now_s();
   Shard shard = load_rank_shard(o, comm);
   if (me == 0) {
@@ -157,7 +162,7 @@ int run_training(const RunOptions& o, Communicator& comm) {
     if (valid_lines == 0) std::printf("note: no validation split; model selection uses the test split\n");
     std::fflush(stdout);
   }
-  const bool tty = me == 0 && o.progress && ::isatty(1);
+  const bool tty = me == 0 && P == 1 && o.progress && ::isatty(1);  // mpirun gives ranks a pty: plain lines there
   double best = -1, last_loss = 0;
   int64_t best_epoch = 0, epochs_run = 0;
   double train_s_total = 0, train_s_since = 0;

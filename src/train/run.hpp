@@ -19,6 +19,7 @@ struct RunOptions {
   std::string partition_method = "metis";  // on-the-fly partition when P > 1
   ModelOptions model;
   TrainOptions train;
+  double comm_timeout_s = 600;  // bound on every wait for peers (multi-rank)
   int threads = 0;             // intra-op threads per rank (0 = LibTorch default)
   bool progress = true;
   bool export_embeddings = true;

@@ -174,9 +174,20 @@ Trainer::Forward Trainer::forward() {
 }
 
 double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
-  TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
   const double t0 = now_s();
   const CommStats c0 = comm_.stats();
+  const double global_loss = forward_backward(lines, negatives);
+  opt_->step();
+  const CommStats& c1 = comm_.stats();
+  const double comm_s = c1.seconds - c0.seconds;
+  timing_.comm_s += comm_s;
+  timing_.compute_s += (now_s() - t0) - comm_s;
+  timing_.bytes_sent += c1.bytes_sent - c0.bytes_sent;
+  return global_loss;
+}
+
+double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
+  TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
   const int64_t d = model_.dim;
   if (!full_pool_) TKG_CHECK(!pool_items_.empty() || true, "pool built");
   Forward f = forward();
@@ -205,14 +216,7 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   at::Tensor loss = bpr + reg;
   opt_->zero_grad();
   loss.backward();
-  opt_->step();
-  const double global_loss = comm_.all_reduce_sum(loss.item<double>());
-  const CommStats& c1 = comm_.stats();
-  const double comm_s = c1.seconds - c0.seconds;
-  timing_.comm_s += comm_s;
-  timing_.compute_s += (now_s() - t0) - comm_s;
-  timing_.bytes_sent += c1.bytes_sent - c0.bytes_sent;
-  return global_loss;
+  return comm_.all_reduce_sum(loss.item<double>());
 }
 
 double Trainer::train_epoch(int64_t epoch) {

@@ -46,6 +46,10 @@ class Trainer {
   // (BPR mean over all ranks' lines of the step + λ term). For tests: inject negatives.
   double step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives);
 
+  // Forward and backward of the same loss without the optimizer step: gradients are left in
+  // embedding().grad() and beta_logits().grad(). Collective.
+  double forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives);
+
   // The negatives the sampler draws for `lines` at (epoch, step). With pool_size 0 or >= n_items
   // they depend only on (seed, epoch, step, user id, line position): independent of P.
   std::vector<int64_t> sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines);
@@ -65,6 +69,9 @@ class Trainer {
   at::Tensor& embedding() { return emb_; }   // [n_own, d] float32, X⁰ rows of owned nodes
   at::Tensor& beta_logits() { return B_; }   // [n_own_users, L] float32 (β = tanh(B))
   int64_t n_lines() const { return static_cast<int64_t>(line_user_.size()); }
+  // Owned user (local index) and position in its train list of line k.
+  int64_t line_user(int64_t k) const { return line_user_[k]; }
+  int64_t line_pos(int64_t k) const { return line_pos_[k]; }
   int64_t global_lines() const { return global_lines_; }
   const StepTiming& timing() const { return timing_; }
   StepTiming& timing() { return timing_; }

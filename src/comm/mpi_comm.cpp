@@ -1,0 +1,238 @@
+#include "comm/mpi_comm.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "comm/comm_error.hpp"
+#include "common/error.hpp"
+
+namespace tkg {
+
+namespace {
+
+int64_t g_max_message_bytes = int64_t{1} << 30;  // < INT_MAX: MPI counts are int
+
+std::string mpi_error_string(int code) {
+  char buf[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(code, buf, &len) != MPI_SUCCESS) return "unknown MPI error " + std::to_string(code);
+  return std::string(buf, static_cast<size_t>(len));
+}
+
+int world_rank_or_minus1() {
+  int init = 0, rank = -1;
+  MPI_Initialized(&init);
+  if (init) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+}  // namespace
+
+#define TKG_MPI_CHECK(call)                                                                               \
+  do {                                                                                                    \
+    int tkg_rc_ = (call);                                                                                 \
+    if (tkg_rc_ != MPI_SUCCESS)                                                                           \
+      throw CommError("rank " + std::to_string(world_rank_or_minus1()) + ": " #call " failed: " +        \
+                      mpi_error_string(tkg_rc_));                                                         \
+  } while (0)
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  TKG_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  TKG_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+  TKG_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void mpi_abort_job(const std::string& message, int code) {
+  int rank = world_rank_or_minus1();
+  std::fprintf(stderr, "[rank %d] %s\n", rank, message.c_str());
+  std::fflush(stderr);
+  int init = 0;
+  MPI_Initialized(&init);
+  if (init) MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+void set_mpi_max_message_bytes(int64_t bytes) { g_max_message_bytes = std::max<int64_t>(1, bytes); }
+
+namespace {
+
+class MpiCommunicator : public Communicator {
+ public:
+  explicit MpiCommunicator(double timeout_s) : timeout_s_(timeout_s) {
+    TKG_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    TKG_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+    TKG_MPI_CHECK(MPI_Comm_size(comm_, &size_));
+    MPI_Comm local;
+    TKG_MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+    TKG_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
+    TKG_MPI_CHECK(MPI_Comm_size(local, &local_size_));
+    MPI_Comm_free(&local);
+  }
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
+  std::string backend() const override { return "mpi"; }
+
+  void all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
+                    DType t) override {
+    TKG_CHECK(static_cast<int>(sc.size()) == size_ && static_cast<int>(rc.size()) == size_, "count vectors need P entries");
+    const size_t es = dtype_size(t);
+    std::vector<int64_t> soff(size_ + 1, 0), roff(size_ + 1, 0);
+    for (int p = 0; p < size_; ++p) soff[p + 1] = soff[p] + sc[p], roff[p + 1] = roff[p] + rc[p];
+    Timer timer(this);
+    std::vector<MPI_Request> reqs;
+    const char* s = static_cast<const char*>(send);
+    char* r = static_cast<char*>(recv);
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, reqs);
+    }
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, reqs);
+      stats_.bytes_sent += static_cast<uint64_t>(sc[p]) * es;
+    }
+    TKG_CHECK(sc[rank_] == rc[rank_], "self block: send " << sc[rank_] << " != recv " << rc[rank_]);
+    if (sc[rank_]) std::memmove(r + roff[rank_] * es, s + soff[rank_] * es, static_cast<size_t>(sc[rank_]) * es);
+    wait_all(reqs, "all_to_all_v (MPI_Isend/MPI_Irecv)");
+  }
+
+  void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& rc, DType t) override {
+    TKG_CHECK(static_cast<int>(rc.size()) == size_ && rc[rank_] == count, "all_gather_v counts");
+    // An all-gather is an all-to-all-v in which every peer receives the same block.
+    std::vector<int64_t> sc(size_, count);
+    const size_t es = dtype_size(t);
+    Timer timer(this);
+    std::vector<int64_t> roff(size_ + 1, 0);
+    for (int p = 0; p < size_; ++p) roff[p + 1] = roff[p] + rc[p];
+    std::vector<MPI_Request> reqs;
+    char* r = static_cast<char*>(recv);
+    for (int p = 0; p < size_; ++p)
+      if (p != rank_) post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, false, reqs);
+    for (int p = 0; p < size_; ++p)
+      if (p != rank_) {
+        post_chunks(static_cast<char*>(const_cast<void*>(send)), count * static_cast<int64_t>(es), p, true, reqs);
+        stats_.bytes_sent += static_cast<uint64_t>(count) * es;
+      }
+    if (count) std::memmove(r + roff[rank_] * es, send, static_cast<size_t>(count) * es);
+    wait_all(reqs, "all_gather_v (MPI_Isend/MPI_Irecv)");
+  }
+
+  void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_SUM, "MPI_Iallreduce(sum, double)"); }
+  void all_reduce_sum(int64_t* data, int64_t n) override { reduce(data, n, MPI_INT64_T, MPI_SUM, "MPI_Iallreduce(sum, int64)"); }
+  void all_reduce_max(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_MAX, "MPI_Iallreduce(max, double)"); }
+
+  void broadcast(void* data, int64_t bytes, int root) override {
+    Timer timer(this);
+    char* p = static_cast<char*>(data);
+    for (int64_t off = 0; off < bytes || (off == 0 && bytes == 0); off += g_max_message_bytes) {
+      int n = static_cast<int>(std::min(g_max_message_bytes, bytes - off));
+      MPI_Request req;
+      TKG_MPI_CHECK(MPI_Ibcast(p + off, n, MPI_BYTE, root, comm_, &req));
+      std::vector<MPI_Request> reqs{req};
+      wait_all(reqs, "MPI_Ibcast");
+      if (bytes == 0) break;
+    }
+  }
+
+  void barrier() override {
+    Timer timer(this);
+    MPI_Request req;
+    TKG_MPI_CHECK(MPI_Ibarrier(comm_, &req));
+    std::vector<MPI_Request> reqs{req};
+    wait_all(reqs, "MPI_Ibarrier");
+  }
+
+ private:
+  struct Timer {
+    explicit Timer(MpiCommunicator* c) : c_(c), t0_(std::chrono::steady_clock::now()) {}
+    ~Timer() {
+      c_->stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+      ++c_->stats_.calls;
+    }
+    MpiCommunicator* c_;
+    std::chrono::steady_clock::time_point t0_;
+  };
+
+  // Posts a transfer of `bytes` to/from `peer` as messages of at most g_max_message_bytes.
+  // A zero-byte transfer posts nothing (both sides agree on the count, so both skip it).
+  void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, std::vector<MPI_Request>& reqs) {
+    for (int64_t off = 0; off < bytes; off += g_max_message_bytes) {
+      int n = static_cast<int>(std::min(g_max_message_bytes, bytes - off));
+      MPI_Request req;
+      if (is_send)
+        TKG_MPI_CHECK(MPI_Isend(buf + off, n, MPI_BYTE, peer, /*tag=*/7, comm_, &req));
+      else
+        TKG_MPI_CHECK(MPI_Irecv(buf + off, n, MPI_BYTE, peer, /*tag=*/7, comm_, &req));
+      reqs.push_back(req);
+    }
+  }
+
+  template <typename T>
+  void reduce(T* data, int64_t n, MPI_Datatype type, MPI_Op op, const char* what) {
+    Timer timer(this);
+    const int64_t chunk = g_max_message_bytes / static_cast<int64_t>(sizeof(T));
+    for (int64_t off = 0; off < n || (n == 0 && off == 0); off += std::max<int64_t>(chunk, 1)) {
+      int cnt = static_cast<int>(std::min(chunk, n - off));
+      MPI_Request req;
+      TKG_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + off, cnt, type, op, comm_, &req));
+      std::vector<MPI_Request> reqs{req};
+      wait_all(reqs, what);
+      if (n == 0) break;
+    }
+  }
+
+  // Waits for every request, polling; past the deadline the job is aborted with a message.
+  void wait_all(std::vector<MPI_Request>& reqs, const char* what) {
+    if (reqs.empty()) return;
+    auto start = std::chrono::steady_clock::now();
+    int spins = 0;
+    for (;;) {
+      int done = 0;
+      TKG_MPI_CHECK(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE));
+      if (done) return;
+      if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (spins % 4096 == 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
+        mpi_abort_job("timeout: " + std::string(what) + " did not complete within " + std::to_string(timeout_s_) +
+                          " s (a peer died or called a different collective); aborting the job",
+                      4);
+      }
+    }
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  double timeout_s_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator(double timeout_s) {
+  return std::make_unique<MpiCommunicator>(timeout_s);
+}
+
+}  // namespace tkg

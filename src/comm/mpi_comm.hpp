@@ -1,0 +1,39 @@
+// MPI backend of the Communicator (host buffers), and the MPI process lifecycle.
+// mpi.h stays out of this header.
+//
+// Every call is checked; a failed call throws CommError naming the rank, the MPI call and MPI's
+// own error string. Collectives are posted non-blocking and waited on with a deadline: a peer
+// that never arrives (dead or diverged) ends the job with a message instead of a silent hang.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "comm/communicator.hpp"
+
+namespace tkg {
+
+// Initialises MPI (MPI_THREAD_FUNNELED) on construction, finalises on destruction.
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int world_rank() const { return rank_; }
+  int world_size() const { return size_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+// A communicator over a duplicate of MPI_COMM_WORLD. timeout_s bounds every wait.
+std::unique_ptr<Communicator> make_mpi_communicator(double timeout_s = 600.0);
+
+// Ends every rank of the job: prints `message` (prefixed with the rank) and calls MPI_Abort.
+[[noreturn]] void mpi_abort_job(const std::string& message, int code);
+
+// Largest message (bytes) one MPI call moves; larger transfers are split. Exposed for tests.
+void set_mpi_max_message_bytes(int64_t bytes);
+
+}  // namespace tkg
