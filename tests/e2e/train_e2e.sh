@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end tkg-train: outputs on 1 rank, the same test metrics on 2 ranks (dataset partitioned
+# on the fly, and from a tkg-partition directory), clear errors for bad configs.
+# Usage: train_e2e.sh BUILD_DIR SOURCE_DIR SHARED_DATA_DIR
+set -u
+BUILD=$1; SRC=$2; DATA=$3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+fails=0
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+COMMON=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --train.epochs 6 --eval.every 3 --model.dim 16)
+
+"$BUILD/tkg-train" "${COMMON[@]}" --out "$T/p1" >"$T/p1.log" 2>&1 && pass "1-rank run" || { fail "1-rank run"; cat "$T/p1.log"; }
+python3 - "$T/p1" <<'PY' && pass "1-rank outputs" || fail "1-rank outputs"
+import csv, json, sys, struct
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/metrics.csv")))
+need = ["epoch", "split", "loss", "train_s", "eval_s", "comm_s", "bytes_sent"]
+for k in (1, 3, 5, 10, 20):
+    need += [f"precision@{k}", f"recall@{k}", f"recall_capped@{k}", f"ndcg@{k}"]
+assert all(c in rows[0] for c in need), rows[0].keys()
+assert [r["split"] for r in rows] == ["valid", "valid", "test"], [r["split"] for r in rows]
+assert len(open(d + "/metrics.jsonl").read().splitlines()) == 3
+s = json.load(open(d + "/summary.json"))
+for f in ["best_epoch", "epochs_run", "seconds_per_epoch", "test", "ranks", "peak_rss_mb"]:
+    assert f in s, f
+assert s["epochs_run"] == 6 and s["ranks"] == 1 and 0 < s["test"]["ndcg@20"] < 1
+def npy_shape(p):
+    b = open(p, "rb").read()
+    hl = struct.unpack("<H", b[8:10])[0]
+    h = b[10:10 + hl].decode()
+    shape = tuple(int(x) for x in h.split("(")[1].split(")")[0].split(",") if x.strip())
+    assert len(b) == 10 + hl + 4 * shape[0] * shape[1]
+    return shape
+assert npy_shape(d + "/embeddings/users.npy") == (17730, 16)
+assert npy_shape(d + "/embeddings/items.npy") == (10036, 16)
+lines = open(d + "/topk.tsv").read().splitlines()
+assert len(lines) == 17730 and lines[0].startswith("0\t") and len(lines[0].split("\t")[1].split(",")) == 20
+assert [int(l.split("\t")[0]) for l in lines] == list(range(17730))
+PY
+
+# Two ranks, partitioned on the fly: the same test metrics as one rank.
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${COMMON[@]}" --out "$T/p2" >"$T/p2.log" 2>&1 \
+  && pass "2-rank run" || { fail "2-rank run"; cat "$T/p2.log"; }
+# Two ranks from a partition directory (random partition this time).
+"$BUILD/tkg-partition" --data "$DATA/Ali-Display" --parts 2 --method random --quiet --out "$T/part2" >/dev/null
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --out "$T/p2b" \
+  >"$T/p2b.log" 2>&1 && pass "2-rank run from partition dir" || { fail "2-rank run from partition dir"; cat "$T/p2b.log"; }
+python3 - "$T/p1" "$T/p2" "$T/p2b" <<'PY' && pass "P=2 test metrics equal P=1" || fail "P=2 metrics differ from P=1"
+import json, sys
+ref = json.load(open(sys.argv[1] + "/summary.json"))
+for d in sys.argv[2:]:
+    s = json.load(open(d + "/summary.json"))
+    assert s["ranks"] == 2 and s["best_epoch"] == ref["best_epoch"], (s["ranks"], s["best_epoch"])
+    for k, v in ref["test"].items():
+        assert abs(s["test"][k] - v) < 5e-4, (d, k, s["test"][k], v)
+    assert open(d + "/topk.tsv").read().count("\n") == 17730
+PY
+
+# Errors: a clear message and a non-zero exit, on every rank count.
+printf '[model]\nlayerz = 3\n' >"$T/bad.ini"
+"$BUILD/tkg-train" --config "$T/bad.ini" --data "$DATA/Ali-Display" --out "$T/x" >"$T/e1" 2>&1
+[[ $? -eq 2 ]] && grep -q "layerz" "$T/e1" && pass "unknown config key" || { fail "unknown config key"; cat "$T/e1"; }
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 3 "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --out "$T/x" >"$T/e2" 2>&1
+[[ $? -ne 0 ]] && grep -q "partition has 2 parts but the job runs 3 ranks" "$T/e2" && pass "P mismatch ends all ranks" \
+  || { fail "P mismatch"; cat "$T/e2"; }
+"$BUILD/tkg-train" "${COMMON[@]}" --train.lr -1 --out "$T/x" >"$T/e3" 2>&1
+[[ $? -eq 2 ]] && grep -q "train.lr" "$T/e3" && pass "bad lr" || { fail "bad lr"; cat "$T/e3"; }
+
+echo "train_e2e: $fails failure(s)"
+[[ $fails -eq 0 ]]
