@@ -69,5 +69,10 @@ OMP_NUM_THREADS=1 mpirun --oversubscribe -np 3 "$BUILD/tkg-train" "${COMMON[@]}"
 "$BUILD/tkg-train" "${COMMON[@]}" --train.lr -1 --out "$T/x" >"$T/e3" 2>&1
 [[ $? -eq 2 ]] && grep -q "train.lr" "$T/e3" && pass "bad lr" || { fail "bad lr"; cat "$T/e3"; }
 
+# Under srun with a PMI mismatch every process sees a world of 1 while Slurm says N tasks.
+SLURM_STEP_NUM_TASKS=2 "$BUILD/tkg-train" "${COMMON[@]}" --out "$T/x" >"$T/e4" 2>&1
+[[ $? -eq 2 ]] && grep -q "Slurm started 2 tasks but MPI sees a world of 1" "$T/e4" && pass "world size check" \
+  || { fail "world size check"; cat "$T/e4"; }
+
 echo "train_e2e: $fails failure(s)"
 [[ $fails -eq 0 ]]
