@@ -62,6 +62,16 @@ void NcclComm::abort() {
   TKG_NCCL_CHECK_NOTHROW(ncclCommAbort(static_cast<ncclComm_t>(comm_)));
 }
 
+void NcclComm::check_async() {
+  ncclResult_t state = ncclSuccess;
+  TKG_NCCL_CHECK(ncclCommGetAsyncError(static_cast<ncclComm_t>(comm_), &state));
+  if (state != ncclSuccess && state != ncclInProgress) {
+    abort();
+    throw CommError(std::string("NCCL asynchronous error on rank ") + std::to_string(rank_) + ": " +
+                    ncclGetErrorString(state));
+  }
+}
+
 void NcclComm::wait_ready(double timeout_s) {
   auto start = std::chrono::steady_clock::now();
   for (;;) {

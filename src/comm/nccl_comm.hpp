@@ -35,6 +35,8 @@ class NcclComm {
   // Polls ncclCommGetAsyncError until the communicator is idle; aborts it and throws CommError
   // if an asynchronous error appears or `timeout_s` passes.
   void wait_ready(double timeout_s);
+  // Throws CommError (after aborting) if NCCL reports an asynchronous error; returns otherwise.
+  void check_async();
   // Aborts the communicator (pending operations fail on all ranks); idempotent.
   void abort();
 

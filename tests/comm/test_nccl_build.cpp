@@ -1,6 +1,7 @@
 // The NCCL/CUDA translation unit links and its library answers; no GPU is needed for these calls.
 #include <gtest/gtest.h>
 
+#include "comm/comm_error.hpp"
 #include "comm/nccl_comm.hpp"
 
 TEST(NcclBuild, LibraryVersionIsAtLeast2_9) {
@@ -13,4 +14,24 @@ TEST(NcclBuild, LibraryVersionIsAtLeast2_9) {
 TEST(NcclBuild, DeviceCountDoesNotThrowWithoutGpu) {
   int n = tkg::cuda_device_count();
   EXPECT_GE(n, 0);
+}
+
+#include "comm/nccl_communicator.hpp"
+
+TEST(NcclBuild, CommunicatorNeedsAGpuAndSaysSo) {
+  if (tkg::cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present: covered by the GPU run (docs/gpu.md)";
+  auto control = tkg::make_self_communicator();
+  try {
+    tkg::make_nccl_communicator(*control);
+    FAIL() << "expected CommError without a GPU";
+  } catch (const tkg::CommError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs a GPU"), std::string::npos) << e.what();
+  }
+}
+
+TEST(NcclBuild, LocalRankFromEnvironment) {
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3", 1);
+  EXPECT_EQ(tkg::local_rank_from_env(0), 3);
+  unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  EXPECT_EQ(tkg::local_rank_from_env(7), 7);
 }
