@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -d build ]] || bash scripts/setup.sh
 cmake --build build -j "$(nproc)"
-ctest --test-dir build --output-on-failure "$@"
+ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"
