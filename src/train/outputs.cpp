@@ -33,8 +33,6 @@ std::string npy_header(int64_t rows, int64_t cols) {
   return h + dict;
 }
 
-int64_t npy_header_size(int64_t rows, int64_t cols) { return static_cast<int64_t>(npy_header(rows, cols).size()); }
-
 }  // namespace
 
 void npy_create_f32(const std::string& path, int64_t rows, int64_t cols) {
