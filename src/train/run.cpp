@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <cstdlib>
 #include <thread>
 
 #include "comm/communicator.hpp"
@@ -146,6 +147,19 @@ int run_training(const RunOptions& o, Communicator& comm) {
   }
   comm.barrier();
   Trainer trainer(shard, o.model, o.train, comm);
+  // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
+  const double halo_bytes_layer =
+      static_cast<double>(comm.all_reduce_sum(static_cast<int64_t>(shard.send_list.size()))) * (o.model.dim + 1) * 4.0;
+  // Fault injection for the failure tests: TKG_FAULT_INJECT=stall:R makes rank R stop calling
+  // collectives (its peers must time out and end the job), fail:R makes it throw.
+  if (const char* f = std::getenv("TKG_FAULT_INJECT")) {
+    std::string spec(f);
+    auto colon = spec.find(':');
+    if (colon != std::string::npos && std::atoi(spec.c_str() + colon + 1) == me) {
+      if (spec.compare(0, colon, "stall") == 0) std::this_thread::sleep_for(std::chrono::hours(1));
+      if (spec.compare(0, colon, "fail") == 0) throw InternalError("injected failure (TKG_FAULT_INJECT)");
+    }
+  }
   const TrainOptions& t = o.train;
   const int64_t valid_lines = comm.all_reduce_sum(static_cast<int64_t>(shard.valid.items.size()));
   const OwnedUserItems& val_split = valid_lines > 0 ? shard.valid : shard.test;
@@ -159,6 +173,7 @@ int run_training(const RunOptions& o, Communicator& comm) {
                 static_cast<long long>(shard.n_items), static_cast<long long>(trainer.global_lines()),
                 o.model.layers, o.model.dim, o.model.attention.c_str(), o.model.use_beta ? "" : " (no beta)", t.lr,
                 t.reg);
+    if (P > 1) std::printf("halo exchange: %.2f MiB per layer (all ranks, d=%d + beta, fp32)\n", halo_bytes_layer / (1 << 20), o.model.dim);
     if (valid_lines == 0) std::printf("note: no validation split; model selection uses the test split\n");
     std::fflush(stdout);
   }
@@ -204,7 +219,9 @@ int run_training(const RunOptions& o, Communicator& comm) {
       auto cols = std::vector<std::pair<std::string, double>>{
           {"epoch", static_cast<double>(epoch)}, {"loss", last_loss},        {"train_s", train_s_since},
           {"eval_s", eval_s},                     {"comm_s", maxs[1]},         {"bytes_sent", sums[2]},
-          {"compute_s_max", maxs[0]},             {"compute_s_mean", sums[0] / P}, {"comm_s_mean", sums[1] / P}};
+          {"compute_s_max", maxs[0]},             {"compute_s_mean", sums[0] / P}, {"comm_s_mean", sums[1] / P},
+          // Waiting caused by load imbalance: the slowest rank's compute minus the mean.
+          {"imbalance_s", maxs[0] - sums[0] / P}};
       auto mc = metric_columns(m);
       cols.insert(cols.end(), mc.begin(), mc.end());
       log->add({{"split", val_name}}, cols);
@@ -240,7 +257,8 @@ int run_training(const RunOptions& o, Communicator& comm) {
                                                             {"bytes_sent", 0.0},
                                                             {"compute_s_max", 0.0},
                                                             {"compute_s_mean", 0.0},
-                                                            {"comm_s_mean", 0.0}};
+                                                            {"comm_s_mean", 0.0},
+                                                            {"imbalance_s", 0.0}};
     auto mc = metric_columns(test);
     cols.insert(cols.end(), mc.begin(), mc.end());
     log->add({{"split", "test"}}, cols);
@@ -260,6 +278,7 @@ int run_training(const RunOptions& o, Communicator& comm) {
     w.key("comm_seconds_per_epoch").value(epochs_run ? comm_total / static_cast<double>(epochs_run) : 0.0);
     w.key("total_seconds").value(now_s() - t_start);
     w.key("ranks").value(static_cast<int64_t>(P));
+    w.key("halo_bytes_per_layer").value(halo_bytes_layer);
     w.key("threads_per_rank").value(static_cast<int64_t>(at::get_num_threads()));
     w.key("peak_rss_mb").value(peak);
     w.key("validation_split").value(val_name);

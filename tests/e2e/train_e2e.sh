@@ -69,6 +69,27 @@ OMP_NUM_THREADS=1 mpirun --oversubscribe -np 3 "$BUILD/tkg-train" "${COMMON[@]}"
 "$BUILD/tkg-train" "${COMMON[@]}" --train.lr -1 --out "$T/x" >"$T/e3" 2>&1
 [[ $? -eq 2 ]] && grep -q "train.lr" "$T/e3" && pass "bad lr" || { fail "bad lr"; cat "$T/e3"; }
 
+# A failure on one rank ends every rank, naming the rank; a rank that stops answering makes its
+# peers time out instead of hanging.
+TKG_FAULT_INJECT=fail:1 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT "$BUILD/tkg-train" \
+  "${COMMON[@]}" --partition "$T/part2" --out "$T/x" >"$T/e5" 2>&1
+rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "rank 1.*injected failure" "$T/e5" && pass "failure on one rank ends the job" \
+  || { fail "failure on one rank (rc $rc)"; cat "$T/e5"; }
+TKG_FAULT_INJECT=stall:0 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT "$BUILD/tkg-train" \
+  "${COMMON[@]}" --partition "$T/part2" --train.comm_timeout 3 --out "$T/x" >"$T/e6" 2>&1
+rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "\[rank 1\] timeout: .* did not complete within" "$T/e6" && pass "stalled peer: bounded wait" \
+  || { fail "stalled peer (rc $rc)"; cat "$T/e6"; }
+# A corrupt shard on one rank: a clear error naming the file, every rank ends.
+cp -r "$T/part2" "$T/part2bad"
+printf '\x00\x01' | dd of="$T/part2bad/shard-00001.bin" bs=1 seek=200 conv=notrunc status=none
+OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2bad" \
+  --out "$T/x" >"$T/e7" 2>&1
+rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "shard-00001.bin: shard checksum mismatch" "$T/e7" && pass "corrupt shard" \
+  || { fail "corrupt shard (rc $rc)"; cat "$T/e7"; }
+
 # Under srun with a PMI mismatch every process sees a world of 1 while Slurm says N tasks.
 SLURM_STEP_NUM_TASKS=2 "$BUILD/tkg-train" "${COMMON[@]}" --out "$T/x" >"$T/e4" 2>&1
 [[ $? -eq 2 ]] && grep -q "Slurm started 2 tasks but MPI sees a world of 1" "$T/e4" && pass "world size check" \
