@@ -45,9 +45,10 @@ const char* metis_status_message(int status) {
   }
 }
 
-std::vector<int32_t> partition_metis(const NodeCsr& g, const PartitionOptions& o) {
-  constexpr int64_t kIdxMax = std::numeric_limits<idx_t>::max();
-  // METIS indexes nodes and adjacency entries with idx_t (32-bit in Debian's build).
+constexpr int64_t kIdxMax = std::numeric_limits<idx_t>::max();
+
+// METIS indexes nodes and adjacency entries with idx_t (32-bit in Debian's build).
+void check_metis_range(const NodeCsr& g) {
   if (g.n_nodes > kIdxMax || g.nnz() > kIdxMax) {
     std::ostringstream s;
     s << "graph too large for this METIS build (idx_t is " << IDXTYPEWIDTH << "-bit, max " << kIdxMax
@@ -55,6 +56,10 @@ std::vector<int32_t> partition_metis(const NodeCsr& g, const PartitionOptions& o
       << "or a METIS built with IDXTYPEWIDTH=64";
     throw InputError("--method metis", 0, s.str());
   }
+}
+
+std::vector<int32_t> partition_metis(const NodeCsr& g, const PartitionOptions& o) {
+  check_metis_range(g);
   idx_t nvtxs = static_cast<idx_t>(g.n_nodes);
   idx_t ncon = static_cast<idx_t>(o.ncon);
   idx_t nparts = static_cast<idx_t>(o.parts);
@@ -99,6 +104,7 @@ std::vector<int32_t> partition_nodes(const NodeCsr& graph, const PartitionOption
   if (o.parts > graph.n_nodes && graph.n_nodes > 0)
     throw InputError("--parts", 0, "more parts (" + std::to_string(o.parts) + ") than nodes (" +
                                        std::to_string(graph.n_nodes) + ")");
+  if (o.method == PartitionMethod::kMetis) check_metis_range(graph);  // before allocating anything
   const int64_t n = graph.n_nodes;
   std::vector<int32_t> part(static_cast<size_t>(n), 0);
   if (o.parts == 1) return part;

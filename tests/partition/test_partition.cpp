@@ -167,3 +167,17 @@ TEST(Metis, BadOptionsAreRejected) {
   o.objective = "edges";
   EXPECT_THROW(tkg::partition_nodes(g, o), tkg::InputError);
 }
+
+TEST(Metis, GraphBeyondIdxTIsRefusedWithAClearMessage) {
+  // Only the sizes matter: the check happens before any array is touched.
+  tkg::NodeCsr g;
+  g.n_nodes = int64_t{3} << 30;  // 3.2e9 nodes > 2^31 - 1
+  tkg::PartitionOptions o;
+  o.parts = 2;
+  try {
+    tkg::partition_nodes(g, o);
+    FAIL() << "expected InputError";
+  } catch (const tkg::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("too large for this METIS build"), std::string::npos) << e.what();
+  }
+}
