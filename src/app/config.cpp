@@ -59,6 +59,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("eval.metric", po::value(&t.select_metric)->default_value(t.select_metric), "model selection metric")
     ("eval.topk", po::value(&t.topk_export)->default_value(t.topk_export), "length of exported top-K lists")
     ("output.dir", po::value(&r.out_dir), "run directory")
+    ("output.checkpoint", po::value(&r.save_checkpoint)->default_value(true),
+     "save the best parameters to RUNDIR/checkpoint (loadable with any number of ranks)")
+    ("train.init_from", po::value(&r.init_from), "start from a checkpoint directory (RUNDIR/checkpoint of an earlier run)")
     ("output.embeddings", po::value(&r.export_embeddings)->default_value(true), "export embeddings as .npy")
     ("output.progress", po::value(&r.progress)->default_value(true), "print progress lines");
   po::options_description all;
@@ -96,6 +99,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (!r.data_dir.empty() && !fs::is_directory(r.data_dir)) bad("data.dir", "dataset directory '" + r.data_dir + "' does not exist");
   if (!r.partition_dir.empty() && !fs::is_directory(r.partition_dir)) bad("data.partition", "partition directory '" + r.partition_dir + "' does not exist");
   if (r.out_dir.empty()) bad("--out", "no run directory (give --out RUNDIR or output.dir)");
+  if (!r.init_from.empty() && !fs::is_directory(r.init_from)) bad("train.init_from", "checkpoint directory '" + r.init_from + "' does not exist");
   if (m.layers < 0 || m.layers > 16) bad("model.layers", "expected 0..16, got " + std::to_string(m.layers));
   if (m.dim < 1 || m.dim > 4096) bad("model.dim", "expected 1..4096, got " + std::to_string(m.dim));
   if (m.attention != "topk" && m.attention != "one" && m.attention != "relu" && m.attention != "softmax")
@@ -104,7 +108,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (!(t.lr > 0 && t.lr < 100)) bad("train.lr", "must be in (0, 100)");
   if (!(t.reg >= 0)) bad("train.reg", "must be >= 0");
   if (!(t.weight_decay >= 0)) bad("train.weight_decay", "must be >= 0");
-  if (t.epochs < 1) bad("train.epochs", "must be >= 1");
+  if (t.epochs < 0) bad("train.epochs", "must be >= 0 (0: evaluate the train.init_from checkpoint)");
+  if (t.epochs == 0 && r.init_from.empty()) bad("train.epochs", "0 epochs needs train.init_from (a checkpoint to evaluate)");
   if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
   if (t.pool_size < 0) bad("train.pool_size", "must be >= 0");
   if (r.threads < 0) bad("train.threads", "must be >= 0");

@@ -65,6 +65,48 @@ void npy_write_rows(const std::string& path, int64_t cols, const std::vector<int
   ::close(fd);
 }
 
+void npy_read_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, float* out,
+                   int64_t* rows_out) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  char head[10];
+  if (::pread(fd, head, 10, 0) != 10 || std::memcmp(head, "\x93NUMPY", 6) != 0) {
+    ::close(fd);
+    throw InputError(path, 0, "not a .npy file");
+  }
+  const int64_t header = 10 + (static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8));
+  std::string dict(static_cast<size_t>(header - 10), '\0');
+  if (::pread(fd, dict.data(), dict.size(), 10) != static_cast<ssize_t>(dict.size())) {
+    ::close(fd);
+    throw InputError(path, 0, "truncated .npy header");
+  }
+  long long r = 0, c = 0;
+  auto open_paren = dict.find('(');
+  if (dict.find("'<f4'") == std::string::npos || open_paren == std::string::npos ||
+      std::sscanf(dict.c_str() + open_paren, "(%lld, %lld)", &r, &c) != 2) {
+    ::close(fd);
+    throw InputError(path, 0, "expected a 2-d float32 .npy");
+  }
+  if (c != cols) {
+    ::close(fd);
+    throw InputError(path, 0, "has " + std::to_string(c) + " columns, expected " + std::to_string(cols));
+  }
+  const size_t row_bytes = static_cast<size_t>(cols) * 4;
+  for (size_t k = 0; k < row_ids.size(); ++k) {
+    if (row_ids[k] < 0 || row_ids[k] >= r) {
+      ::close(fd);
+      throw InputError(path, 0, "row " + std::to_string(row_ids[k]) + " outside its " + std::to_string(r) + " rows");
+    }
+    off_t off = static_cast<off_t>(header + row_ids[k] * static_cast<int64_t>(row_bytes));
+    if (::pread(fd, out + k * static_cast<size_t>(cols), row_bytes, off) != static_cast<ssize_t>(row_bytes)) {
+      ::close(fd);
+      throw InputError(path, 0, "truncated .npy data");
+    }
+  }
+  ::close(fd);
+  if (rows_out) *rows_out = r;
+}
+
 std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t* cols) {
   std::string bytes = read_file(path);
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw InputError(path, 0, "not a .npy file");

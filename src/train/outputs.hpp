@@ -15,6 +15,10 @@ void npy_create_f32(const std::string& path, int64_t rows, int64_t cols);
 // Writes rows (data [n, cols] float32, row-major) at row positions row_ids of an existing .npy
 // created by npy_create_f32. Several processes may write disjoint rows concurrently.
 void npy_write_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, const float* data);
+// Reads rows row_ids of a float32 [rows, cols] .npy (pread, so memory is O(len(row_ids))).
+// Throws InputError if the file is not such a .npy or `cols` differs.
+void npy_read_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, float* out,
+                   int64_t* rows_out = nullptr);
 // Reads a float32 .npy written by the functions above: returns shape and data.
 std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t* cols);
 

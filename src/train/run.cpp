@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -101,6 +103,68 @@ void export_embeddings(const Shard& s, const at::Tensor& final, const std::strin
   }
 }
 
+// Checkpoint (DESIGN §5): parameters by global id, so any P can load it. Every rank writes its
+// rows into x0.npy / beta_logits.npy (temp names, renamed when complete); the manifest is written
+// last, so a directory without manifest.json is not a checkpoint.
+void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t epoch, const std::string& dir,
+                     Communicator& comm) {
+  const int64_t d = m.dim, L = tr.beta_logits().size(1), nu = s.n_own_users;
+  const std::string x0 = dir + "/x0.npy", beta = dir + "/beta_logits.npy";
+  if (comm.rank() == 0) {
+    fs::create_directories(dir);
+    fs::remove(dir + "/manifest.json");
+    npy_create_f32(x0 + ".tmp", s.n_users + s.n_items, d);
+    npy_create_f32(beta + ".tmp", s.n_users, L);
+  }
+  comm.barrier();
+  at::Tensor e = tr.embedding().detach().contiguous(), b = tr.beta_logits().detach().contiguous();
+  npy_write_rows(x0 + ".tmp", d, s.owned, e.data_ptr<float>());
+  npy_write_rows(beta + ".tmp", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), b.data_ptr<float>());
+  comm.barrier();
+  if (comm.rank() == 0) {
+    fs::rename(x0 + ".tmp", x0);
+    fs::rename(beta + ".tmp", beta);
+    JsonWriter w;
+    w.begin_object();
+    w.key("format").value("tkg-checkpoint");
+    w.key("version").value(int64_t{1});
+    w.key("epoch").value(epoch);
+    w.key("n_users").value(s.n_users);
+    w.key("n_items").value(s.n_items);
+    w.key("dim").value(d);
+    w.key("layers").value(static_cast<int64_t>(m.layers));
+    w.key("beta_columns").value(L);
+    w.end_object();
+    write_file_atomic(dir + "/manifest.json", w.str());
+  }
+  comm.barrier();
+}
+
+void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& dir) {
+  const std::string manifest = dir + "/manifest.json";
+  if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json; incomplete or wrong directory)");
+  boost::property_tree::ptree pt;
+  try {
+    std::istringstream in(read_file(manifest));
+    boost::property_tree::read_json(in, pt);
+    if (pt.get<std::string>("format") != "tkg-checkpoint" || pt.get<int>("version") != 1)
+      throw InputError(manifest, 0, "not a version-1 tkg checkpoint");
+    if (pt.get<int64_t>("n_users") != s.n_users || pt.get<int64_t>("n_items") != s.n_items)
+      throw InputError(manifest, 0, "checkpoint is for a graph of " + pt.get<std::string>("n_users") + " users and " +
+                                        pt.get<std::string>("n_items") + " items, this one has " +
+                                        std::to_string(s.n_users) + " and " + std::to_string(s.n_items));
+    if (pt.get<int64_t>("dim") != m.dim)
+      throw InputError(manifest, 0, "checkpoint has dim " + pt.get<std::string>("dim") + ", model.dim is " + std::to_string(m.dim));
+  } catch (const boost::property_tree::ptree_error& e) {
+    throw InputError(manifest, 0, std::string("malformed manifest: ") + e.what());
+  }
+  const int64_t L = tr.beta_logits().size(1), nu = s.n_own_users;
+  std::vector<float> x0(static_cast<size_t>(s.n_own() * m.dim)), beta(static_cast<size_t>(nu * L));
+  npy_read_rows(dir + "/x0.npy", m.dim, s.owned, x0.data());
+  npy_read_rows(dir + "/beta_logits.npy", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), beta.data());
+  tr.load_parameters(x0.data(), beta.data());
+}
+
 // Writes RUNDIR/topk.tsv ("user<TAB>item1,item2,...", ascending user id) from every rank's lists.
 void export_topk(const Shard& s, const TopKAccumulator& acc, int64_t k, const std::string& path, Communicator& comm) {
   std::ostringstream mine;
@@ -147,6 +211,10 @@ int run_training(const RunOptions& o, Communicator& comm) {
   }
   comm.barrier();
   Trainer trainer(shard, o.model, o.train, comm);
+  if (!o.init_from.empty()) {
+    load_checkpoint(shard, trainer, o.model, o.init_from);
+    if (me == 0) std::printf("parameters loaded from %s\n", o.init_from.c_str());
+  }
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
   const double halo_bytes_layer =
       static_cast<double>(comm.all_reduce_sum(static_cast<int64_t>(shard.send_list.size()))) * (o.model.dim + 1) * 4.0;
@@ -263,6 +331,7 @@ int run_training(const RunOptions& o, Communicator& comm) {
     cols.insert(cols.end(), mc.begin(), mc.end());
     log->add({{"split", "test"}}, cols);
   }
+  if (o.save_checkpoint) save_checkpoint(shard, trainer, o.model, best_epoch, o.out_dir + "/checkpoint", comm);
   at::Tensor final = trainer.final_embeddings();
   if (o.export_embeddings) export_embeddings(shard, final, o.out_dir + "/embeddings", comm);
   export_topk(shard, acc, t.topk_export, o.out_dir + "/topk.tsv", comm);

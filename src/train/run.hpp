@@ -23,6 +23,8 @@ struct RunOptions {
   int threads = 0;             // intra-op threads per rank (0 = LibTorch default)
   bool progress = true;
   bool export_embeddings = true;
+  bool save_checkpoint = true;   // RUNDIR/checkpoint: x0.npy, beta_logits.npy, manifest.json
+  std::string init_from;         // a checkpoint directory to start from (any P)
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
 };
 

@@ -309,6 +309,12 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
   return sums;
 }
 
+void Trainer::load_parameters(const float* x0, const float* beta) {
+  at::NoGradGuard no_grad;
+  emb_.copy_(at::from_blob(const_cast<float*>(x0), emb_.sizes(), at::kFloat));
+  B_.copy_(at::from_blob(const_cast<float*>(beta), B_.sizes(), at::kFloat));
+}
+
 void Trainer::save_best() {
   at::NoGradGuard no_grad;
   best_emb_ = emb_.detach().clone();

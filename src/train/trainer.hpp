@@ -62,6 +62,9 @@ class Trainer {
   // If `topk` is given (n_own_users rows), the running top-K lists are kept there. Collective.
   MetricSums evaluate(const OwnedUserItems& target, TopKAccumulator* topk = nullptr);
 
+  // Replaces the parameters: x0 [n_own, d] rows of the owned nodes, beta [n_own_users, L] logits.
+  void load_parameters(const float* x0, const float* beta);
+
   void save_best();     // keep a copy of the current parameters
   void restore_best();  // put the kept copy back
 

@@ -10,7 +10,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 fails=0
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-COMMON=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --train.epochs 6 --eval.every 3 --model.dim 16)
+BASE=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --eval.every 3 --model.dim 16)
+COMMON=("${BASE[@]}" --train.epochs 6)
 
 "$BUILD/tkg-train" "${COMMON[@]}" --out "$T/p1" >"$T/p1.log" 2>&1 && pass "1-rank run" || { fail "1-rank run"; cat "$T/p1.log"; }
 python3 - "$T/p1" <<'PY' && pass "1-rank outputs" || fail "1-rank outputs"
@@ -58,6 +59,20 @@ for d in sys.argv[2:]:
         assert abs(s["test"][k] - v) < 5e-4, (d, k, s["test"][k], v)
     assert open(d + "/topk.tsv").read().count("\n") == 17730
 PY
+
+# Checkpoint of the 1-rank run, evaluated on 2 ranks without training: the same test metrics.
+[[ -f $T/p1/checkpoint/manifest.json && -f $T/p1/checkpoint/x0.npy ]] && pass "checkpoint written" || fail "no checkpoint"
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${BASE[@]}" --train.init_from "$T/p1/checkpoint" \
+  --train.epochs 0 --out "$T/ev" >"$T/ev.log" 2>&1 || { fail "evaluate checkpoint"; cat "$T/ev.log"; }
+python3 - "$T/p1" "$T/ev" <<'PY' && pass "checkpoint loads on another P" || fail "checkpoint metrics differ"
+import json, sys
+a = json.load(open(sys.argv[1] + "/summary.json"))["test"]
+b = json.load(open(sys.argv[2] + "/summary.json"))["test"]
+for k, v in a.items():
+    assert abs(b[k] - v) < 1e-5, (k, b[k], v)
+PY
+"$BUILD/tkg-train" "${BASE[@]}" --train.init_from "$T" --train.epochs 0 --out "$T/x" >"$T/e8" 2>&1
+[[ $? -eq 2 ]] && grep -q "not a checkpoint" "$T/e8" && pass "not a checkpoint" || { fail "not a checkpoint"; cat "$T/e8"; }
 
 # Errors: a clear message and a non-zero exit, on every rank count.
 printf '[model]\nlayerz = 3\n' >"$T/bad.ini"
