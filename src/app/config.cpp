@@ -42,6 +42,18 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
      "final embedding = mean of layers 0..L (LightGCN) instead of layer L")
     ("model.init_std", po::value(&m.init_std)->default_value(m.init_std), "std of the N(0, std^2) embedding init")
     ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")
+    ("quant.bits", po::value(&m.quant.bits)->default_value(0), "GNAQ: bits per code, 1|2|4|8 (0 = fp32 table)")
+    ("quant.warmup_epochs", po::value(&m.quant.warmup_epochs)->default_value(0),
+     "GNAQ: fp32 TopKGAT epochs before quantizing (phase 1); 0 quantizes the initial or loaded table")
+    ("quant.concat_levels", po::value(&m.quant.concat_levels)->default_value(true), "GNAQ: H0 = [E', S] (paper)")
+    ("quant.tanh", po::value(&m.quant.tanh)->default_value(false), "GNAQ: H0 = tanh(E') (official code)")
+    ("quant.dqs", po::value(&m.quant.dqs)->default_value(true), "GNAQ: sort levels after each step")
+    ("quant.rau", po::value(&m.quant.rau)->default_value("paper"),
+     "GNAQ: code refresh: paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off")
+    ("quant.rau_every", po::value(&m.quant.rau_every)->default_value(1), "GNAQ: steps between code refreshes")
+    ("quant.rank_loss", po::value(&m.quant.rank_loss)->default_value(0.0), "GNAQ: weight of the LambdaLoss-style term")
+    ("quant.fp8_halo", po::value(&m.quant.fp8_halo)->default_value(true),
+     "GNAQ: layer-0 halo as packed codes + FP8 levels (false: fp32 rows)")
     ("train.lr", po::value(&t.lr)->default_value(t.lr), "AdamW learning rate")
     ("train.reg", po::value(&t.reg)->default_value(t.reg), "lambda of the layer-0 L2 term")
     ("train.weight_decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "AdamW weight decay")
@@ -104,6 +116,13 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (m.dim < 1 || m.dim > 4096) bad("model.dim", "expected 1..4096, got " + std::to_string(m.dim));
   if (m.attention != "topk" && m.attention != "one" && m.attention != "relu" && m.attention != "softmax")
     bad("model.attention", "expected topk, one, relu or softmax, got '" + m.attention + "'");
+  if (m.quant.bits != 0 && m.quant.bits != 1 && m.quant.bits != 2 && m.quant.bits != 4 && m.quant.bits != 8)
+    bad("quant.bits", "expected 0 (off), 1, 2, 4 or 8, got " + std::to_string(m.quant.bits));
+  if (m.quant.warmup_epochs < 0) bad("quant.warmup_epochs", "must be >= 0");
+  if (m.quant.rau != "paper" && m.quant.rau != "code" && m.quant.rau != "off")
+    bad("quant.rau", "expected paper, code or off, got '" + m.quant.rau + "'");
+  if (m.quant.rau_every < 1) bad("quant.rau_every", "must be >= 1");
+  if (!(m.quant.rank_loss >= 0)) bad("quant.rank_loss", "must be >= 0");
   if (!(m.init_std > 0)) bad("model.init_std", "must be > 0");
   if (!(t.lr > 0 && t.lr < 100)) bad("train.lr", "must be in (0, 100)");
   if (!(t.reg >= 0)) bad("train.reg", "must be >= 0");
@@ -134,7 +153,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
       << "\ndrop_duplicates = " << r.drop_duplicates << "\npartition_method = " << r.partition_method
       << "\n[model]\nlayers = " << m.layers << "\ndim = " << m.dim << "\nattention = " << m.attention
       << "\nbeta = " << m.use_beta << "\nmean_layers = " << m.mean_layers << "\ninit_std = " << m.init_std
-      << "\nfused = " << m.fused << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg
+      << "\nfused = " << m.fused << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs
+      << "\nconcat_levels = " << m.quant.concat_levels << "\ntanh = " << m.quant.tanh << "\ndqs = " << m.quant.dqs
+      << "\nrau = " << m.quant.rau << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss
+      << "\nfp8_halo = " << m.quant.fp8_halo << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg
       << "\nweight_decay = " << t.weight_decay << "\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
       << "\npool_size = " << t.pool_size << "\nseed = " << t.seed << "\nthreads = " << r.threads
       << "\n[eval]\nevery = " << t.eval_every << "\npatience = " << t.patience << "\nks = " << ks

@@ -7,6 +7,19 @@
 
 namespace tkg {
 
+// GNAQ (DESIGN §3): the X⁰ table as b-bit codes + 2^b learnable levels per node.
+struct QuantOptions {
+  int bits = 0;                   // 0 = off (fp32 table); else 1, 2, 4 or 8
+  int64_t warmup_epochs = 0;      // plain fp32 TopKGAT epochs before quantizing (phase 1)
+  bool concat_levels = true;      // paper: H⁰ = [E', S] (width d + 2^b); false: H⁰ = E'
+  bool tanh = false;              // official code: H⁰ = tanh(E')
+  bool dqs = true;                // sort levels after every step (dynamic quantization step)
+  std::string rau = "paper";      // paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off
+  int64_t rau_every = 1;          // steps between RAU refreshes
+  double rank_loss = 0.0;         // weight of the LambdaLoss-style term (0 = off)
+  bool fp8_halo = true;           // layer-0 halo as packed codes + FP8 levels (false: fp32 rows)
+};
+
 struct ModelOptions {
   int layers = 3;                 // L (0 = matrix factorisation)
   int dim = 64;                   // d
@@ -15,6 +28,7 @@ struct ModelOptions {
   bool mean_layers = false;       // final embedding = mean of layers 0..L (LightGCN) instead of layer L
   double init_std = 0.1;          // X⁰ ~ N(0, init_std²); B ~ N(0, 1)
   bool fused = true;              // fused CPU operator (false: reference ATen composition)
+  QuantOptions quant;
 };
 
 struct TrainOptions {

@@ -117,7 +117,7 @@ void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t
     npy_create_f32(beta + ".tmp", s.n_users, L);
   }
   comm.barrier();
-  at::Tensor e = tr.embedding().detach().contiguous(), b = tr.beta_logits().detach().contiguous();
+  at::Tensor e = tr.x0_table(), b = tr.beta_logits().detach().contiguous();
   npy_write_rows(x0 + ".tmp", d, s.owned, e.data_ptr<float>());
   npy_write_rows(beta + ".tmp", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), b.data_ptr<float>());
   comm.barrier();
@@ -194,6 +194,30 @@ void export_topk(const Shard& s, const TopKAccumulator& acc, int64_t k, const st
   comm.barrier();
 }
 
+int64_t quant_levels(const ModelOptions& m) { return m.quant.bits ? int64_t{1} << m.quant.bits : 0; }
+
+// Bytes per node: stored model, training state, layer-0 halo row on the wire (DESIGN §3).
+struct QuantBytes {
+  double model_fp32, model_quant, state_fp32, state_quant, wire_fp32, wire_quant;
+};
+QuantBytes quant_bytes(const ModelOptions& m) {
+  const double d = m.dim, L = static_cast<double>(quant_levels(m));
+  const double packed = std::ceil(d * m.quant.bits / 8.0);
+  // fp32: table + 2 AdamW moments; GNAQ: fp32 master levels + 2 moments + unpacked codes.
+  return QuantBytes{4 * d, packed + L, 12 * d, 12 * L + d, 4 * (d + 1), packed + L + 4};
+}
+
+void print_quant_accounting(const ModelOptions& m, int64_t epoch) {
+  QuantBytes b = quant_bytes(m);
+  std::printf("GNAQ from epoch %lld: b=%d, %lld levels/node; bytes per node: stored model %.0f (fp32 %.0f, %.1fx "
+              "smaller), training state %.0f (fp32 %.0f), layer-0 halo row on the wire %.0f (fp32 %.0f)\n",
+              static_cast<long long>(epoch), m.quant.bits, static_cast<long long>(quant_levels(m)), b.model_quant,
+              b.model_fp32, b.model_fp32 / b.model_quant, b.state_quant, b.state_fp32,
+              m.quant.fp8_halo ? b.wire_quant : b.wire_fp32 + 4 * quant_levels(m) * m.quant.concat_levels,
+              b.wire_fp32);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int run_training(const RunOptions& o, Communicator& comm) {
@@ -252,7 +276,14 @@ int run_training(const RunOptions& o, Communicator& comm) {
   StepTiming since{};
   for (int64_t epoch = 1; epoch <= t.epochs; ++epoch) {
     const double e0 = now_s();
+    const bool was_quantized = trainer.quantized();
     last_loss = trainer.train_epoch(epoch - 1);
+    if (!was_quantized && trainer.quantized()) {
+      // GNAQ phase 2 starts: model selection starts over, so the kept model is a quantized one.
+      best = -1;
+      best_epoch = 0;
+      if (me == 0) print_quant_accounting(o.model, epoch);
+    }
     const double es = now_s() - e0;
     train_s_total += es;
     train_s_since += es;
@@ -348,6 +379,16 @@ int run_training(const RunOptions& o, Communicator& comm) {
     w.key("total_seconds").value(now_s() - t_start);
     w.key("ranks").value(static_cast<int64_t>(P));
     w.key("halo_bytes_per_layer").value(halo_bytes_layer);
+    if (o.model.quant.bits) {
+      QuantBytes qb = quant_bytes(o.model);
+      w.key("quant_bits").value(static_cast<int64_t>(o.model.quant.bits));
+      w.key("model_bytes_per_node").value(qb.model_quant);
+      w.key("model_bytes_per_node_fp32").value(qb.model_fp32);
+      w.key("train_state_bytes_per_node").value(qb.state_quant);
+      w.key("train_state_bytes_per_node_fp32").value(qb.state_fp32);
+      w.key("layer0_wire_bytes_per_halo_row").value(o.model.quant.fp8_halo ? qb.wire_quant : qb.wire_fp32);
+      w.key("layer0_wire_bytes_per_halo_row_fp32").value(qb.wire_fp32);
+    }
     w.key("threads_per_rank").value(static_cast<int64_t>(at::get_num_threads()));
     w.key("peak_rss_mb").value(peak);
     w.key("validation_split").value(val_name);

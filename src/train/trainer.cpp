@@ -8,12 +8,15 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <unordered_map>
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "model/bpr_loss.hpp"
+#include "model/quant_embedding.hpp"
+#include "quant/quantized_table.hpp"
 #include "train/init.hpp"
 
 namespace tkg {
@@ -144,32 +147,67 @@ std::vector<int64_t> Trainer::sample_negatives(int64_t epoch, int64_t step, cons
   return out;
 }
 
+int64_t Trainer::width() const {
+  return model_.dim + (quantized_ && model_.quant.concat_levels ? (int64_t{1} << model_.quant.bits) : 0);
+}
+
+at::Tensor Trainer::beta_owned(int l) const {
+  const int64_t ni = shard_.n_own() - shard_.n_own_users;
+  if (!model_.use_beta) return at::zeros({shard_.n_own()}, at::kFloat);
+  return at::cat({at::tanh(B_.select(1, l)), at::zeros({ni}, at::kFloat)});  // [n_own]
+}
+
+// H⁰ rows from (FP8-rounded) levels and codes: [n, d] or [n, d + 2^b].
+at::Tensor Trainer::quantized_rows(const at::Tensor& lv, const at::Tensor& codes) const {
+  at::Tensor x = at::gather(lv, 1, codes.to(at::kLong));  // [n, d] e'[i,t] = S[i, q[i,t]]
+  if (model_.quant.tanh) x = at::tanh(x);
+  if (model_.quant.concat_levels) x = at::cat({x, lv}, 1);
+  return x;
+}
+
 Trainer::Forward Trainer::forward() {
-  const int64_t d = model_.dim, nu = shard_.n_own_users, ni = shard_.n_own() - nu;
-  at::Tensor x = emb_;  // [n_own, d]
+  const int64_t w = width();
+  Forward f;
+  at::Tensor x0_halo;  // [n_halo, w]
+  if (!quantized_) {
+    f.x0_owned = emb_;  // [n_own, d]
+  } else {
+    at::Tensor lv = fp8_round_ste(levels_);         // [n_own, 2^b]
+    f.x0_owned = quantized_rows(lv, codes_);        // [n_own, w]
+    if (model_.quant.fp8_halo) {
+      QuantHalo qh = quantized_halo_exchange(lv, codes_, model_.quant.bits, halo_, comm_);
+      x0_halo = quantized_rows(qh.levels, qh.codes);
+    } else {
+      x0_halo = halo_exchange(f.x0_owned, halo_, comm_);
+    }
+  }
+  at::Tensor x = f.x0_owned;
   std::vector<at::Tensor> layers{x};
-  at::Tensor x0_halo;  // [n_halo, d]
   for (int l = 0; l < model_.layers; ++l) {
-    at::Tensor beta_owned;  // [n_own] β of owned users, 0 for owned items
-    if (model_.use_beta)
-      beta_owned = at::cat({at::tanh(B_.select(1, l)), at::zeros({ni}, at::kFloat)});
-    else
-      beta_owned = at::zeros({shard_.n_own()}, at::kFloat);
-    at::Tensor xb = at::cat({x, beta_owned.unsqueeze(1)}, 1);  // [n_own, d+1]
-    at::Tensor halo = halo_exchange(xb, halo_, comm_);         // [n_halo, d+1]
-    at::Tensor full = at::cat({xb, halo}, 0);                  // [n_local, d+1]
-    at::Tensor xin = full.narrow(1, 0, d).contiguous();        // [n_local, d]
-    at::Tensor bin = full.select(1, d).contiguous();           // [n_local]
-    if (l == 0) x0_halo = halo.narrow(1, 0, d);
+    at::Tensor bo = beta_owned(l);  // [n_own]
+    at::Tensor xin, bin;            // [n_local, w], [n_local]
+    if (l == 0 && quantized_) {
+      at::Tensor bh = halo_exchange(bo.unsqueeze(1), halo_, comm_);  // [n_halo, 1]
+      xin = at::cat({f.x0_owned, x0_halo}, 0);
+      bin = at::cat({bo, bh.squeeze(1)}, 0);
+    } else {
+      at::Tensor xb = at::cat({x, bo.unsqueeze(1)}, 1);        // [n_own, w+1]
+      at::Tensor halo = halo_exchange(xb, halo_, comm_);       // [n_halo, w+1]
+      at::Tensor full = at::cat({xb, halo}, 0);                // [n_local, w+1]
+      xin = full.narrow(1, 0, w);
+      bin = full.select(1, w);
+      if (l == 0) x0_halo = halo.narrow(1, 0, w);
+    }
+    xin = xin.contiguous();
+    bin = bin.contiguous();
     x = model_.fused ? propagate_fused(xin, bin, graph_, attention_) : propagate_reference(xin, bin, graph_, attention_);
     layers.push_back(x);
   }
-  if (model_.layers == 0) x0_halo = halo_exchange(emb_, halo_, comm_);
-  Forward f;
-  f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, d]
-  at::Tensor final_halo = halo_exchange(f.final_owned, halo_, comm_);   // [n_halo, d]
+  if (model_.layers == 0 && !quantized_) x0_halo = halo_exchange(f.x0_owned, halo_, comm_);
+  f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, w]
+  at::Tensor final_halo = halo_exchange(f.final_owned, halo_, comm_);   // [n_halo, w]
   f.final_local = at::cat({f.final_owned, final_halo}, 0);
-  f.x0_local = at::cat({emb_, x0_halo}, 0);
+  f.x0_local = at::cat({f.x0_owned, x0_halo}, 0);
   return f;
 }
 
@@ -178,6 +216,7 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   const CommStats c0 = comm_.stats();
   const double global_loss = forward_backward(lines, negatives);
   opt_->step();
+  if (quantized_) after_quantized_step();
   const CommStats& c1 = comm_.stats();
   const double comm_s = c1.seconds - c0.seconds;
   timing_.comm_s += comm_s;
@@ -188,13 +227,12 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
 
 double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
   TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
-  const int64_t d = model_.dim;
-  if (!full_pool_) TKG_CHECK(!pool_items_.empty() || true, "pool built");
+  const int64_t d = width();
   Forward f = forward();
   const int64_t n_step = comm_.all_reduce_sum(static_cast<int64_t>(lines.size()));
   // Pool rows: final and layer-0 embeddings of the pooled items of every rank.
   at::Tensor pool_idx = long_tensor(pool_local_);
-  at::Tensor mine = at::cat({f.final_owned.index_select(0, pool_idx), emb_.index_select(0, pool_idx)}, 1);  // [q_r, 2d]
+  at::Tensor mine = at::cat({f.final_owned.index_select(0, pool_idx), f.x0_owned.index_select(0, pool_idx)}, 1);  // [q_r, 2w]
   at::Tensor pool = all_gather_rows(mine, pool_rows_per_rank_, comm_);  // [Q, 2d]
   std::vector<int64_t> lu(lines.size()), li(lines.size()), lj(lines.size());
   std::vector<float> cnt_local(static_cast<size_t>(shard_.n_local()), 0.f), cnt_pool(pool_items_.size(), 0.f);
@@ -214,12 +252,22 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   at::Tensor reg = ((f.x0_local.pow(2).sum(1) * tcl).sum() + (pool.narrow(1, d, d).pow(2).sum(1) * tcp).sum()) *
                    (0.5 * train_.reg * inv_n);
   at::Tensor loss = bpr + reg;
+  if (quantized_ && model_.quant.rank_loss > 0) {
+    at::Tensor tu = long_tensor(lu), ti = long_tensor(li), tj = long_tensor(lj);
+    at::Tensor xu = f.final_local.index_select(0, tu);                                 // [n, w]
+    at::Tensor s_pos = (xu * f.final_local.index_select(0, ti)).sum(1);                // [n]
+    at::Tensor s_neg = (xu * pool.narrow(1, 0, d).index_select(0, tj)).sum(1);         // [n]
+    at::Tensor wts = lambda_weights(lu, s_pos.detach().contiguous(), s_neg.detach().contiguous());
+    loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
+  }
+  if (quantized_ && model_.quant.rau == "code") last_final_ = f.final_owned.detach();
   opt_->zero_grad();
   loss.backward();
   return comm_.all_reduce_sum(loss.item<double>());
 }
 
 double Trainer::train_epoch(int64_t epoch) {
+  if (model_.quant.bits > 0 && !quantized_ && epoch >= model_.quant.warmup_epochs) quantize_now();
   const int64_t n = n_lines();
   if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
     if (!full_pool_) build_pool(epoch, 0);
@@ -310,6 +358,7 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
 }
 
 void Trainer::load_parameters(const float* x0, const float* beta) {
+  TKG_CHECK(!quantized_, "load parameters before quantizing");
   at::NoGradGuard no_grad;
   emb_.copy_(at::from_blob(const_cast<float*>(x0), emb_.sizes(), at::kFloat));
   B_.copy_(at::from_blob(const_cast<float*>(beta), B_.sizes(), at::kFloat));
@@ -317,15 +366,130 @@ void Trainer::load_parameters(const float* x0, const float* beta) {
 
 void Trainer::save_best() {
   at::NoGradGuard no_grad;
-  best_emb_ = emb_.detach().clone();
+  best_emb_ = quantized_ ? levels_.detach().clone() : emb_.detach().clone();
+  best_codes_ = quantized_ ? codes_.clone() : at::Tensor();
   best_B_ = B_.detach().clone();
+  best_quantized_ = quantized_;
 }
 
 void Trainer::restore_best() {
-  if (!best_emb_.defined()) return;
+  if (!best_emb_.defined() || best_quantized_ != quantized_) return;
   at::NoGradGuard no_grad;
-  emb_.copy_(best_emb_);
+  (quantized_ ? levels_ : emb_).copy_(best_emb_);
+  if (quantized_) codes_.copy_(best_codes_);
   B_.copy_(best_B_);
+}
+
+at::Tensor Trainer::x0_table() {
+  at::NoGradGuard no_grad;
+  if (!quantized_) return emb_.detach().contiguous();
+  return at::gather(fp8_round_ste(levels_), 1, codes_.to(at::kLong)).contiguous();  // [n_own, d]
+}
+
+void Trainer::quantize_now() {
+  const int bits = model_.quant.bits;
+  TKG_CHECK(bits == 1 || bits == 2 || bits == 4 || bits == 8, "quant.bits must be 1, 2, 4 or 8");
+  const int64_t n = shard_.n_own(), d = model_.dim, L = int64_t{1} << bits;
+  at::NoGradGuard no_grad;
+  at::Tensor table = emb_.detach().contiguous();
+  codes_ = at::empty({n, d}, at::kByte);   // [n_own, d]
+  at::Tensor lv = at::empty({n, L}, at::kFloat);  // [n_own, 2^b]
+  quantize_rows(table.data_ptr<float>(), n, d, bits, codes_.data_ptr<uint8_t>(), lv.data_ptr<float>());
+  levels_ = lv.set_requires_grad(true);
+  auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());
+  auto next = std::make_unique<torch::optim::AdamW>(
+      std::vector<at::Tensor>{levels_, B_}, torch::optim::AdamWOptions(o.lr()).weight_decay(o.weight_decay()));
+  move_optimizer_state(*opt_, *next, B_);  // β keeps its Adam moments
+  opt_ = std::move(next);
+  emb_ = at::Tensor();  // the fp32 table is gone: the quantized table replaces it
+  best_emb_ = at::Tensor();
+  quantized_ = true;
+}
+
+void Trainer::after_quantized_step() {
+  at::NoGradGuard no_grad;
+  ++quant_steps_;
+  const int bits = model_.quant.bits;
+  const int64_t n = shard_.n_own(), d = model_.dim, L = int64_t{1} << bits;
+  if (model_.quant.dqs) {  // dynamic quantization step: sorted levels, codes and Adam moments follow
+    std::vector<uint8_t> perm(static_cast<size_t>(n * L));
+    sort_levels(levels_.data_ptr<float>(), codes_.data_ptr<uint8_t>(), n, d, bits, perm.data());
+    at::Tensor p = at::from_blob(perm.data(), {n, L}, at::kByte).to(at::kLong);
+    permute_optimizer_rows(*opt_, levels_, p);
+  }
+  if (model_.quant.rau == "off" || quant_steps_ % model_.quant.rau_every != 0) return;
+  at::Tensor values;  // [n_own, d] the aggregate to re-quantize
+  if (model_.quant.rau == "paper") {
+    // Mean of the first-order neighbours' dequantized embeddings (halo rows through the same
+    // quantized exchange as layer 0).
+    at::Tensor lv = fp8_round_ste(levels_);
+    at::Tensor own = at::gather(lv, 1, codes_.to(at::kLong));  // [n_own, d]
+    at::Tensor halo;
+    if (model_.quant.fp8_halo) {
+      QuantHalo qh = quantized_halo_exchange(lv, codes_, bits, halo_, comm_);
+      halo = at::gather(qh.levels, 1, qh.codes.to(at::kLong));
+    } else {
+      halo = halo_exchange(own, halo_, comm_);
+    }
+    at::Tensor local = at::cat({own, halo}, 0);  // [n_local, d]
+    at::Tensor sum = at::zeros({n, d}, at::kFloat).index_add_(0, graph_.edge_row, local.index_select(0, graph_.indices));
+    at::Tensor deg = (graph_.indptr.narrow(0, 1, n) - graph_.indptr.narrow(0, 0, n)).to(at::kFloat).clamp_min(1);
+    values = (sum / deg.unsqueeze(1)).contiguous();
+  } else {
+    TKG_CHECK(last_final_.defined(), "code-rule RAU needs the step's propagated embeddings");
+    values = last_final_.narrow(1, 0, d).contiguous();
+  }
+  std::vector<uint8_t> fresh(static_cast<size_t>(n * d));
+  at::Tensor old_codes = codes_.clone();
+  if (model_.quant.rau == "paper") {
+    // Nearest level: bins between midpoints of the node's sorted levels (sorted copy if DQS is off).
+    at::Tensor lv = levels_.detach();
+    at::Tensor order = std::get<1>(lv.sort(1));                       // [n, L] old index per sorted slot
+    at::Tensor sorted = lv.gather(1, order).contiguous();
+    requantize_nearest(values.data_ptr<float>(), sorted.data_ptr<float>(), n, d, bits, fresh.data());
+    at::Tensor idx = at::from_blob(fresh.data(), {n, d}, at::kByte).to(at::kLong);
+    codes_.copy_(order.gather(1, idx).to(at::kByte));
+  } else {
+    requantize_uniform(values.data_ptr<float>(), n, d, bits, fresh.data());
+    codes_.copy_(at::from_blob(fresh.data(), {n, d}, at::kByte));
+  }
+  // Nodes without neighbours have no aggregate: they keep their codes.
+  at::Tensor isolated = (graph_.indptr.narrow(0, 1, n) == graph_.indptr.narrow(0, 0, n)).nonzero().squeeze(1);
+  if (isolated.numel()) codes_.index_copy_(0, isolated, old_codes.index_select(0, isolated));
+}
+
+// LambdaLoss-style weights (|ΔNDCG| of swapping the pair): each owned user's list in this step is
+// its positives and negatives, ranked by score; the pair (i, j) of a line gets
+// |1/log2(1+r_i) − 1/log2(1+r_j)| / IDCG_u (gains 1 for positives, 0 for negatives; IDCG over the
+// user's m positives). Lines of a user are contiguous.
+//   s_pos, s_neg: [n] float32 scores (detached) -> [n] float32 weights
+at::Tensor Trainer::lambda_weights(const std::vector<int64_t>& lu, const at::Tensor& s_pos, const at::Tensor& s_neg) {
+  const int64_t n = static_cast<int64_t>(lu.size());
+  at::Tensor w = at::zeros({n}, at::kFloat);
+  float* wp = w.data_ptr<float>();
+  const float *sp = s_pos.data_ptr<float>(), *sn = s_neg.data_ptr<float>();
+  std::vector<std::pair<float, int64_t>> list;  // (score, 2k for the positive of line k, 2k+1 for its negative)
+  std::vector<double> rank_of;
+  for (int64_t b = 0; b < n;) {
+    int64_t e = b;
+    while (e < n && lu[e] == lu[b]) ++e;
+    const int64_t m = e - b;
+    list.clear();
+    for (int64_t k = b; k < e; ++k) list.emplace_back(sp[k], 2 * (k - b)), list.emplace_back(sn[k], 2 * (k - b) + 1);
+    std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+    rank_of.assign(static_cast<size_t>(2 * m), 0.0);
+    for (size_t r = 0; r < list.size(); ++r) rank_of[list[r].second] = static_cast<double>(r + 1);
+    double idcg = 0;
+    for (int64_t r = 1; r <= m; ++r) idcg += 1.0 / std::log2(1.0 + static_cast<double>(r));
+    for (int64_t k = b; k < e; ++k) {
+      const double ri = rank_of[2 * (k - b)], rj = rank_of[2 * (k - b) + 1];
+      wp[k] = static_cast<float>(std::fabs(1.0 / std::log2(1.0 + ri) - 1.0 / std::log2(1.0 + rj)) / idcg);
+    }
+    b = e;
+  }
+  return w;
 }
 
 }  // namespace tkg

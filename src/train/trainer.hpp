@@ -69,7 +69,16 @@ class Trainer {
   void restore_best();  // put the kept copy back
 
   const Shard& shard() const { return shard_; }
-  at::Tensor& embedding() { return emb_; }   // [n_own, d] float32, X⁰ rows of owned nodes
+  at::Tensor& embedding() { return emb_; }   // [n_own, d] float32, X⁰ rows of owned nodes (fp32 phase)
+  // GNAQ: switch from the fp32 table to codes + levels (quantize_rows of the current table).
+  void quantize_now();
+  bool quantized() const { return quantized_; }
+  at::Tensor& levels() { return levels_; }    // [n_own, 2^b] float32 parameter (GNAQ phase)
+  at::Tensor& codes() { return codes_; }      // [n_own, d] uint8 (GNAQ phase)
+  // Width of H⁰ and of every layer: d, or d + 2^b when the levels are concatenated.
+  int64_t width() const;
+  // The X⁰ table of the owned rows [n_own, d]: the fp32 table, or the dequantized one.
+  at::Tensor x0_table();
   at::Tensor& beta_logits() { return B_; }   // [n_own_users, L] float32 (β = tanh(B))
   int64_t n_lines() const { return static_cast<int64_t>(line_user_.size()); }
   // Owned user (local index) and position in its train list of line k.
@@ -81,11 +90,16 @@ class Trainer {
 
  private:
   struct Forward {
-    at::Tensor final_local;  // [n_local, d] final embeddings of owned + halo nodes
-    at::Tensor x0_local;     // [n_local, d] layer-0 embeddings of owned + halo nodes
-    at::Tensor final_owned;  // [n_own, d]
+    at::Tensor final_local;  // [n_local, w] final embeddings of owned + halo nodes
+    at::Tensor x0_local;     // [n_local, w] layer-0 embeddings (H⁰) of owned + halo nodes
+    at::Tensor x0_owned;     // [n_own, w]
+    at::Tensor final_owned;  // [n_own, w]
   };
   Forward forward();
+  at::Tensor beta_owned(int l) const;
+  at::Tensor quantized_rows(const at::Tensor& lv, const at::Tensor& codes) const;
+  void after_quantized_step();
+  at::Tensor lambda_weights(const std::vector<int64_t>& lu, const at::Tensor& s_pos, const at::Tensor& s_neg);
   void build_pool(int64_t epoch, int64_t step);
 
   const Shard& shard_;
@@ -96,7 +110,15 @@ class Trainer {
   LayerGraph graph_;
   HaloPlan halo_;
   at::Tensor emb_, B_;            // parameters
-  at::Tensor best_emb_, best_B_;  // kept copies
+  at::Tensor best_emb_, best_B_;  // kept copies (best_emb_ holds the levels in the GNAQ phase)
+  at::Tensor best_codes_;
+  bool best_quantized_ = false;
+  // GNAQ state.
+  bool quantized_ = false;
+  at::Tensor levels_;      // [n_own, 2^b] float32 parameter
+  at::Tensor codes_;       // [n_own, d] uint8
+  at::Tensor last_final_;  // [n_own, w] propagated embeddings of the last step (code-rule RAU)
+  int64_t quant_steps_ = 0;
   std::unique_ptr<torch::optim::AdamW> opt_;
   // This rank's train lines (owned users' train items, file order within a user).
   std::vector<int64_t> line_user_;      // local user index (0..n_own_users)

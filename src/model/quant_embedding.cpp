@@ -1,0 +1,118 @@
+#include "model/quant_embedding.hpp"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/optim/adamw.h>
+
+#include <type_traits>
+
+#include "comm/communicator.hpp"
+#include "common/error.hpp"
+#include "quant/bitpack.hpp"
+#include "quant/fp8.hpp"
+
+namespace tkg {
+
+at::Tensor fp8_round_ste(const at::Tensor& x) {
+  at::Tensor v = x.detach().contiguous();
+  at::Tensor r = at::empty_like(v);
+  const float* in = v.data_ptr<float>();
+  float* out = r.data_ptr<float>();
+  for (int64_t k = 0; k < v.numel(); ++k) out[k] = e4m3_to_float(float_to_e4m3(in[k]));
+  return x + (r - v);  // value r, gradient of x
+}
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, at::Tensor levels, at::Tensor codes, int64_t bits,
+                               const HaloPlan* plan, Communicator* comm) {
+    ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
+    ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
+    const int64_t L = levels.size(1), d = codes.size(1);
+    const int64_t pb = static_cast<int64_t>(packed_bytes(static_cast<size_t>(d), static_cast<int>(bits)));
+    const int64_t row = L + pb;  // bytes per row on the wire
+    at::Tensor lv = levels.detach().index_select(0, plan->send_index).contiguous();  // [n_send, L]
+    at::Tensor cd = codes.index_select(0, plan->send_index).contiguous();            // [n_send, d]
+    const int64_t n_send = lv.size(0);
+    std::vector<uint8_t> send(static_cast<size_t>(n_send * row));
+    for (int64_t k = 0; k < n_send; ++k) {
+      floats_to_e4m3(lv.data_ptr<float>() + k * L, send.data() + k * row, static_cast<size_t>(L));
+      pack_codes(cd.data_ptr<uint8_t>() + k * d, static_cast<size_t>(d), static_cast<int>(bits), send.data() + k * row + L);
+    }
+    std::vector<uint8_t> recv(static_cast<size_t>(plan->n_halo * row));
+    std::vector<int64_t> sc(plan->send_rows), rc(plan->recv_rows);
+    for (auto& c : sc) c *= row;
+    for (auto& c : rc) c *= row;
+    comm->all_to_all_v(send.data(), sc, recv.data(), rc, DType::kUInt8);
+    at::Tensor hl = at::empty({plan->n_halo, L}, at::kFloat);   // [n_halo, L]
+    at::Tensor hc = at::empty({plan->n_halo, d}, at::kByte);    // [n_halo, d]
+    for (int64_t k = 0; k < plan->n_halo; ++k) {
+      e4m3_to_floats(recv.data() + k * row, hl.data_ptr<float>() + k * L, static_cast<size_t>(L));
+      unpack_codes(recv.data() + k * row + L, static_cast<size_t>(d), static_cast<int>(bits), hc.data_ptr<uint8_t>() + k * d);
+    }
+    ctx->mark_non_differentiable({hc});
+    return {hl, hc};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
+    auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
+    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::Tensor();
+    const int64_t L = g.defined() ? g.size(1) : 0;
+    TKG_CHECK(g.defined(), "halo level gradient is undefined; every rank must use the halo levels");
+    at::Tensor back = at::empty({plan->send_index.size(0), L}, at::kFloat);
+    std::vector<int64_t> sc(plan->recv_rows), rc(plan->send_rows);
+    for (auto& c : sc) c *= L;
+    for (auto& c : rc) c *= L;
+    comm->all_to_all_v(g.data_ptr<float>(), sc, back.data_ptr<float>(), rc, DType::kFloat32);
+    at::Tensor g_own = at::zeros({plan->n_own, L}, at::kFloat).index_add_(0, plan->send_index, back);
+    return {g_own, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+template <typename Key>
+Key state_key(const at::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>)
+    return c10::guts::to_string(p.unsafeGetTensorImpl());  // LibTorch 1.x
+  else
+    return p.unsafeGetTensorImpl();  // LibTorch 2.x keys by pointer
+}
+
+}  // namespace
+
+QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const HaloPlan& plan,
+                                  Communicator& comm) {
+  TKG_CHECK(levels.dim() == 2 && levels.size(0) == plan.n_own && levels.scalar_type() == at::kFloat, "levels [n_own, L] float32");
+  TKG_CHECK(codes.dim() == 2 && codes.size(0) == plan.n_own && codes.scalar_type() == at::kByte, "codes [n_own, d] uint8");
+  auto out = QuantHaloFunction::apply(levels, codes, static_cast<int64_t>(bits), &plan, &comm);
+  return QuantHalo{out[0], out[1]};
+}
+
+void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm) {
+  auto& st = opt.state();
+  using Key = typename std::decay_t<decltype(st)>::key_type;
+  auto it = st.find(state_key<Key>(param));
+  if (it == st.end()) return;
+  auto* s = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get());
+  TKG_CHECK(s, "DQS supports AdamW state only");
+  s->exp_avg(s->exp_avg().gather(1, perm));
+  s->exp_avg_sq(s->exp_avg_sq().gather(1, perm));
+  if (s->max_exp_avg_sq().defined() && s->max_exp_avg_sq().numel()) s->max_exp_avg_sq(s->max_exp_avg_sq().gather(1, perm));
+}
+
+void move_optimizer_state(torch::optim::Optimizer& from, torch::optim::Optimizer& to, const at::Tensor& param) {
+  auto& a = from.state();
+  auto& b = to.state();
+  using KeyA = typename std::decay_t<decltype(a)>::key_type;
+  using KeyB = typename std::decay_t<decltype(b)>::key_type;
+  auto it = a.find(state_key<KeyA>(param));
+  if (it == a.end()) return;
+  b[state_key<KeyB>(param)] = std::move(it->second);
+  a.erase(it);
+}
+
+}  // namespace tkg

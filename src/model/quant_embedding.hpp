@@ -1,0 +1,40 @@
+// GNAQ pieces that touch tensors (DESIGN §3): FP8 rounding with a straight-through gradient, the
+// quantized layer-0 halo exchange, and the permutation of Adam state that DQS needs.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "model/collective_ops.hpp"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace tkg {
+
+class Communicator;
+
+// Rounds to FP8 E4M3 values in the forward pass; the gradient passes straight through.
+//   x: any shape, float32, CPU -> same shape
+at::Tensor fp8_round_ste(const at::Tensor& x);
+
+struct QuantHalo {
+  at::Tensor levels;  // [n_halo, 2^b] float32, differentiable (gradients return to the owners)
+  at::Tensor codes;   // [n_halo, d] uint8
+};
+
+// Layer-0 halo exchange in quantized form: each owner sends, for the rows of its send lists, the
+// packed b-bit codes and the FP8 levels (d·b/8 + 2^b bytes per row); receivers decode.
+//   levels: [n_own, 2^b] float32, FP8-representable (fp8_round_ste output); codes: [n_own, d] uint8.
+// Backward: fp32 gradients of the halo levels go back and are summed into the owners' rows.
+QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const HaloPlan& plan,
+                                  Communicator& comm);
+
+// Reorders the Adam(W) moments of `param` [n, L] like the parameter: new[i, k] = old[i, perm[i, k]].
+//   perm: [n, L] int64. No-op if the optimizer has no state for `param` yet.
+void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm);
+
+// Moves the optimizer state of `param` from one optimizer to another (both hold `param`).
+void move_optimizer_state(torch::optim::Optimizer& from, torch::optim::Optimizer& to, const at::Tensor& param);
+
+}  // namespace tkg
