@@ -307,7 +307,7 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
   TopKAccumulator& acc = keep ? *keep : local_acc;
   TKG_CHECK(acc.n_users() == nu && acc.k() >= train_.ks.back(), "top-K accumulator shape");
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  const int64_t d = model_.dim;
+  const int64_t d = width();
   for (int s = 0; s < P; ++s) {
     const int64_t nb = static_cast<int64_t>(cur_ids.size());
     for (int64_t ub = 0; ub < nu; ub += train_.eval_user_block) {

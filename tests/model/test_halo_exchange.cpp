@@ -62,3 +62,41 @@ TEST(AllGatherRows, BackwardSumsEveryRanksGradient) {
   at::Tensor g = torch::autograd::grad({(all * static_cast<float>(me + 1)).sum()}, {mine})[0];
   EXPECT_TRUE(at::allclose(g, at::full_like(g, static_cast<float>(P * (P + 1) / 2))));
 }
+
+#include "model/quant_embedding.hpp"
+#include "quant/quantized_table.hpp"
+
+TEST(QuantizedHaloExchange, EqualsDequantizingAtTheOwnerAndReturnsLevelGradients) {
+  tkg::Dataset ds = tkg::load_dataset(tkg::testing::shared_data("Ali-Display"), tkg::ReadOptions{});
+  tkg::Shard s = tkg::testing::my_shard(ds, tkg::PartitionMethod::kMetis);
+  tkg::HaloPlan plan = tkg::build_halo_plan(s);
+  const int64_t d = 16;
+  for (int bits : {1, 2, 4, 8}) {
+    const int64_t L = int64_t{1} << bits;
+    // Owned rows quantized at the owner (deterministic by global id).
+    at::Tensor table = rows_of(s.owned, d, 1);
+    at::Tensor codes = at::empty({s.n_own(), d}, at::kByte), levels = at::empty({s.n_own(), L}, at::kFloat);
+    tkg::quantize_rows(table.data_ptr<float>(), s.n_own(), d, bits, codes.data_ptr<uint8_t>(), levels.data_ptr<float>());
+    at::Tensor param = levels.clone().requires_grad_(true);
+    at::Tensor lv = tkg::fp8_round_ste(param);
+    tkg::QuantHalo qh = tkg::quantized_halo_exchange(lv, codes, bits, plan, world());
+    // Reference: the owner dequantizes and sends fp32 rows.
+    at::Tensor owned_rows = at::gather(lv.detach(), 1, codes.to(at::kLong));
+    at::Tensor expect = tkg::halo_exchange(owned_rows, plan, world());
+    at::Tensor got = at::gather(qh.levels.detach(), 1, qh.codes.to(at::kLong));
+    EXPECT_TRUE(at::equal(got, expect)) << "bits " << bits;
+    // Backward: L = Σ halo_levels ⊙ W_me; the owner receives Σ_p W_p(v) for each v it sends.
+    const uint64_t mine = 200 + static_cast<uint64_t>(world().rank());
+    at::Tensor g = torch::autograd::grad({(qh.levels * rows_of(s.halo, L, mine)).sum()}, {param})[0];
+    at::Tensor want = at::zeros({s.n_own(), L}, at::kFloat);
+    for (int32_t p = 0; p < s.parts; ++p) {
+      std::vector<int64_t> gids, idx;
+      for (int64_t k = s.send_offsets[p]; k < s.send_offsets[p + 1]; ++k)
+        gids.push_back(s.owned[s.send_list[k]]), idx.push_back(s.send_list[k]);
+      if (!gids.empty()) want.index_add_(0, at::tensor(idx, at::kLong), rows_of(gids, L, 200 + static_cast<uint64_t>(p)));
+    }
+    EXPECT_TRUE(at::allclose(g, want, 1e-6, 1e-6)) << "bits " << bits;
+    // Bytes on the wire per halo row: packed codes + FP8 levels.
+    EXPECT_EQ(tkg::quantized_bytes_per_node(d, bits), static_cast<int64_t>((d * bits + 7) / 8 + L));
+  }
+}

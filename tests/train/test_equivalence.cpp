@@ -21,6 +21,9 @@ struct Case {
   std::string method;          // metis | random | degenerate
   std::string attention = "topk";
   bool mean_layers = false;
+  int quant_bits = 0;            // GNAQ from the first step
+  std::string rau = "paper";
+  bool fp8_halo = true;
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -73,6 +76,10 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   m.dim = 16;
   m.attention = c.attention;
   m.mean_layers = c.mean_layers;
+  m.quant.bits = c.quant_bits;
+  m.quant.rau = c.rau;
+  m.quant.fp8_halo = c.fp8_halo;
+  m.quant.tanh = c.rau == "code";
   tkg::TrainOptions t;
   t.lr = 0.01;
   t.reg = 1e-3;
@@ -86,6 +93,12 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   // Same initial parameters by global id.
   for (int64_t k = 0; k < mine.n_own(); ++k)
     ASSERT_TRUE(at::equal(dist.embedding()[k], ref.embedding()[mine.owned[k]])) << "init row " << mine.owned[k];
+  if (c.quant_bits) {
+    ref.quantize_now();
+    dist.quantize_now();
+  }
+  // The trained table: fp32 rows, or the GNAQ levels (its codes are compared separately).
+  auto table = [&](tkg::Trainer& tr) { return c.quant_bits ? tr.levels() : tr.embedding(); };
 
   // Evaluation at the initial parameters: forward sums run in the same order, so equal exactly.
   tkg::MetricSums me0 = dist.evaluate(mine.valid), re0 = ref.evaluate(full.valid);
@@ -109,7 +122,7 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
       // Gradients of the first step, row by row.
       double lr_ = ref.forward_backward(ref_lines, ref_neg), ld = dist.forward_backward(lines, neg);
       EXPECT_NEAR(ld, lr_, 1e-6 * std::abs(lr_));
-      at::Tensor ge = dist.embedding().grad(), rge = ref.embedding().grad();
+      at::Tensor ge = table(dist).grad(), rge = table(ref).grad();
       at::Tensor idx = at::tensor(mine.owned, at::kLong);
       double scale = max_abs(rge);
       EXPECT_LT(max_abs(ge - rge.index_select(0, idx)), 1e-5 * scale) << "embedding gradients";
@@ -125,8 +138,12 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   }
   // Parameters after 5 AdamW steps, by global id.
   at::Tensor idx = at::tensor(mine.owned, at::kLong);
-  double emb_err = max_abs(dist.embedding().detach() - ref.embedding().detach().index_select(0, idx));
-  EXPECT_LT(emb_err, 1e-4) << "embeddings after 5 steps";
+  double emb_err = max_abs(table(dist).detach() - table(ref).detach().index_select(0, idx));
+  EXPECT_LT(emb_err, 1e-4) << "embeddings (or levels) after 5 steps";
+  if (c.quant_bits) {
+    at::Tensor diff = dist.codes().ne(ref.codes().index_select(0, idx)).sum();
+    EXPECT_EQ(diff.item<int64_t>(), 0) << "codes after 5 steps (RAU " << c.rau << ")";
+  }
   if (mine.n_own_users > 0) {
     at::Tensor uidx = idx.narrow(0, 0, mine.n_own_users);
     double b_err = max_abs(dist.beta_logits().detach() - ref.beta_logits().detach().index_select(0, uidx));
@@ -143,7 +160,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"ali_metis", "Ali-Display", "metis"}, Case{"ali_random", "Ali-Display", "random"},
                       Case{"synthetic_metis", "synthetic", "metis"}, Case{"synthetic_random", "synthetic", "random"},
                       Case{"synthetic_degenerate", "synthetic", "degenerate"},
-                      Case{"synthetic_lightgcn", "synthetic", "random", "one", true}),
+                      Case{"synthetic_lightgcn", "synthetic", "random", "one", true},
+                      Case{"synthetic_gnaq_paper", "synthetic", "metis", "topk", false, 2, "paper"},
+                      Case{"synthetic_gnaq_code_fp32halo", "synthetic", "random", "topk", false, 4, "code", false},
+                      Case{"ali_gnaq_paper", "Ali-Display", "metis", "topk", false, 2, "paper"}),
     [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 }  // namespace

@@ -125,3 +125,63 @@ TEST(BprLoss, FusedMatchesReference) {
   auto f = run(true), r = run(false);
   for (int k = 0; k < 3; ++k) EXPECT_TRUE(at::allclose(f[k], r[k], 1e-5, 1e-6)) << k;
 }
+
+namespace {
+
+tkg::ModelOptions gnaq(int bits, const std::string& rau = "paper") {
+  tkg::ModelOptions m = model();
+  m.quant.bits = bits;
+  m.quant.rau = rau;
+  return m;
+}
+
+}  // namespace
+
+TEST(Gnaq, GradientsReachTheLevelsOnly) {
+  auto comm = tkg::make_self_communicator();
+  tkg::Trainer tr(small_shard(), gnaq(2), opts(), *comm);
+  tr.train_epoch(0);  // warmup 0: quantizes before the first step
+  ASSERT_TRUE(tr.quantized());
+  EXPECT_FALSE(tr.embedding().defined());  // the fp32 table is gone
+  std::vector<int64_t> lines(static_cast<size_t>(tr.n_lines()));
+  std::iota(lines.begin(), lines.end(), 0);
+  tr.forward_backward(lines, tr.sample_negatives(1, 0, lines));
+  ASSERT_TRUE(tr.levels().grad().defined());
+  EXPECT_GT(tr.levels().grad().abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(tr.levels().sizes(), (std::vector<int64_t>{small_shard().n_own(), 4}));
+  EXPECT_EQ(tr.codes().scalar_type(), at::kByte);
+  EXPECT_FALSE(tr.codes().requires_grad());
+  EXPECT_EQ(tr.width(), 16 + 4);  // H⁰ = [E', S]
+}
+
+TEST(Gnaq, DqsKeepsLevelsSortedAndRowsUnchanged) {
+  auto comm = tkg::make_self_communicator();
+  tkg::ModelOptions m = gnaq(2, "off");
+  tkg::Trainer tr(small_shard(), m, opts(), *comm);
+  for (int e = 0; e < 3; ++e) tr.train_epoch(e);
+  at::Tensor lv = tr.levels().detach();
+  EXPECT_TRUE(at::equal(std::get<0>(lv.sort(1)), lv)) << "levels sorted after every step";
+  // With RAU off and DQS on, the dequantized table only changes through the level values.
+  at::Tensor codes = tr.codes().clone();
+  tr.train_epoch(3);
+  at::Tensor x_after = tr.x0_table();
+  EXPECT_EQ(x_after.size(1), 16);
+  EXPECT_TRUE(at::equal(std::get<0>(tr.levels().detach().sort(1)), tr.levels().detach()));
+  EXPECT_LE((tr.codes().to(at::kInt) - codes.to(at::kInt)).abs().max().item<int>(), 3);
+}
+
+TEST(Gnaq, TrainsWithEveryRuleAndTheRankLoss) {
+  for (std::string rau : {"paper", "code", "off"}) {
+    tkg::ModelOptions m = gnaq(2, rau);
+    m.quant.rank_loss = rau == "paper" ? 0.5 : 0.0;
+    m.quant.tanh = rau == "code";
+    m.quant.concat_levels = rau != "code";
+    std::vector<double> l = losses(m, opts(), 25);
+    EXPECT_TRUE(std::isfinite(l.back())) << rau;
+    EXPECT_LT(l.back(), 0.9 * l.front()) << rau;
+  }
+  for (int bits : {1, 4, 8}) {
+    std::vector<double> l = losses(gnaq(bits), opts(), 10);
+    EXPECT_LT(l.back(), l.front()) << bits;
+  }
+}
