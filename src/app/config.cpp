@@ -73,7 +73,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("output.dir", po::value(&r.out_dir), "run directory")
     ("output.checkpoint", po::value(&r.save_checkpoint)->default_value(true),
      "save the best parameters to RUNDIR/checkpoint (loadable with any number of ranks)")
-    ("train.init_from", po::value(&r.init_from), "start from a checkpoint directory (RUNDIR/checkpoint of an earlier run)")
+    ("train.init_from", po::value(&r.init_from), "start from a checkpoint directory (RUNDIR/checkpoint) or a quantized model (RUNDIR/model.gnaq)")
     ("output.embeddings", po::value(&r.export_embeddings)->default_value(true), "export embeddings as .npy")
     ("output.progress", po::value(&r.progress)->default_value(true), "print progress lines");
   po::options_description all;
@@ -111,7 +111,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (!r.data_dir.empty() && !fs::is_directory(r.data_dir)) bad("data.dir", "dataset directory '" + r.data_dir + "' does not exist");
   if (!r.partition_dir.empty() && !fs::is_directory(r.partition_dir)) bad("data.partition", "partition directory '" + r.partition_dir + "' does not exist");
   if (r.out_dir.empty()) bad("--out", "no run directory (give --out RUNDIR or output.dir)");
-  if (!r.init_from.empty() && !fs::is_directory(r.init_from)) bad("train.init_from", "checkpoint directory '" + r.init_from + "' does not exist");
+  if (!r.init_from.empty() && !fs::exists(r.init_from)) bad("train.init_from", "'" + r.init_from + "' does not exist (a checkpoint directory or a model.gnaq file)");
   if (m.layers < 0 || m.layers > 16) bad("model.layers", "expected 0..16, got " + std::to_string(m.layers));
   if (m.dim < 1 || m.dim > 4096) bad("model.dim", "expected 1..4096, got " + std::to_string(m.dim));
   if (m.attention != "topk" && m.attention != "one" && m.attention != "relu" && m.attention != "softmax")

@@ -25,6 +25,7 @@
 #include "graph/dataset.hpp"
 #include "partition/partitioner.hpp"
 #include "shard/partition_dir.hpp"
+#include "quant/gnaq_file.hpp"
 #include "train/outputs.hpp"
 #include "train/trainer.hpp"
 
@@ -165,6 +166,47 @@ void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const s
   tr.load_parameters(x0.data(), beta.data());
 }
 
+// RUNDIR/model.gnaq: the quantized model (codes + FP8 levels + β), written by every rank.
+void export_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm) {
+  GnaqHeader h;
+  h.bits = m.quant.bits;
+  h.n_users = s.n_users;
+  h.n_items = s.n_items;
+  h.dim = m.dim;
+  h.beta_columns = tr.beta_logits().size(1);
+  h.concat_levels = m.quant.concat_levels;
+  h.tanh = m.quant.tanh;
+  if (comm.rank() == 0) gnaq_create(path, h);
+  comm.barrier();
+  at::Tensor codes = tr.codes().contiguous(), levels = tr.levels().detach().contiguous();
+  at::Tensor beta = tr.beta_logits().detach().contiguous();
+  gnaq_write(path, h, s.owned, codes.data_ptr<uint8_t>(), levels.data_ptr<float>(),
+             std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data_ptr<float>());
+  comm.barrier();
+  if (comm.rank() == 0) gnaq_seal(path, h);
+  comm.barrier();
+}
+
+void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path) {
+  GnaqHeader h = gnaq_open(path);
+  if (h.n_users != s.n_users || h.n_items != s.n_items)
+    throw InputError(path, 0, "model is for " + std::to_string(h.n_users) + " users and " + std::to_string(h.n_items) +
+                                  " items, the data has " + std::to_string(s.n_users) + " and " + std::to_string(s.n_items));
+  if (h.dim != m.dim || h.bits != m.quant.bits || h.concat_levels != m.quant.concat_levels || h.tanh != m.quant.tanh)
+    throw InputError(path, 0, "model was trained with dim " + std::to_string(h.dim) + ", quant.bits " +
+                                  std::to_string(h.bits) + ", concat_levels " + std::to_string(h.concat_levels) +
+                                  ", tanh " + std::to_string(h.tanh) + "; set the same options to load it");
+  if (h.beta_columns != tr.beta_logits().size(1))
+    throw InputError(path, 0, "model has " + std::to_string(h.beta_columns) + " beta columns, model.layers gives " +
+                                  std::to_string(tr.beta_logits().size(1)));
+  const int64_t L = int64_t{1} << h.bits;
+  std::vector<uint8_t> codes(static_cast<size_t>(s.n_own() * h.dim));
+  std::vector<float> levels(static_cast<size_t>(s.n_own() * L)), beta(static_cast<size_t>(s.n_own_users * h.beta_columns));
+  gnaq_read(path, h, s.owned, codes.data(), levels.data(),
+            std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data());
+  tr.load_quantized(codes.data(), levels.data(), beta.data());
+}
+
 // Writes RUNDIR/topk.tsv ("user<TAB>item1,item2,...", ascending user id) from every rank's lists.
 void export_topk(const Shard& s, const TopKAccumulator& acc, int64_t k, const std::string& path, Communicator& comm) {
   std::ostringstream mine;
@@ -236,7 +278,12 @@ int run_training(const RunOptions& o, Communicator& comm) {
   comm.barrier();
   Trainer trainer(shard, o.model, o.train, comm);
   if (!o.init_from.empty()) {
-    load_checkpoint(shard, trainer, o.model, o.init_from);
+    if (fs::is_regular_file(o.init_from)) {
+      if (o.model.quant.bits == 0) throw InputError(o.init_from, 0, "a GNAQ model needs quant.bits set as in training");
+      load_gnaq(shard, trainer, o.model, o.init_from);
+    } else {
+      load_checkpoint(shard, trainer, o.model, o.init_from);
+    }
     if (me == 0) std::printf("parameters loaded from %s\n", o.init_from.c_str());
   }
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
@@ -363,6 +410,7 @@ int run_training(const RunOptions& o, Communicator& comm) {
     log->add({{"split", "test"}}, cols);
   }
   if (o.save_checkpoint) save_checkpoint(shard, trainer, o.model, best_epoch, o.out_dir + "/checkpoint", comm);
+  if (trainer.quantized()) export_gnaq(shard, trainer, o.model, o.out_dir + "/model.gnaq", comm);
   at::Tensor final = trainer.final_embeddings();
   if (o.export_embeddings) export_embeddings(shard, final, o.out_dir + "/embeddings", comm);
   export_topk(shard, acc, t.topk_export, o.out_dir + "/topk.tsv", comm);

@@ -24,7 +24,7 @@ struct RunOptions {
   bool progress = true;
   bool export_embeddings = true;
   bool save_checkpoint = true;   // RUNDIR/checkpoint: x0.npy, beta_logits.npy, manifest.json
-  std::string init_from;         // a checkpoint directory to start from (any P)
+  std::string init_from;         // a checkpoint directory, or a model.gnaq file, to start from (any P)
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
 };
 

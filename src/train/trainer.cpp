@@ -406,6 +406,14 @@ void Trainer::quantize_now() {
   quantized_ = true;
 }
 
+void Trainer::load_quantized(const uint8_t* codes, const float* levels, const float* beta) {
+  if (!quantized_) quantize_now();
+  at::NoGradGuard no_grad;
+  codes_.copy_(at::from_blob(const_cast<uint8_t*>(codes), codes_.sizes(), at::kByte));
+  levels_.copy_(at::from_blob(const_cast<float*>(levels), levels_.sizes(), at::kFloat));
+  B_.copy_(at::from_blob(const_cast<float*>(beta), B_.sizes(), at::kFloat));
+}
+
 void Trainer::after_quantized_step() {
   at::NoGradGuard no_grad;
   ++quant_steps_;

@@ -72,6 +72,8 @@ class Trainer {
   at::Tensor& embedding() { return emb_; }   // [n_own, d] float32, X⁰ rows of owned nodes (fp32 phase)
   // GNAQ: switch from the fp32 table to codes + levels (quantize_rows of the current table).
   void quantize_now();
+  // GNAQ: start from a quantized model: codes [n_own, d] uint8, levels [n_own, 2^b], beta [n_own_users, L].
+  void load_quantized(const uint8_t* codes, const float* levels, const float* beta);
   bool quantized() const { return quantized_; }
   at::Tensor& levels() { return levels_; }    // [n_own, 2^b] float32 parameter (GNAQ phase)
   at::Tensor& codes() { return codes_; }      // [n_own, d] uint8 (GNAQ phase)

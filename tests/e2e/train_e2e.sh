@@ -74,6 +74,32 @@ PY
 "$BUILD/tkg-train" "${BASE[@]}" --train.init_from "$T" --train.epochs 0 --out "$T/x" >"$T/e8" 2>&1
 [[ $? -eq 2 ]] && grep -q "not a checkpoint" "$T/e8" && pass "not a checkpoint" || { fail "not a checkpoint"; cat "$T/e8"; }
 
+# GNAQ: fp32 warm-up, then b = 2 codes; the exported model evaluates to the same metrics on 2 ranks.
+Q=(--quant.bits 2 --quant.warmup_epochs 3)
+"$BUILD/tkg-train" "${COMMON[@]}" "${Q[@]}" --out "$T/q1" >"$T/q1.log" 2>&1 && grep -q "GNAQ from epoch 4: b=2" "$T/q1.log" \
+  && pass "GNAQ run" || { fail "GNAQ run"; cat "$T/q1.log"; }
+python3 - "$T/q1/model.gnaq" <<'PY' && pass "model.gnaq size" || fail "model.gnaq size"
+import os, sys
+n_nodes, n_users, d, L = 17730 + 10036, 17730, 16, 4
+assert os.path.getsize(sys.argv[1]) == 64 + n_nodes * (d * 2 // 8 + L) + n_users * 2 * 4 + 4
+PY
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${BASE[@]}" "${Q[@]}" --train.init_from "$T/q1/model.gnaq" \
+  --train.epochs 0 --out "$T/qev" >"$T/qev.log" 2>&1 || { fail "evaluate model.gnaq"; cat "$T/qev.log"; }
+python3 - "$T/q1" "$T/qev" <<'PY' && pass "model.gnaq loads on another P" || fail "model.gnaq metrics differ"
+import json, sys
+a = json.load(open(sys.argv[1] + "/summary.json"))
+b = json.load(open(sys.argv[2] + "/summary.json"))
+assert a["model_bytes_per_node"] == 8 and a["model_bytes_per_node_fp32"] == 64, a
+for k, v in a["test"].items():
+    assert abs(b["test"][k] - v) < 1e-5, (k, b["test"][k], v)
+PY
+cp "$T/q1/model.gnaq" "$T/bad.gnaq"
+printf '\x55' | dd of="$T/bad.gnaq" bs=1 seek=300 conv=notrunc status=none
+"$BUILD/tkg-train" "${BASE[@]}" "${Q[@]}" --train.init_from "$T/bad.gnaq" --train.epochs 0 --out "$T/x" >"$T/e9" 2>&1
+[[ $? -eq 2 ]] && grep -q "checksum mismatch" "$T/e9" && pass "corrupt model.gnaq" || { fail "corrupt model.gnaq"; cat "$T/e9"; }
+"$BUILD/tkg-train" "${BASE[@]}" --quant.bits 4 --train.init_from "$T/q1/model.gnaq" --train.epochs 0 --out "$T/x" >"$T/e10" 2>&1
+[[ $? -eq 2 ]] && grep -q "set the same options" "$T/e10" && pass "model.gnaq option mismatch" || { fail "option mismatch"; cat "$T/e10"; }
+
 # Errors: a clear message and a non-zero exit, on every rank count.
 printf '[model]\nlayerz = 3\n' >"$T/bad.ini"
 "$BUILD/tkg-train" --config "$T/bad.ini" --data "$DATA/Ali-Display" --out "$T/x" >"$T/e1" 2>&1
