@@ -12,16 +12,17 @@ trap 'rm -rf "$W"' EXIT
 name=$(basename "$DATA")
 echo "### $name, $CONFIG, $EPOCHS epochs"
 echo
-echo "| P | s/epoch | compute s/epoch (max / mean over ranks) | comm+wait s/epoch (max) | MiB sent/epoch (all ranks) | halo MiB/layer (d=64 fp32) | edge cut % | test ndcg@20 | test recall_capped@20 | test recall@20 |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
-for P in 1 2 4; do
-  ./build/tkg-partition --data "$DATA" --parts $P --quiet --out "$W/p$P" >/dev/null
+echo "| P | deep halos | s/epoch | compute s/epoch (max / mean over ranks) | comm+wait s/epoch (max) | MiB sent/epoch (all ranks) | halo MiB/layer (d=64 fp32) | edge cut % | test ndcg@20 | test recall_capped@20 | test recall@20 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for spec in 1:false 2:false 4:false 2:true 4:true; do
+  P=${spec%%:*}; BF=${spec##*:}
+  [[ -d $W/p$P ]] || ./build/tkg-partition --data "$DATA" --parts $P --quiet --out "$W/p$P" >/dev/null
   OMP_NUM_THREADS=1 launch/tkg-run -n $P --launcher mpirun -- ./build/tkg-train --config "$CONFIG" --partition "$W/p$P" \
     --train.epochs "$EPOCHS" --eval.every "$EVERY" --train.threads 1 --output.embeddings false \
-    --output.progress false --out "$W/r$P" >/dev/null
-  python3 - "$W/p$P" "$W/r$P" "$P" <<'PY'
+    --output.checkpoint false --output.progress false --model.bf16_halo "$BF" --out "$W/r$P-$BF" >/dev/null
+  python3 - "$W/p$P" "$W/r$P-$BF" "$P" "$BF" <<'PY'
 import csv, json, sys
-p, r, P = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p, r, P, bf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 m = json.load(open(p + "/meta.json"))
 s = json.load(open(r + "/summary.json"))
 rows = [x for x in csv.DictReader(open(r + "/metrics.csv")) if x["split"] != "test"]
@@ -31,7 +32,7 @@ cmean = sum(float(x["compute_s_mean"]) for x in rows) / E
 comm = sum(float(x["comm_s"]) for x in rows) / E
 mb = sum(float(x["bytes_sent"]) for x in rows) / E / 2**20
 t = s["test"]
-print(f"| {P} | {s['seconds_per_epoch']:.3f} | {cmax:.3f} / {cmean:.3f} | {comm:.3f} | {mb:.2f} | "
+print(f"| {P} | {'bf16' if bf == 'true' else 'fp32'} | {s['seconds_per_epoch']:.3f} | {cmax:.3f} / {cmean:.3f} | {comm:.3f} | {mb:.2f} | "
       f"{m['halo_bytes_per_layer_d64_fp32']/2**20:.2f} | {m['edge_cut_pct']:.1f} | {t['ndcg@20']:.4f} | "
       f"{t['recall_capped@20']:.4f} | {t['recall@20']:.4f} |")
 PY

@@ -41,6 +41,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("model.mean_layers", po::value(&m.mean_layers)->default_value(m.mean_layers),
      "final embedding = mean of layers 0..L (LightGCN) instead of layer L")
     ("model.init_std", po::value(&m.init_std)->default_value(m.init_std), "std of the N(0, std^2) embedding init")
+    ("model.bf16_halo", po::value(&m.bf16_halo)->default_value(false),
+     "send the halos of layers >= 1 (and their gradients) as bfloat16")
     ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")
     ("quant.bits", po::value(&m.quant.bits)->default_value(0), "GNAQ: bits per code, 1|2|4|8 (0 = fp32 table)")
     ("quant.warmup_epochs", po::value(&m.quant.warmup_epochs)->default_value(0),
@@ -153,7 +155,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
       << "\ndrop_duplicates = " << r.drop_duplicates << "\npartition_method = " << r.partition_method
       << "\n[model]\nlayers = " << m.layers << "\ndim = " << m.dim << "\nattention = " << m.attention
       << "\nbeta = " << m.use_beta << "\nmean_layers = " << m.mean_layers << "\ninit_std = " << m.init_std
-      << "\nfused = " << m.fused << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs
+      << "\nfused = " << m.fused << "\nbf16_halo = " << m.bf16_halo << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs
       << "\nconcat_levels = " << m.quant.concat_levels << "\ntanh = " << m.quant.tanh << "\ndqs = " << m.quant.dqs
       << "\nrau = " << m.quant.rau << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss
       << "\nfp8_halo = " << m.quant.fp8_halo << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg

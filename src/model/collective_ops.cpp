@@ -34,30 +34,44 @@ std::vector<int64_t> scaled(const std::vector<int64_t>& rows, int64_t width) {
   return out;
 }
 
+// All-to-all-v of float32 rows [Σ send_rows, w] -> [n_recv, w], optionally as bfloat16 on the wire.
+at::Tensor move_rows(const at::Tensor& send, const std::vector<int64_t>& send_rows, const std::vector<int64_t>& recv_rows,
+                     int64_t n_recv, Communicator& comm, bool bf16) {
+  const int64_t w = send.size(1);
+  if (!bf16) {
+    at::Tensor recv = at::empty({n_recv, w}, at::kFloat);
+    comm.all_to_all_v(send.data_ptr<float>(), scaled(send_rows, w), recv.data_ptr<float>(), scaled(recv_rows, w),
+                      DType::kFloat32);
+    return recv;
+  }
+  at::Tensor s16 = send.to(at::kBFloat16).contiguous();
+  at::Tensor r16 = at::empty({n_recv, w}, at::kBFloat16);
+  comm.all_to_all_v(s16.data_ptr(), scaled(send_rows, w), r16.data_ptr(), scaled(recv_rows, w), DType::kUInt16);
+  return r16.to(at::kFloat);
+}
+
 class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFunction> {
  public:
-  static at::Tensor forward(AutogradContext* ctx, at::Tensor owned, const HaloPlan* plan, Communicator* comm) {
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor owned, const HaloPlan* plan, Communicator* comm,
+                            bool bf16) {
     TKG_CHECK(owned.dim() == 2 && owned.size(0) == plan->n_own, "owned must be [n_own, w]");
     TKG_CHECK(owned.scalar_type() == at::kFloat, "halo exchange moves float32 rows");
     ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
+    ctx->saved_data["bf16"] = bf16;
     const int64_t w = owned.size(1);
     at::Tensor send = owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
-    at::Tensor recv = at::empty({plan->n_halo, w}, owned.options());          // [n_halo, w]
-    comm->all_to_all_v(send.data_ptr<float>(), scaled(plan->send_rows, w), recv.data_ptr<float>(),
-                       scaled(plan->recv_rows, w), DType::kFloat32);
-    return recv;
+    return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
     at::Tensor g = grad[0].contiguous();  // [n_halo, w]
     const int64_t w = g.size(1);
-    at::Tensor back = at::empty({plan->send_index.size(0), w}, g.options());  // [n_send, w]
-    comm->all_to_all_v(g.data_ptr<float>(), scaled(plan->recv_rows, w), back.data_ptr<float>(),
-                       scaled(plan->send_rows, w), DType::kFloat32);
+    at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
-    return {g_owned, at::Tensor(), at::Tensor()};
+    return {g_owned, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -94,8 +108,8 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
 
 }  // namespace
 
-at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm) {
-  return HaloExchangeFunction::apply(owned, &plan, &comm);
+at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm, bool bf16) {
+  return HaloExchangeFunction::apply(owned, &plan, &comm, bf16);
 }
 
 at::Tensor all_gather_rows(const at::Tensor& rows, const std::vector<int64_t>& rows_per_rank, Communicator& comm) {

@@ -23,7 +23,9 @@ HaloPlan build_halo_plan(const Shard& shard);
 // Forward: rows of `owned` [n_own, w] (float32, CPU) go to the peers whose halo holds them;
 // returns the halo rows [n_halo, w]. Backward: halo gradients go back to their owners and are
 // summed into the owned rows (index_add over the send list). Called on every rank, every time.
-at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm);
+// With bf16 = true, rows and their gradients travel as bfloat16 (half the bytes; values rounded
+// to nearest even), for the deeper layers' halos.
+at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm, bool bf16 = false);
 
 // Forward: all-gather-v of `rows` [q_r, w] float32 -> [Σ q_p, w] in rank order.
 // Backward: every rank's gradient of the gathered rows is summed back into the contributing rank's

@@ -28,6 +28,7 @@ struct ModelOptions {
   bool mean_layers = false;       // final embedding = mean of layers 0..L (LightGCN) instead of layer L
   double init_std = 0.1;          // X⁰ ~ N(0, init_std²); B ~ N(0, 1)
   bool fused = true;              // fused CPU operator (false: reference ATen composition)
+  bool bf16_halo = false;         // halos of layers >= 1 (inputs and gradients) as bfloat16
   QuantOptions quant;
 };
 

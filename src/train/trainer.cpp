@@ -192,7 +192,8 @@ Trainer::Forward Trainer::forward() {
       bin = at::cat({bo, bh.squeeze(1)}, 0);
     } else {
       at::Tensor xb = at::cat({x, bo.unsqueeze(1)}, 1);        // [n_own, w+1]
-      at::Tensor halo = halo_exchange(xb, halo_, comm_);       // [n_halo, w+1]
+      // Layer 0 stays exact (it feeds the loss's λ term and RAU); deeper halos may travel as bf16.
+      at::Tensor halo = halo_exchange(xb, halo_, comm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
       at::Tensor full = at::cat({xb, halo}, 0);                // [n_local, w+1]
       xin = full.narrow(1, 0, w);
       bin = full.select(1, w);

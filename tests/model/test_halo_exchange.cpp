@@ -100,3 +100,18 @@ TEST(QuantizedHaloExchange, EqualsDequantizingAtTheOwnerAndReturnsLevelGradients
     EXPECT_EQ(tkg::quantized_bytes_per_node(d, bits), static_cast<int64_t>((d * bits + 7) / 8 + L));
   }
 }
+
+TEST(HaloExchange, Bf16RowsAreTheRoundedFp32Rows) {
+  tkg::Dataset ds = tkg::load_dataset(tkg::testing::shared_data("Ali-Display"), tkg::ReadOptions{});
+  tkg::Shard s = tkg::testing::my_shard(ds, tkg::PartitionMethod::kRandom);
+  tkg::HaloPlan plan = tkg::build_halo_plan(s);
+  at::Tensor owned = rows_of(s.owned, 7, 3).requires_grad_(true);
+  at::Tensor h16 = tkg::halo_exchange(owned, plan, world(), /*bf16=*/true);
+  at::Tensor h32 = tkg::halo_exchange(owned.detach(), plan, world());
+  EXPECT_TRUE(at::equal(h16.detach(), h32.to(at::kBFloat16).to(at::kFloat)));
+  EXPECT_LE((h16.detach() - h32).abs().max().item<double>(), 1.0 / 128 * h32.abs().max().item<double>());
+  at::Tensor g = torch::autograd::grad({(h16 * 3.0f).sum()}, {owned})[0];
+  at::Tensor count = at::zeros({s.n_own()}, at::kFloat);
+  for (int64_t k : s.send_list) count[k] += 1;
+  EXPECT_TRUE(at::allclose(g, (3.0f * count).unsqueeze(1).expand_as(g)));  // 3.0 is exact in bf16
+}
