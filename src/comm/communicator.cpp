@@ -1,5 +1,6 @@
 #include "comm/communicator.hpp"
 
+#include <chrono>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -15,6 +16,16 @@ size_t dtype_size(DType t) {
     case DType::kUInt16: return 2;
   }
   return 0;
+}
+
+namespace {
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+}  // namespace
+
+Communicator::CollectiveTimer::CollectiveTimer(CommStats& s) : stats_(s), start_(now_s()) {}
+Communicator::CollectiveTimer::~CollectiveTimer() {
+  stats_.seconds += now_s() - start_;
+  ++stats_.calls;
 }
 
 std::vector<int64_t> Communicator::all_gather_one(int64_t v) {

@@ -67,6 +67,19 @@ class Communicator {
   CommStats& stats() { return stats_; }
 
  protected:
+  // Adds the wall time of one collective (communication + waiting) to stats_, and counts it.
+  class CollectiveTimer {
+   public:
+    explicit CollectiveTimer(CommStats& s);
+    ~CollectiveTimer();
+    CollectiveTimer(const CollectiveTimer&) = delete;
+    CollectiveTimer& operator=(const CollectiveTimer&) = delete;
+
+   private:
+    CommStats& stats_;
+    double start_;
+  };
+
   CommStats stats_;
 };
 

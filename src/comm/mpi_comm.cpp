@@ -102,7 +102,7 @@ class MpiCommunicator : public Communicator {
     const size_t es = dtype_size(t);
     std::vector<int64_t> soff(size_ + 1, 0), roff(size_ + 1, 0);
     for (int p = 0; p < size_; ++p) soff[p + 1] = soff[p] + sc[p], roff[p + 1] = roff[p] + rc[p];
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     std::vector<MPI_Request> reqs;
     const char* s = static_cast<const char*>(send);
     char* r = static_cast<char*>(recv);
@@ -125,7 +125,7 @@ class MpiCommunicator : public Communicator {
     // An all-gather is an all-to-all-v in which every peer receives the same block.
     std::vector<int64_t> sc(size_, count);
     const size_t es = dtype_size(t);
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     std::vector<int64_t> roff(size_ + 1, 0);
     for (int p = 0; p < size_; ++p) roff[p + 1] = roff[p] + rc[p];
     std::vector<MPI_Request> reqs;
@@ -146,7 +146,7 @@ class MpiCommunicator : public Communicator {
   void all_reduce_max(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_MAX, "MPI_Iallreduce(max, double)"); }
 
   void broadcast(void* data, int64_t bytes, int root) override {
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     char* p = static_cast<char*>(data);
     for (int64_t off = 0; off < bytes || (off == 0 && bytes == 0); off += g_max_message_bytes) {
       int n = static_cast<int>(std::min(g_max_message_bytes, bytes - off));
@@ -159,7 +159,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void barrier() override {
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     MPI_Request req;
     TKG_MPI_CHECK(MPI_Ibarrier(comm_, &req));
     std::vector<MPI_Request> reqs{req};
@@ -167,16 +167,6 @@ class MpiCommunicator : public Communicator {
   }
 
  private:
-  struct Timer {
-    explicit Timer(MpiCommunicator* c) : c_(c), t0_(std::chrono::steady_clock::now()) {}
-    ~Timer() {
-      c_->stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-      ++c_->stats_.calls;
-    }
-    MpiCommunicator* c_;
-    std::chrono::steady_clock::time_point t0_;
-  };
-
   // Posts a transfer of `bytes` to/from `peer` as messages of at most g_max_message_bytes.
   // A zero-byte transfer posts nothing (both sides agree on the count, so both skip it).
   void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, std::vector<MPI_Request>& reqs) {
@@ -193,7 +183,7 @@ class MpiCommunicator : public Communicator {
 
   template <typename T>
   void reduce(T* data, int64_t n, MPI_Datatype type, MPI_Op op, const char* what) {
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     const int64_t chunk = g_max_message_bytes / static_cast<int64_t>(sizeof(T));
     for (int64_t off = 0; off < n || (n == 0 && off == 0); off += std::max<int64_t>(chunk, 1)) {
       int cnt = static_cast<int>(std::min(chunk, n - off));

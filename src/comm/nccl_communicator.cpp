@@ -56,7 +56,7 @@ class NcclCommunicator : public Communicator {
   void all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
                     DType t) override {
     const size_t es = dtype_size(t);
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     ncclComm_t c = static_cast<ncclComm_t>(comm_->raw());
     TKG_NCCL_CHECK(ncclGroupStart());
     int64_t so = 0, ro = 0;
@@ -72,7 +72,7 @@ class NcclCommunicator : public Communicator {
 
   void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& rc, DType t) override {
     const size_t es = dtype_size(t);
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     ncclComm_t c = static_cast<ncclComm_t>(comm_->raw());
     TKG_NCCL_CHECK(ncclGroupStart());
     int64_t ro = 0;
@@ -91,7 +91,7 @@ class NcclCommunicator : public Communicator {
   void all_reduce_max(double* data, int64_t n) override { reduce(data, n, ncclFloat64, ncclMax, "ncclAllReduce(max)"); }
 
   void broadcast(void* data, int64_t bytes, int root) override {
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     for (int64_t off = 0; off < bytes; off += static_cast<int64_t>(kMaxChunkElems)) {
       size_t n = static_cast<size_t>(std::min<int64_t>(bytes - off, static_cast<int64_t>(kMaxChunkElems)));
       TKG_NCCL_CHECK(ncclBroadcast(static_cast<char*>(data) + off, static_cast<char*>(data) + off, n, ncclUint8, root,
@@ -103,16 +103,6 @@ class NcclCommunicator : public Communicator {
   void barrier() override { control_.barrier(); }
 
  private:
-  struct Timer {
-    explicit Timer(NcclCommunicator* c) : c_(c), t0_(std::chrono::steady_clock::now()) {}
-    ~Timer() {
-      c_->stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-      ++c_->stats_.calls;
-    }
-    NcclCommunicator* c_;
-    std::chrono::steady_clock::time_point t0_;
-  };
-
   void send_chunks(const char* buf, int64_t count, DType t, int peer, ncclComm_t c) {
     for (int64_t off = 0; off < count; off += static_cast<int64_t>(kMaxChunkElems)) {
       size_t n = static_cast<size_t>(std::min<int64_t>(count - off, static_cast<int64_t>(kMaxChunkElems)));
@@ -127,7 +117,7 @@ class NcclCommunicator : public Communicator {
   }
   template <typename T>
   void reduce(T* data, int64_t n, ncclDataType_t type, ncclRedOp_t op, const char* what) {
-    Timer timer(this);
+    CollectiveTimer timer(stats_);
     for (int64_t off = 0; off < n; off += static_cast<int64_t>(kMaxChunkElems)) {
       size_t cnt = static_cast<size_t>(std::min<int64_t>(n - off, static_cast<int64_t>(kMaxChunkElems)));
       TKG_NCCL_CHECK(ncclAllReduce(data + off, data + off, cnt, type, op, static_cast<ncclComm_t>(comm_->raw()), stream_));
