@@ -4,11 +4,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p docs/raw runs
-bash bench/gnaq.sh configs/ali-display.ini ali 600 > docs/raw/gnaq-ali.md
-./build/tkg-train --config configs/gowalla.ini --train.epochs 500 --output.progress false --out runs/gowalla \
+bash bench/gnaq.sh configs/ali-display.ini ali 200 > docs/raw/gnaq-ali.md
+./build/tkg-train --config configs/gowalla.ini --train.epochs 400 --output.progress false --out runs/gowalla \
   > runs/gowalla.log 2>&1
-./build/tkg-train --config configs/gowalla-lightgcn.ini --train.epochs 500 --output.progress false \
+./build/tkg-train --config configs/gowalla-lightgcn.ini --train.epochs 400 --output.progress false \
   --out runs/gowalla-lightgcn > runs/gowalla-lightgcn.log 2>&1
 { bash bench/distributed.sh ../shared/data/Ali-Display configs/ali-display.ini 100 50
   bash bench/distributed.sh ../shared/data/gowalla configs/gowalla.ini 10 10; } > docs/raw/distributed.md
+bash bench/gnaq.sh configs/epinions.ini epinions 200 bits > docs/raw/gnaq-epinions.md
 echo "queue done"

@@ -286,6 +286,12 @@ int run_training(const RunOptions& o, Communicator& comm) {
     }
     if (me == 0) std::printf("parameters loaded from %s\n", o.init_from.c_str());
   }
+  // GNAQ without warm-up quantizes the initial (or loaded) table right away, so that an
+  // evaluation-only run (train.epochs = 0) evaluates the quantized model too.
+  if (o.model.quant.bits && o.model.quant.warmup_epochs == 0 && !trainer.quantized()) {
+    trainer.quantize_now();
+    if (me == 0) print_quant_accounting(o.model, 0);
+  }
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
   const double halo_bytes_layer =
       static_cast<double>(comm.all_reduce_sum(static_cast<int64_t>(shard.send_list.size()))) * (o.model.dim + 1) * 4.0;
