@@ -52,6 +52,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("quant.dqs", po::value(&m.quant.dqs)->default_value(true), "GNAQ: sort levels after each step")
     ("quant.rau", po::value(&m.quant.rau)->default_value("paper"),
      "GNAQ: code refresh: paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off")
+    ("quant.rau_input", po::value(&m.quant.rau_input)->default_value(""),
+     "GNAQ: override the RAU input: neighbours (mean of neighbours' rows) | propagated (final-layer row)")
+    ("quant.rau_bins", po::value(&m.quant.rau_bins)->default_value(""),
+     "GNAQ: override the RAU binning: levels (nearest own level) | uniform (bins over the aggregate's range)")
     ("quant.rau_every", po::value(&m.quant.rau_every)->default_value(1), "GNAQ: steps between code refreshes")
     ("quant.rank_loss", po::value(&m.quant.rank_loss)->default_value(0.0), "GNAQ: weight of the LambdaLoss-style term")
     ("quant.fp8_halo", po::value(&m.quant.fp8_halo)->default_value(true),
@@ -123,6 +127,12 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (m.quant.warmup_epochs < 0) bad("quant.warmup_epochs", "must be >= 0");
   if (m.quant.rau != "paper" && m.quant.rau != "code" && m.quant.rau != "off")
     bad("quant.rau", "expected paper, code or off, got '" + m.quant.rau + "'");
+  if (!m.quant.rau_input.empty() && m.quant.rau_input != "neighbours" && m.quant.rau_input != "propagated")
+    bad("quant.rau_input", "expected neighbours or propagated, got '" + m.quant.rau_input + "'");
+  if (!m.quant.rau_bins.empty() && m.quant.rau_bins != "levels" && m.quant.rau_bins != "uniform")
+    bad("quant.rau_bins", "expected levels or uniform, got '" + m.quant.rau_bins + "'");
+  if (m.quant.rau == "off" && (!m.quant.rau_input.empty() || !m.quant.rau_bins.empty()))
+    bad("quant.rau", "rau = off but rau_input/rau_bins are set");
   if (m.quant.rau_every < 1) bad("quant.rau_every", "must be >= 1");
   if (!(m.quant.rank_loss >= 0)) bad("quant.rank_loss", "must be >= 0");
   if (!(m.init_std > 0)) bad("model.init_std", "must be > 0");
@@ -157,7 +167,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
       << "\nbeta = " << m.use_beta << "\nmean_layers = " << m.mean_layers << "\ninit_std = " << m.init_std
       << "\nfused = " << m.fused << "\nbf16_halo = " << m.bf16_halo << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs
       << "\nconcat_levels = " << m.quant.concat_levels << "\ntanh = " << m.quant.tanh << "\ndqs = " << m.quant.dqs
-      << "\nrau = " << m.quant.rau << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss
+      << "\nrau = " << m.quant.rau << "\nrau_input = " << m.quant.rau_input << "\nrau_bins = " << m.quant.rau_bins
+      << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss
       << "\nfp8_halo = " << m.quant.fp8_halo << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg
       << "\nweight_decay = " << t.weight_decay << "\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
       << "\npool_size = " << t.pool_size << "\nseed = " << t.seed << "\nthreads = " << r.threads

@@ -10,6 +10,8 @@
 #include "common/error.hpp"
 #include "quant/bitpack.hpp"
 #include "quant/fp8.hpp"
+#include "quant/quantized_table.hpp"
+#include "model/propagate.hpp"
 
 namespace tkg {
 
@@ -90,6 +92,31 @@ QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& co
   TKG_CHECK(codes.dim() == 2 && codes.size(0) == plan.n_own && codes.scalar_type() == at::kByte, "codes [n_own, d] uint8");
   auto out = QuantHaloFunction::apply(levels, codes, static_cast<int64_t>(bits), &plan, &comm);
   return QuantHalo{out[0], out[1]};
+}
+
+at::Tensor neighbour_mean(const LayerGraph& g, const at::Tensor& local_rows) {
+  TKG_CHECK(local_rows.dim() == 2 && local_rows.size(0) == g.n_local, "local_rows must be [n_local, d]");
+  at::Tensor sum = at::zeros({g.n_own, local_rows.size(1)}, local_rows.options())
+                       .index_add_(0, g.edge_row, local_rows.index_select(0, g.indices));
+  at::Tensor deg = (g.indptr.narrow(0, 1, g.n_own) - g.indptr.narrow(0, 0, g.n_own)).to(at::kFloat).clamp_min(1);
+  return sum / deg.unsqueeze(1);
+}
+
+at::Tensor rebin_codes(const at::Tensor& values, const at::Tensor& levels, int bits, const std::string& bins) {
+  at::Tensor v = values.detach().contiguous();
+  const int64_t n = v.size(0), d = v.size(1);
+  std::vector<uint8_t> fresh(static_cast<size_t>(n * d));
+  if (bins == "uniform") {
+    requantize_uniform(v.data_ptr<float>(), n, d, bits, fresh.data());
+    return at::from_blob(fresh.data(), {n, d}, at::kByte).clone();
+  }
+  TKG_CHECK(bins == "levels", "unknown RAU binning '" << bins << "'");
+  at::Tensor lv = levels.detach();
+  at::Tensor order = std::get<1>(lv.sort(1));  // [n, L] original index of each sorted slot
+  at::Tensor sorted = lv.gather(1, order).contiguous();
+  requantize_nearest(v.data_ptr<float>(), sorted.data_ptr<float>(), n, d, bits, fresh.data());
+  at::Tensor idx = at::from_blob(fresh.data(), {n, d}, at::kByte).to(at::kLong);
+  return order.gather(1, idx).to(at::kByte);
 }
 
 void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm) {

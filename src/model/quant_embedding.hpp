@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <string>
+
 #include "model/collective_ops.hpp"
 
 namespace torch::optim {
@@ -29,6 +31,18 @@ struct QuantHalo {
 // Backward: fp32 gradients of the halo levels go back and are summed into the owners' rows.
 QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const HaloPlan& plan,
                                   Communicator& comm);
+
+struct LayerGraph;
+
+// RAU input of the paper: the mean of each owned node's first-order neighbours' rows.
+//   local_rows: [n_local, d] (owned rows, then halo rows) -> [n_own, d]; rows of isolated nodes are 0.
+at::Tensor neighbour_mean(const LayerGraph& g, const at::Tensor& local_rows);
+
+// RAU binning: new codes [n, d] uint8 for values [n, d] against each node's levels [n, 2^b]
+// (any order; codes index the given order). bins = "levels": the nearest level (boundaries at the
+// midpoints of the sorted levels, the paper); "uniform": 2^b equal bins over the row's own
+// min..max (the official code).
+at::Tensor rebin_codes(const at::Tensor& values, const at::Tensor& levels, int bits, const std::string& bins);
 
 // Reorders the Adam(W) moments of `param` [n, L] like the parameter: new[i, k] = old[i, perm[i, k]].
 //   perm: [n, L] int64. No-op if the optimizer has no state for `param` yet.

@@ -15,6 +15,8 @@ struct QuantOptions {
   bool tanh = false;              // official code: H⁰ = tanh(E')
   bool dqs = true;                // sort levels after every step (dynamic quantization step)
   std::string rau = "paper";      // paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off
+  std::string rau_input;          // override: neighbours (paper) | propagated (official code)
+  std::string rau_bins;           // override: levels (paper: nearest level) | uniform (official code)
   int64_t rau_every = 1;          // steps between RAU refreshes
   double rank_loss = 0.0;         // weight of the LambdaLoss-style term (0 = off)
   bool fp8_halo = true;           // layer-0 halo as packed codes + FP8 levels (false: fp32 rows)

@@ -55,6 +55,12 @@ int64_t line_step(uint64_t seed, int64_t epoch, int64_t user, int64_t pos, int64
 Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm)
     : shard_(shard), model_(model), train_(train), comm_(comm), attention_(parse_attention(model.attention)) {
   if (attention_ == Attention::kOne) model_.use_beta = false;
+  // RAU: the presets, then explicit overrides of the input and the binning.
+  const std::string& rau = model.quant.rau;
+  rau_input_ = rau == "paper" ? "neighbours" : rau == "code" ? "propagated" : "";
+  rau_bins_ = rau == "paper" ? "levels" : rau == "code" ? "uniform" : "";
+  if (!model.quant.rau_input.empty()) rau_input_ = model.quant.rau_input;
+  if (!model.quant.rau_bins.empty()) rau_bins_ = model.quant.rau_bins;
   graph_ = build_layer_graph(shard);
   halo_ = build_halo_plan(shard);
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
@@ -261,7 +267,7 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     at::Tensor wts = lambda_weights(lu, s_pos.detach().contiguous(), s_neg.detach().contiguous());
     loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
   }
-  if (quantized_ && model_.quant.rau == "code") last_final_ = f.final_owned.detach();
+  if (quantized_ && rau_input_ == "propagated") last_final_ = f.final_owned.detach();
   opt_->zero_grad();
   loss.backward();
   return comm_.all_reduce_sum(loss.item<double>());
@@ -428,9 +434,9 @@ void Trainer::after_quantized_step() {
   }
   if (model_.quant.rau == "off" || quant_steps_ % model_.quant.rau_every != 0) return;
   at::Tensor values;  // [n_own, d] the aggregate to re-quantize
-  if (model_.quant.rau == "paper") {
+  if (rau_input_ == "neighbours") {
     // Mean of the first-order neighbours' dequantized embeddings (halo rows through the same
-    // quantized exchange as layer 0).
+    // exchange as layer 0).
     at::Tensor lv = fp8_round_ste(levels_);
     at::Tensor own = at::gather(lv, 1, codes_.to(at::kLong));  // [n_own, d]
     at::Tensor halo;
@@ -440,28 +446,13 @@ void Trainer::after_quantized_step() {
     } else {
       halo = halo_exchange(own, halo_, comm_);
     }
-    at::Tensor local = at::cat({own, halo}, 0);  // [n_local, d]
-    at::Tensor sum = at::zeros({n, d}, at::kFloat).index_add_(0, graph_.edge_row, local.index_select(0, graph_.indices));
-    at::Tensor deg = (graph_.indptr.narrow(0, 1, n) - graph_.indptr.narrow(0, 0, n)).to(at::kFloat).clamp_min(1);
-    values = (sum / deg.unsqueeze(1)).contiguous();
+    values = neighbour_mean(graph_, at::cat({own, halo}, 0));
   } else {
-    TKG_CHECK(last_final_.defined(), "code-rule RAU needs the step's propagated embeddings");
-    values = last_final_.narrow(1, 0, d).contiguous();
+    TKG_CHECK(last_final_.defined(), "RAU from the propagated embedding needs the step's forward");
+    values = last_final_.narrow(1, 0, d);
   }
-  std::vector<uint8_t> fresh(static_cast<size_t>(n * d));
   at::Tensor old_codes = codes_.clone();
-  if (model_.quant.rau == "paper") {
-    // Nearest level: bins between midpoints of the node's sorted levels (sorted copy if DQS is off).
-    at::Tensor lv = levels_.detach();
-    at::Tensor order = std::get<1>(lv.sort(1));                       // [n, L] old index per sorted slot
-    at::Tensor sorted = lv.gather(1, order).contiguous();
-    requantize_nearest(values.data_ptr<float>(), sorted.data_ptr<float>(), n, d, bits, fresh.data());
-    at::Tensor idx = at::from_blob(fresh.data(), {n, d}, at::kByte).to(at::kLong);
-    codes_.copy_(order.gather(1, idx).to(at::kByte));
-  } else {
-    requantize_uniform(values.data_ptr<float>(), n, d, bits, fresh.data());
-    codes_.copy_(at::from_blob(fresh.data(), {n, d}, at::kByte));
-  }
+  codes_.copy_(rebin_codes(values, levels_, bits, rau_bins_));
   // Nodes without neighbours have no aggregate: they keep their codes.
   at::Tensor isolated = (graph_.indptr.narrow(0, 1, n) == graph_.indptr.narrow(0, 0, n)).nonzero().squeeze(1);
   if (isolated.numel()) codes_.index_copy_(0, isolated, old_codes.index_select(0, isolated));

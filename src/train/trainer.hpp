@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "eval/metrics.hpp"
@@ -121,6 +122,7 @@ class Trainer {
   at::Tensor codes_;       // [n_own, d] uint8
   at::Tensor last_final_;  // [n_own, w] propagated embeddings of the last step (code-rule RAU)
   int64_t quant_steps_ = 0;
+  std::string rau_input_, rau_bins_;  // neighbours | propagated; levels | uniform (empty: RAU off)
   std::unique_ptr<torch::optim::AdamW> opt_;
   // This rank's train lines (owned users' train items, file order within a user).
   std::vector<int64_t> line_user_;      // local user index (0..n_own_users)
