@@ -2,7 +2,7 @@
 # GNAQ on a dataset: an fp32 TopKGAT run (paper settings) that saves a checkpoint (phase 1), then
 # GNAQ runs from that checkpoint (quant.warmup_epochs = 0): b = 1, 2, 4 with the base options, and
 # at b = 2 one change at a time (the ablations). Prints one Markdown row per run.
-# Usage: bash bench/gnaq.sh CONFIG NAME [EPOCHS] [full|bits] > docs/raw/gnaq-NAME.md
+# Usage: bash bench/gnaq.sh CONFIG NAME [EPOCHS] [full|bits|ablations] > docs/raw/gnaq-NAME.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:?config}; NAME=${2:?name}; EPOCHS=${3:-200}; SET=${4:-full}
@@ -35,9 +35,11 @@ run() {  # run LABEL DIR OPTIONS...
     && row "$label" "$R/$dir" || echo "| $label | failed: see $R/$dir.log |"
 }
 BASE_BITS=("${BASE[@]}")
-run "GNAQ b=1" b1 --quant.bits 1
-run "GNAQ b=2" b2 --quant.bits 2
-run "GNAQ b=4" b4 --quant.bits 4
+if [[ $SET != ablations ]]; then
+  run "GNAQ b=1" b1 --quant.bits 1
+  run "GNAQ b=2" b2 --quant.bits 2
+  run "GNAQ b=4" b4 --quant.bits 4
+fi
 [[ $SET == bits ]] && exit 0
 ab() {  # ablation at b = 2: replaces one base option
   local label=$1 dir=$2 key=$3 value=$4
@@ -45,7 +47,8 @@ ab() {  # ablation at b = 2: replaces one base option
   for ((k = 0; k < ${#BASE_BITS[@]}; k += 2)); do
     [[ ${BASE_BITS[k]} == "$key" ]] && opts+=("$key" "$value") || opts+=("${BASE_BITS[k]}" "${BASE_BITS[k+1]}")
   done
-  BASE=("${opts[@]}") run "$label" "$dir" --quant.bits 2
+  BASE=("${opts[@]}")
+  run "$label" "$dir" --quant.bits 2
   BASE=("${BASE_BITS[@]}")
 }
 ab "b=2, w/o DQS" b2-nodqs --quant.dqs false
