@@ -25,8 +25,9 @@ echo "|---|---|---|---|---|---|---|---|"
 [[ -f $R/fp32/checkpoint/manifest.json ]] || \
   ./build/tkg-train --config "$CONFIG" --output.progress false --output.embeddings false --out "$R/fp32" >"$R/fp32.log" 2>&1
 row "fp32 TopKGAT (phase 1)" "$R/fp32"
-# Base GNAQ options: fine-tune the levels from the phase-1 table, lr 0.01, no concatenation, no RAU.
-BASE=(--quant.concat_levels false --quant.tanh false --quant.dqs true --quant.rau off --quant.rank_loss 0 --train.lr 0.01)
+# Base GNAQ options (the defaults): fine-tune the levels of the phase-1 table at lr 0.01, DQS on,
+# no concatenation, no RAU, no rank loss. Ablations change one of them.
+BASE=(--quant.concat_levels false --quant.tanh false --quant.dqs true --quant.rau off --quant.rank_loss 0 --quant.lr 0.01)
 run() {  # run LABEL DIR OPTIONS...
   local label=$1 dir=$2; shift 2
   ./build/tkg-train --config "$CONFIG" --train.init_from "$R/fp32/checkpoint" --train.epochs "$EPOCHS" \
@@ -57,4 +58,4 @@ ab "b=2, RAU code rule every step" b2-raucode --quant.rau code
 ab "b=2, concat levels (H0 = [E', S])" b2-concat --quant.concat_levels true
 ab "b=2, tanh (official code)" b2-tanh --quant.tanh true
 ab "b=2, rank loss 0.1" b2-rank --quant.rank_loss 0.1
-ab "b=2, lr 0.1" b2-lr01 --train.lr 0.1
+ab "b=2, lr 0.1 after quantizing" b2-lr01 --quant.lr 0.1

@@ -47,10 +47,11 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("quant.bits", po::value(&m.quant.bits)->default_value(0), "GNAQ: bits per code, 1|2|4|8 (0 = fp32 table)")
     ("quant.warmup_epochs", po::value(&m.quant.warmup_epochs)->default_value(0),
      "GNAQ: fp32 TopKGAT epochs before quantizing (phase 1); 0 quantizes the initial or loaded table")
-    ("quant.concat_levels", po::value(&m.quant.concat_levels)->default_value(true), "GNAQ: H0 = [E', S] (paper)")
+    ("quant.lr", po::value(&m.quant.lr)->default_value(m.quant.lr), "GNAQ: learning rate after quantizing (0 = train.lr)")
+    ("quant.concat_levels", po::value(&m.quant.concat_levels)->default_value(false), "GNAQ: H0 = [E', S] (paper)")
     ("quant.tanh", po::value(&m.quant.tanh)->default_value(false), "GNAQ: H0 = tanh(E') (official code)")
     ("quant.dqs", po::value(&m.quant.dqs)->default_value(true), "GNAQ: sort levels after each step")
-    ("quant.rau", po::value(&m.quant.rau)->default_value("paper"),
+    ("quant.rau", po::value(&m.quant.rau)->default_value("off"),
      "GNAQ: code refresh: paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off")
     ("quant.rau_input", po::value(&m.quant.rau_input)->default_value(""),
      "GNAQ: override the RAU input: neighbours (mean of neighbours' rows) | propagated (final-layer row)")
@@ -124,6 +125,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     bad("model.attention", "expected topk, one, relu or softmax, got '" + m.attention + "'");
   if (m.quant.bits != 0 && m.quant.bits != 1 && m.quant.bits != 2 && m.quant.bits != 4 && m.quant.bits != 8)
     bad("quant.bits", "expected 0 (off), 1, 2, 4 or 8, got " + std::to_string(m.quant.bits));
+  if (!(m.quant.lr >= 0 && m.quant.lr < 100)) bad("quant.lr", "must be in [0, 100)");
   if (m.quant.warmup_epochs < 0) bad("quant.warmup_epochs", "must be >= 0");
   if (m.quant.rau != "paper" && m.quant.rau != "code" && m.quant.rau != "off")
     bad("quant.rau", "expected paper, code or off, got '" + m.quant.rau + "'");
@@ -165,7 +167,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
       << "\ndrop_duplicates = " << r.drop_duplicates << "\npartition_method = " << r.partition_method
       << "\n[model]\nlayers = " << m.layers << "\ndim = " << m.dim << "\nattention = " << m.attention
       << "\nbeta = " << m.use_beta << "\nmean_layers = " << m.mean_layers << "\ninit_std = " << m.init_std
-      << "\nfused = " << m.fused << "\nbf16_halo = " << m.bf16_halo << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs
+      << "\nfused = " << m.fused << "\nbf16_halo = " << m.bf16_halo << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs << "\nlr = " << m.quant.lr
       << "\nconcat_levels = " << m.quant.concat_levels << "\ntanh = " << m.quant.tanh << "\ndqs = " << m.quant.dqs
       << "\nrau = " << m.quant.rau << "\nrau_input = " << m.quant.rau_input << "\nrau_bins = " << m.quant.rau_bins
       << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss

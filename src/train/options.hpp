@@ -11,10 +11,13 @@ namespace tkg {
 struct QuantOptions {
   int bits = 0;                   // 0 = off (fp32 table); else 1, 2, 4 or 8
   int64_t warmup_epochs = 0;      // plain fp32 TopKGAT epochs before quantizing (phase 1)
-  bool concat_levels = true;      // paper: H⁰ = [E', S] (width d + 2^b); false: H⁰ = E'
+  // Defaults chosen from docs/gnaq.md (Ali-Display): fine-tuning the levels of a phase-1 table
+  // with DQS, without concatenation or RAU, at a lower learning rate keeps fp32 quality.
+  double lr = 0.01;               // learning rate after quantizing (0: keep train.lr)
+  bool concat_levels = false;     // paper: H⁰ = [E', S] (width d + 2^b); false: H⁰ = E'
   bool tanh = false;              // official code: H⁰ = tanh(E')
   bool dqs = true;                // sort levels after every step (dynamic quantization step)
-  std::string rau = "paper";      // paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off
+  std::string rau = "off";        // paper (neighbour mean, own boundaries) | code (propagated, uniform bins) | off
   std::string rau_input;          // override: neighbours (paper) | propagated (official code)
   std::string rau_bins;           // override: levels (paper: nearest level) | uniform (official code)
   int64_t rau_every = 1;          // steps between RAU refreshes

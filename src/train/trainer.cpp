@@ -405,7 +405,8 @@ void Trainer::quantize_now() {
   levels_ = lv.set_requires_grad(true);
   auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());
   auto next = std::make_unique<torch::optim::AdamW>(
-      std::vector<at::Tensor>{levels_, B_}, torch::optim::AdamWOptions(o.lr()).weight_decay(o.weight_decay()));
+      std::vector<at::Tensor>{levels_, B_},
+      torch::optim::AdamWOptions(model_.quant.lr > 0 ? model_.quant.lr : o.lr()).weight_decay(o.weight_decay()));
   move_optimizer_state(*opt_, *next, B_);  // β keeps its Adam moments
   opt_ = std::move(next);
   emb_ = at::Tensor();  // the fp32 table is gone: the quantized table replaces it

@@ -80,6 +80,7 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   m.quant.rau = c.rau;
   m.quant.fp8_halo = c.fp8_halo;
   m.quant.tanh = c.rau == "code";
+  m.quant.concat_levels = c.rau == "paper";  // one case of each form of H⁰
   tkg::TrainOptions t;
   t.lr = 0.01;
   t.reg = 1e-3;

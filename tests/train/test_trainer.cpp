@@ -132,6 +132,8 @@ tkg::ModelOptions gnaq(int bits, const std::string& rau = "paper") {
   tkg::ModelOptions m = model();
   m.quant.bits = bits;
   m.quant.rau = rau;
+  m.quant.concat_levels = true;
+  m.quant.lr = 0.05;
   return m;
 }
 
