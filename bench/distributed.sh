@@ -25,7 +25,7 @@ import csv, json, sys
 p, r, P, bf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 m = json.load(open(p + "/meta.json"))
 s = json.load(open(r + "/summary.json"))
-rows = [x for x in csv.DictReader(open(r + "/metrics.csv")) if x["split"] != "test"]
+rows = list(csv.DictReader(open(r + "/metrics.csv")))[:-1]  # the last row is the final test evaluation
 E = s["epochs_run"]
 cmax = sum(float(x["compute_s_max"]) for x in rows) / E
 cmean = sum(float(x["compute_s_mean"]) for x in rows) / E

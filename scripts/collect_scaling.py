@@ -11,7 +11,7 @@ import sys
 
 def load(d):
     s = json.load(open(f"{d}/summary.json"))
-    rows = [r for r in csv.DictReader(open(f"{d}/metrics.csv")) if r["split"] != "test"]
+    rows = list(csv.DictReader(open(f"{d}/metrics.csv")))[:-1]  # the last row is the final test evaluation
     comm = sum(float(r["comm_s"]) for r in rows)
     train = sum(float(r["train_s"]) for r in rows)
     mb = sum(float(r["bytes_sent"]) for r in rows) / max(1, s["epochs_run"]) / 2**20
