@@ -59,7 +59,6 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     ctx->saved_data["bf16"] = bf16;
-    const int64_t w = owned.size(1);
     at::Tensor send = owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
     return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
   }
