@@ -9,16 +9,11 @@
 #include "graph/dataset.hpp"
 #include "model/propagate.hpp"
 #include "shard/partition_dir.hpp"
+#include "../support/tiny_dataset.hpp"
 
 TEST(Rau, NeighbourMeanOnAHandGraph) {
   // u0-i0, u0-i1, u1-i1 (nodes u0=0, u1=1, i0=2, i1=3); rows are node id * (1, 10).
-  tkg::Dataset ds;
-  ds.train.push(0, 0);
-  ds.train.push(0, 1);
-  ds.train.push(1, 1);
-  ds.test.push(1, 0);
-  tkg::finalize_dataset(ds);
-  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(tkg::testing::tiny_dataset()));
   at::Tensor rows = at::tensor({0.f, 0.f, 1.f, 10.f, 2.f, 20.f, 3.f, 30.f}).view({4, 2});
   at::Tensor m = tkg::neighbour_mean(g, rows);
   // u0: mean(i0, i1) = (2.5, 25); u1: i1 = (3, 30); i0: u0 = (0, 0); i1: mean(u0, u1) = (0.5, 5)

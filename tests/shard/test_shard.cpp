@@ -10,20 +10,12 @@
 #include "graph/csr.hpp"
 #include "shard/partition_dir.hpp"
 #include "../support/temp_dir.hpp"
+#include "../support/tiny_dataset.hpp"
 
 namespace {
 
-// The worked example of shard.hpp: users u0,u1, items i0,i1; train (u0,i0) (u0,i1) (u1,i1);
-// rank 0 owns {u0, i1}, rank 1 owns {u1, i0}.
-tkg::Dataset tiny() {
-  tkg::Dataset ds;
-  ds.train.push(0, 0);
-  ds.train.push(0, 1);
-  ds.train.push(1, 1);
-  ds.test.push(1, 0);
-  tkg::finalize_dataset(ds);
-  return ds;
-}
+// The worked example of shard.hpp; rank 0 owns {u0, i1}, rank 1 owns {u1, i0}.
+tkg::Dataset tiny() { return tkg::testing::tiny_dataset(); }
 
 std::vector<tkg::Shard> build(const tkg::Dataset& ds, const std::vector<int32_t>& part, int32_t parts) {
   std::vector<tkg::Shard> out;
