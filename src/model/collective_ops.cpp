@@ -59,6 +59,7 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     ctx->saved_data["bf16"] = bf16;
+    ctx->saved_data["width"] = owned.size(1);
     at::Tensor send = owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
     return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
   }
@@ -66,8 +67,9 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
     const bool bf16 = ctx->saved_data["bf16"].toBool();
-    at::Tensor g = grad[0].contiguous();  // [n_halo, w]
-    const int64_t w = g.size(1);
+    const int64_t w = ctx->saved_data["width"].toInt();
+    // An undefined gradient still takes part in the reverse exchange (as zeros): every rank calls.
+    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::zeros({plan->n_halo, w}, at::kFloat);  // [n_halo, w]
     at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
     return {g_owned, at::Tensor(), at::Tensor(), at::Tensor()};
@@ -80,6 +82,7 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
                             Communicator* comm) {
     TKG_CHECK(rows.dim() == 2 && rows.scalar_type() == at::kFloat, "rows must be [q, w] float32");
     ctx->saved_data["counts"] = reinterpret_cast<int64_t>(rows_per_rank);
+    ctx->saved_data["width"] = rows.size(1);
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     const int64_t w = rows.size(1);
     int64_t total = 0;
@@ -93,8 +96,11 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     auto* counts = reinterpret_cast<const std::vector<int64_t>*>(ctx->saved_data["counts"].toInt());
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
-    at::Tensor g = grad[0].contiguous();  // [Σq, w]: block p is the gradient of rank p's rows
-    const int64_t w = g.size(1);
+    const int64_t w = ctx->saved_data["width"].toInt();
+    int64_t total = 0;
+    for (int64_t q : *counts) total += q;
+    // [Σq, w]: block p is the gradient of rank p's rows (zeros if this rank's copy was unused).
+    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::zeros({total, w}, at::kFloat);
     const int P = comm->size(), me = comm->rank();
     const int64_t mine = (*counts)[me];
     std::vector<int64_t> recv_counts(P, mine * w);

@@ -35,6 +35,7 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
                                const HaloPlan* plan, Communicator* comm) {
     ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
+    ctx->saved_data["levels"] = levels.size(1);
     const int64_t L = levels.size(1), d = codes.size(1);
     const int64_t pb = static_cast<int64_t>(packed_bytes(static_cast<size_t>(d), static_cast<int>(bits)));
     const int64_t row = L + pb;  // bytes per row on the wire
@@ -63,9 +64,10 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
-    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::Tensor();
-    const int64_t L = g.defined() ? g.size(1) : 0;
-    TKG_CHECK(g.defined(), "halo level gradient is undefined; every rank must use the halo levels");
+    // An undefined gradient (this rank's halo levels did not reach the loss) still takes part
+    // in the reverse exchange as zeros: every rank makes the call.
+    const int64_t L = ctx->saved_data["levels"].toInt();
+    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::zeros({plan->n_halo, L}, at::kFloat);
     at::Tensor back = at::empty({plan->send_index.size(0), L}, at::kFloat);
     std::vector<int64_t> sc(plan->recv_rows), rc(plan->send_rows);
     for (auto& c : sc) c *= L;
