@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include <regex>
+
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +46,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("model.bf16_halo", po::value(&m.bf16_halo)->default_value(false),
      "send the halos of layers >= 1 (and their gradients) as bfloat16")
     ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")
+    ("model.device", po::value(&m.device)->default_value(m.device),
+     "cpu, cuda (each rank takes GPU local_rank mod GPUs) or cuda:N; cuda needs a CUDA LibTorch build")
     ("quant.bits", po::value(&m.quant.bits)->default_value(0), "GNAQ: bits per code, 1|2|4|8 (0 = fp32 table)")
     ("quant.warmup_epochs", po::value(&m.quant.warmup_epochs)->default_value(0),
      "GNAQ: fp32 TopKGAT epochs before quantizing (phase 1); 0 quantizes the initial or loaded table")
@@ -70,6 +74,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
      "negative pool per step (0 = all items: the exact uniform sampler)")
     ("train.seed", po::value(&t.seed)->default_value(t.seed), "seed of init and sampling")
     ("train.threads", po::value(&r.threads)->default_value(0), "intra-op threads per rank (0 = cores / ranks on the node)")
+    ("train.tensor_comm", po::value(&r.tensor_comm)->default_value(r.tensor_comm),
+     "what moves the model's rows: auto (NCCL on GPUs when built with it, else MPI), mpi (device tensors staged "
+     "through the host), nccl")
     ("train.comm_timeout", po::value(&r.comm_timeout_s)->default_value(600.0),
      "seconds a rank waits for its peers in one collective before aborting the job")
     ("eval.every", po::value(&t.eval_every)->default_value(t.eval_every), "validate every N epochs")
@@ -138,6 +145,11 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (m.quant.rau_every < 1) bad("quant.rau_every", "must be >= 1");
   if (!(m.quant.rank_loss >= 0)) bad("quant.rank_loss", "must be >= 0");
   if (!(m.init_std > 0)) bad("model.init_std", "must be > 0");
+  if (!std::regex_match(m.device, std::regex("cpu|cuda(:[0-9]+)?")))
+    bad("model.device", "expected cpu, cuda or cuda:N, got '" + m.device + "'");
+  if (r.tensor_comm != "auto" && r.tensor_comm != "mpi" && r.tensor_comm != "nccl")
+    bad("train.tensor_comm", "expected auto, mpi or nccl, got '" + r.tensor_comm + "'");
+  if (r.tensor_comm == "nccl" && m.device == "cpu") bad("train.tensor_comm", "nccl moves GPU tensors: set model.device = cuda");
   if (!(t.lr > 0 && t.lr < 100)) bad("train.lr", "must be in (0, 100)");
   if (!(t.reg >= 0)) bad("train.reg", "must be >= 0");
   if (!(t.weight_decay >= 0)) bad("train.weight_decay", "must be >= 0");

@@ -10,6 +10,11 @@
 #include "common/error.hpp"
 #include "train/run.hpp"
 
+#ifdef TKG_HAVE_NCCL
+#include "comm/nccl_comm.hpp"
+#include "comm/nccl_communicator.hpp"
+#endif
+
 int main(int argc, char** argv) {
   tkg::MpiSession mpi(&argc, &argv);
   const int P = mpi.world_size();
@@ -27,7 +32,24 @@ int main(int argc, char** argv) {
       return 0;
     }
     auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
-    return tkg::run_training(pc.run, *comm);
+    // Rows of a GPU model travel over NCCL (MPI stays the control plane), when this build has it.
+    std::unique_ptr<tkg::Communicator> rows;
+    const bool gpu = pc.run.model.device != "cpu";
+#ifdef TKG_HAVE_NCCL
+    if (gpu && pc.run.tensor_comm != "mpi") {
+      // NCCL needs a GPU of its own per rank; with fewer (ranks sharing a GPU), auto falls back to
+      // MPI on every rank alike (the choice must be collective).
+      const int64_t lacking = comm->all_reduce_sum(static_cast<int64_t>(tkg::cuda_device_count() < comm->local_size()));
+      if (lacking && pc.run.tensor_comm == "nccl")
+        throw tkg::InputError("train.tensor_comm", 0, "nccl needs one GPU per rank; a node has fewer GPUs than ranks");
+      if (!lacking) rows = tkg::make_nccl_communicator(*comm, pc.run.comm_timeout_s);
+    }
+#else
+    if (pc.run.tensor_comm == "nccl")
+      throw tkg::InputError("train.tensor_comm", 0, "nccl requested but this build has no NCCL (TKG_WITH_NCCL)");
+#endif
+    (void)gpu;
+    return tkg::run_training(pc.run, *comm, rows.get());
   });
   if (code != 0 && P > 1) tkg::mpi_abort_job(name + " failed with exit code " + std::to_string(code), code);
   return code;

@@ -1,6 +1,7 @@
 #include "comm/communicator.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -63,5 +64,11 @@ class SelfCommunicator : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> make_self_communicator() { return std::make_unique<SelfCommunicator>(); }
+
+int local_rank_from_env(int fallback) {
+  for (const char* v : {"SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "TKG_LOCAL_RANK"})
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  return fallback;
+}
 
 }  // namespace tkg

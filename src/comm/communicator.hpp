@@ -4,7 +4,7 @@
 // CONTRACT: every rank calls every collective in the same order with matching arguments,
 // including calls in which it sends or receives zero elements. A skipped call hangs the job.
 //
-// Buffers are host memory. Counts are elements (64-bit); implementations chunk messages that
+// Buffers are host memory unless device() says otherwise (NCCL: device memory). Counts are elements (64-bit); implementations chunk messages that
 // would exceed 2^31-1 elements.
 #pragma once
 
@@ -33,6 +33,9 @@ class Communicator {
   // Ranks of this job on this node, and this rank's index among them (device selection, threads).
   virtual int local_rank() const { return 0; }
   virtual int local_size() const { return 1; }
+  // Where the buffers of this communicator's calls live: -1 = host memory (self, MPI), else the
+  // CUDA device index (NCCL). Callers with tensors elsewhere stage them (model/collective_ops).
+  virtual int device() const { return -1; }
 
   // All-to-all-v: send_counts[p] elements from `send` (packed by peer, in rank order) go to peer p;
   // recv_counts[p] elements from peer p land in `recv` (packed by peer). Counts must agree
@@ -85,5 +88,10 @@ class Communicator {
 
 // A world of one rank (P = 1): collectives are local copies.
 std::unique_ptr<Communicator> make_self_communicator();
+
+// Local rank from the launcher's environment (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK,
+// MPI_LOCALRANKID, TKG_LOCAL_RANK), else `fallback` (the communicator's shared-memory split).
+// Chooses the GPU of a rank: local rank modulo the visible devices.
+int local_rank_from_env(int fallback);
 
 }  // namespace tkg

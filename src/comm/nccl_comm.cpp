@@ -40,14 +40,17 @@ int cuda_device_count() {
   return n;
 }
 
-NcclComm::NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device)
+NcclComm::NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device, double timeout_s)
     : nranks_(nranks), rank_(rank), device_(device) {
   TKG_CUDA_CHECK(cudaSetDevice(device));
   ncclUniqueId nid;
   std::memcpy(nid.internal, id.data(), kNcclUniqueIdBytes);
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;  // bounded waits: see wait_ready
   ncclComm_t comm = nullptr;
-  TKG_NCCL_CHECK(ncclCommInitRank(&comm, nranks, nid, rank));
+  TKG_NCCL_CHECK(ncclCommInitRankConfig(&comm, nranks, nid, rank, &config));
   comm_ = comm;
+  wait_ready(timeout_s, "ncclCommInitRankConfig");
 }
 
 NcclComm::~NcclComm() {
@@ -72,7 +75,7 @@ void NcclComm::check_async() {
   }
 }
 
-void NcclComm::wait_ready(double timeout_s) {
+void NcclComm::wait_ready(double timeout_s, const char* what) {
   auto start = std::chrono::steady_clock::now();
   for (;;) {
     ncclResult_t state = ncclSuccess;
@@ -80,13 +83,13 @@ void NcclComm::wait_ready(double timeout_s) {
     if (state == ncclSuccess) return;
     if (state != ncclInProgress) {
       abort();
-      throw CommError(std::string("NCCL asynchronous error on rank ") + std::to_string(rank_) + ": " +
+      throw CommError(std::string("rank ") + std::to_string(rank_) + ": " + what + ": NCCL asynchronous error: " +
                       ncclGetErrorString(state));
     }
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s) {
       abort();
-      throw CommError("NCCL operation on rank " + std::to_string(rank_) + " did not finish within " +
-                      std::to_string(timeout_s) + " s; communicator aborted");
+      throw CommError("rank " + std::to_string(rank_) + ": " + what + " did not finish within " +
+                      std::to_string(timeout_s) + " s (a peer died or never joined?); NCCL communicator aborted");
     }
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }

@@ -26,15 +26,19 @@ int cuda_device_count();
 
 class NcclComm {
  public:
-  // Selects `device`, joins the communicator of `nranks` ranks identified by `id`.
-  NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device);
+  // Selects `device`, joins the communicator of `nranks` ranks identified by `id`. The
+  // communicator is non-blocking (ncclConfig_t::blocking = 0): initialisation and every later
+  // call return at once, and wait_ready() bounds the wait, so a peer that never joins ends the
+  // job with CommError after `timeout_s` instead of a hang.
+  NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device, double timeout_s);
   ~NcclComm();
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;
 
-  // Polls ncclCommGetAsyncError until the communicator is idle; aborts it and throws CommError
-  // if an asynchronous error appears or `timeout_s` passes.
-  void wait_ready(double timeout_s);
+  // Polls ncclCommGetAsyncError until the communicator has left ncclInProgress (initialisation
+  // done, or the last group of a non-blocking communicator enqueued); aborts it and throws
+  // CommError if an asynchronous error appears or `timeout_s` passes. `what` names the call.
+  void wait_ready(double timeout_s, const char* what = "ncclCommInitRankConfig");
   // Throws CommError (after aborting) if NCCL reports an asynchronous error; returns otherwise.
   void check_async();
   // Aborts the communicator (pending operations fail on all ranks); idempotent.

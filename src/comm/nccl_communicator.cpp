@@ -10,15 +10,9 @@
 
 namespace tkg {
 
-int local_rank_from_env(int fallback) {
-  for (const char* v : {"SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "TKG_LOCAL_RANK"})
-    if (const char* s = std::getenv(v)) return std::atoi(s);
-  return fallback;
-}
-
 namespace {
 
-constexpr size_t kMaxChunkElems = size_t{1} << 30;  // split messages above 2^30 elements
+int64_t g_max_chunk_elems = int64_t{1} << 30;  // split messages above 2^30 elements (set_nccl_max_chunk_elems)
 
 ncclDataType_t nccl_type(DType t) {
   switch (t) {
@@ -40,8 +34,10 @@ class NcclCommunicator : public Communicator {
     NcclUniqueIdBytes id{};
     if (control.rank() == 0) id = nccl_make_unique_id();
     control.broadcast(id.data(), static_cast<int64_t>(id.size()), 0);
-    comm_ = std::make_unique<NcclComm>(id, control.size(), control.rank(), device_);
-    TKG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    comm_ = std::make_unique<NcclComm>(id, control.size(), control.rank(), device_, timeout_s);
+    // A blocking stream: it orders itself after work queued on the legacy default stream (where
+    // LibTorch runs its kernels unless told otherwise), and later default-stream work after it.
+    TKG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamDefault));
   }
   ~NcclCommunicator() override {
     if (stream_) cudaStreamDestroy(stream_);
@@ -51,6 +47,7 @@ class NcclCommunicator : public Communicator {
   int size() const override { return control_.size(); }
   int local_rank() const override { return control_.local_rank(); }
   int local_size() const override { return control_.local_size(); }
+  int device() const override { return device_; }
   std::string backend() const override { return "nccl"; }
 
   void all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
@@ -92,11 +89,14 @@ class NcclCommunicator : public Communicator {
 
   void broadcast(void* data, int64_t bytes, int root) override {
     CollectiveTimer timer(stats_);
-    for (int64_t off = 0; off < bytes; off += static_cast<int64_t>(kMaxChunkElems)) {
-      size_t n = static_cast<size_t>(std::min<int64_t>(bytes - off, static_cast<int64_t>(kMaxChunkElems)));
+    // One group for all chunks: a non-blocking communicator allows one call in progress at a time.
+    TKG_NCCL_CHECK(ncclGroupStart());
+    for (int64_t off = 0; off < bytes; off += g_max_chunk_elems) {
+      size_t n = static_cast<size_t>(std::min<int64_t>(bytes - off, g_max_chunk_elems));
       TKG_NCCL_CHECK(ncclBroadcast(static_cast<char*>(data) + off, static_cast<char*>(data) + off, n, ncclUint8, root,
                                    static_cast<ncclComm_t>(comm_->raw()), stream_));
     }
+    TKG_NCCL_CHECK(ncclGroupEnd());
     wait("ncclBroadcast");
   }
 
@@ -104,29 +104,33 @@ class NcclCommunicator : public Communicator {
 
  private:
   void send_chunks(const char* buf, int64_t count, DType t, int peer, ncclComm_t c) {
-    for (int64_t off = 0; off < count; off += static_cast<int64_t>(kMaxChunkElems)) {
-      size_t n = static_cast<size_t>(std::min<int64_t>(count - off, static_cast<int64_t>(kMaxChunkElems)));
+    for (int64_t off = 0; off < count; off += g_max_chunk_elems) {
+      size_t n = static_cast<size_t>(std::min<int64_t>(count - off, g_max_chunk_elems));
       TKG_NCCL_CHECK(ncclSend(buf + off * static_cast<int64_t>(dtype_size(t)), n, nccl_type(t), peer, c, stream_));
     }
   }
   void recv_chunks(char* buf, int64_t count, DType t, int peer, ncclComm_t c) {
-    for (int64_t off = 0; off < count; off += static_cast<int64_t>(kMaxChunkElems)) {
-      size_t n = static_cast<size_t>(std::min<int64_t>(count - off, static_cast<int64_t>(kMaxChunkElems)));
+    for (int64_t off = 0; off < count; off += g_max_chunk_elems) {
+      size_t n = static_cast<size_t>(std::min<int64_t>(count - off, g_max_chunk_elems));
       TKG_NCCL_CHECK(ncclRecv(buf + off * static_cast<int64_t>(dtype_size(t)), n, nccl_type(t), peer, c, stream_));
     }
   }
   template <typename T>
   void reduce(T* data, int64_t n, ncclDataType_t type, ncclRedOp_t op, const char* what) {
     CollectiveTimer timer(stats_);
-    for (int64_t off = 0; off < n; off += static_cast<int64_t>(kMaxChunkElems)) {
-      size_t cnt = static_cast<size_t>(std::min<int64_t>(n - off, static_cast<int64_t>(kMaxChunkElems)));
+    TKG_NCCL_CHECK(ncclGroupStart());
+    for (int64_t off = 0; off < n; off += g_max_chunk_elems) {
+      size_t cnt = static_cast<size_t>(std::min<int64_t>(n - off, g_max_chunk_elems));
       TKG_NCCL_CHECK(ncclAllReduce(data + off, data + off, cnt, type, op, static_cast<ncclComm_t>(comm_->raw()), stream_));
     }
+    TKG_NCCL_CHECK(ncclGroupEnd());
     wait(what);
   }
-  // Bounded wait: stream completion, polling NCCL's asynchronous error state.
+  // Bounded wait: the non-blocking communicator leaves ncclInProgress (the group is enqueued),
+  // then the stream completes; NCCL's asynchronous error state is polled all along.
   void wait(const char* what) {
     auto start = std::chrono::steady_clock::now();
+    comm_->wait_ready(timeout_s_, what);
     for (;;) {
       cudaError_t q = cudaStreamQuery(stream_);
       if (q == cudaSuccess) return;
@@ -149,6 +153,11 @@ class NcclCommunicator : public Communicator {
 };
 
 }  // namespace
+
+void set_nccl_max_chunk_elems(int64_t elems) {
+  if (elems < 1) throw CommError("set_nccl_max_chunk_elems: need at least 1 element, got " + std::to_string(elems));
+  g_max_chunk_elems = elems;
+}
 
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& control, double timeout_s) {
   return std::make_unique<NcclCommunicator>(control, timeout_s);

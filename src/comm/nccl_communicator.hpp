@@ -12,9 +12,9 @@
 
 namespace tkg {
 
-// Local rank from the launcher's environment (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK,
-// MPI_LOCALRANKID), else `fallback` (the communicator's shared-memory split).
-int local_rank_from_env(int fallback);
+// Largest number of elements in one ncclSend/ncclRecv/ncclAllReduce/ncclBroadcast (default 2^30);
+// longer messages are split. Tests lower it to exercise the chunking.
+void set_nccl_max_chunk_elems(int64_t elems);
 
 // Throws CommError when no GPU is visible.
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& control, double timeout_s = 600.0);

@@ -34,20 +34,25 @@ std::vector<int64_t> scaled(const std::vector<int64_t>& rows, int64_t width) {
   return out;
 }
 
+DType comm_dtype(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return DType::kFloat32;
+    case at::kDouble: return DType::kFloat64;
+    case at::kLong: return DType::kInt64;
+    case at::kByte: return DType::kUInt8;
+    case at::kBFloat16:
+    case at::kHalf: return DType::kUInt16;  // moved as raw 16-bit words, no arithmetic
+    default: break;
+  }
+  TKG_CHECK(false, "no wire type for tensors of " << t);
+  return DType::kUInt8;
+}
+
 // All-to-all-v of float32 rows [Σ send_rows, w] -> [n_recv, w], optionally as bfloat16 on the wire.
 at::Tensor move_rows(const at::Tensor& send, const std::vector<int64_t>& send_rows, const std::vector<int64_t>& recv_rows,
                      int64_t n_recv, Communicator& comm, bool bf16) {
-  const int64_t w = send.size(1);
-  if (!bf16) {
-    at::Tensor recv = at::empty({n_recv, w}, at::kFloat);
-    comm.all_to_all_v(send.data_ptr<float>(), scaled(send_rows, w), recv.data_ptr<float>(), scaled(recv_rows, w),
-                      DType::kFloat32);
-    return recv;
-  }
-  at::Tensor s16 = send.to(at::kBFloat16).contiguous();
-  at::Tensor r16 = at::empty({n_recv, w}, at::kBFloat16);
-  comm.all_to_all_v(s16.data_ptr(), scaled(send_rows, w), r16.data_ptr(), scaled(recv_rows, w), DType::kUInt16);
-  return r16.to(at::kFloat);
+  if (!bf16) return exchange_rows(send, send_rows, recv_rows, n_recv, comm);
+  return exchange_rows(send.to(at::kBFloat16), send_rows, recv_rows, n_recv, comm).to(at::kFloat);
 }
 
 class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFunction> {
@@ -69,7 +74,8 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const int64_t w = ctx->saved_data["width"].toInt();
     // An undefined gradient still takes part in the reverse exchange (as zeros): every rank calls.
-    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::zeros({plan->n_halo, w}, at::kFloat);  // [n_halo, w]
+    at::Tensor g = grad[0].defined() ? grad[0].contiguous()
+                                     : at::zeros({plan->n_halo, w}, plan->send_index.options().dtype(at::kFloat));  // [n_halo, w]
     at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
     return {g_owned, at::Tensor(), at::Tensor(), at::Tensor()};
@@ -87,10 +93,13 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
     const int64_t w = rows.size(1);
     int64_t total = 0;
     for (int64_t q : *rows_per_rank) total += q;
-    at::Tensor src = rows.contiguous();
-    at::Tensor out = at::empty({total, w}, rows.options());  // [Σq, w]
+    // Staged through the communicator's memory when the rows live elsewhere.
+    at::Tensor src = rows.to(comm_device(*comm)).contiguous();  // [q_r, w]
+    at::Tensor out = at::empty({total, w}, src.options());        // [Σq, w]
     comm->all_gather_v(src.data_ptr<float>(), src.numel(), out.data_ptr<float>(), scaled(*rows_per_rank, w),
                        DType::kFloat32);
+    ctx->saved_data["like"] = at::empty({0}, rows.options());  // device and dtype of the rows
+    out = out.to(rows.device());
     return out;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
@@ -100,18 +109,30 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
     int64_t total = 0;
     for (int64_t q : *counts) total += q;
     // [Σq, w]: block p is the gradient of rank p's rows (zeros if this rank's copy was unused).
-    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::zeros({total, w}, at::kFloat);
+    const at::Tensor like = ctx->saved_data["like"].toTensor();
+    at::Tensor g = grad[0].defined() ? grad[0] : at::zeros({total, w}, like.options());  // [Σq, w]
     const int P = comm->size(), me = comm->rank();
     const int64_t mine = (*counts)[me];
-    std::vector<int64_t> recv_counts(P, mine * w);
-    at::Tensor parts = at::empty({static_cast<int64_t>(P), mine, w}, g.options());  // [P, q_me, w]
-    comm->all_to_all_v(g.data_ptr<float>(), scaled(*counts, w), parts.data_ptr<float>(), recv_counts,
-                       DType::kFloat32);
+    at::Tensor parts = exchange_rows(g, *counts, std::vector<int64_t>(P, mine), P * mine, *comm).view({P, mine, w});  // [P, q_me, w]
     return {parts.sum(0), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
+
+at::Device comm_device(const Communicator& comm) {
+  return comm.device() < 0 ? at::Device(at::kCPU) : at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(comm.device()));
+}
+
+at::Tensor exchange_rows(const at::Tensor& send, const std::vector<int64_t>& send_rows,
+                         const std::vector<int64_t>& recv_rows, int64_t n_recv, Communicator& comm) {
+  TKG_CHECK(send.dim() == 2, "exchange_rows moves rows of a 2-d tensor");
+  const int64_t w = send.size(1);
+  at::Tensor s = send.to(comm_device(comm)).contiguous();  // staged (a no-op when already there)
+  at::Tensor r = at::empty({n_recv, w}, s.options());      // [n_recv, w]
+  comm.all_to_all_v(s.data_ptr(), scaled(send_rows, w), r.data_ptr(), scaled(recv_rows, w), comm_dtype(s.scalar_type()));
+  return r.to(send.device());
+}
 
 at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm, bool bf16) {
   return HaloExchangeFunction::apply(owned, &plan, &comm, bf16);

@@ -13,21 +13,32 @@ struct Shard;
 
 // Routing of a shard's halo exchange, as tensors.
 struct HaloPlan {
-  at::Tensor send_index;             // [n_send] int64: owned rows to send, packed by peer
+  at::Tensor send_index;             // [n_send] int64 on the model's device: owned rows to send, packed by peer
   std::vector<int64_t> send_rows;    // [P] rows sent to each peer
   std::vector<int64_t> recv_rows;    // [P] halo rows received from each peer (halo block sizes)
   int64_t n_own = 0, n_halo = 0;
 };
-HaloPlan build_halo_plan(const Shard& shard);
+HaloPlan build_halo_plan(const Shard& shard);  // send_index on the CPU; .to() a device as needed
 
-// Forward: rows of `owned` [n_own, w] (float32, CPU) go to the peers whose halo holds them;
+// The memory `comm` moves: CPU (self, MPI) or its CUDA device (NCCL).
+at::Device comm_device(const Communicator& comm);
+
+// All-to-all-v of rows (not differentiable): `send` [Σ send_rows, w] (float32, float64, int64,
+// uint8, bfloat16 or float16; any device), send_rows[p] rows to peer p; returns [n_recv, w] of
+// the same dtype on send's device, recv_rows[p] rows from peer p. When the tensor is not where
+// the communicator wants its buffers (a CUDA tensor and MPI, or a CPU tensor and NCCL) it is
+// staged there and back (DESIGN §4).
+at::Tensor exchange_rows(const at::Tensor& send, const std::vector<int64_t>& send_rows,
+                         const std::vector<int64_t>& recv_rows, int64_t n_recv, Communicator& comm);
+
+// Forward: rows of `owned` [n_own, w] (float32, CPU or CUDA) go to the peers whose halo holds them;
 // returns the halo rows [n_halo, w]. Backward: halo gradients go back to their owners and are
 // summed into the owned rows (index_add over the send list). Called on every rank, every time.
 // With bf16 = true, rows and their gradients travel as bfloat16 (half the bytes; values rounded
 // to nearest even), for the deeper layers' halos.
 at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm, bool bf16 = false);
 
-// Forward: all-gather-v of `rows` [q_r, w] float32 -> [Σ q_p, w] in rank order.
+// Forward: all-gather-v of `rows` [q_r, w] float32 (CPU or CUDA) -> [Σ q_p, w] in rank order.
 // Backward: every rank's gradient of the gathered rows is summed back into the contributing rank's
 // rows (a reduce-scatter implemented as all-to-all-v + sum).
 at::Tensor all_gather_rows(const at::Tensor& rows, const std::vector<int64_t>& rows_per_rank, Communicator& comm);

@@ -1,5 +1,7 @@
 #include "model/quant_embedding.hpp"
 
+#include <sstream>
+
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/optim/adamw.h>
@@ -16,12 +18,12 @@
 namespace tkg {
 
 at::Tensor fp8_round_ste(const at::Tensor& x) {
-  at::Tensor v = x.detach().contiguous();
+  at::Tensor v = x.detach().to(at::kCPU).contiguous();  // the rounding runs on the host
   at::Tensor r = at::empty_like(v);
   const float* in = v.data_ptr<float>();
   float* out = r.data_ptr<float>();
   for (int64_t k = 0; k < v.numel(); ++k) out[k] = e4m3_to_float(float_to_e4m3(in[k]));
-  return x + (r - v);  // value r, gradient of x
+  return x + (r.to(x.device()) - x.detach());  // value r, gradient of x
 }
 
 namespace {
@@ -39,25 +41,27 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
     const int64_t L = levels.size(1), d = codes.size(1);
     const int64_t pb = static_cast<int64_t>(packed_bytes(static_cast<size_t>(d), static_cast<int>(bits)));
     const int64_t row = L + pb;  // bytes per row on the wire
-    at::Tensor lv = levels.detach().index_select(0, plan->send_index).contiguous();  // [n_send, L]
-    at::Tensor cd = codes.index_select(0, plan->send_index).contiguous();            // [n_send, d]
+    // Packing and decoding run on the host; the wire rows travel through exchange_rows (staged
+    // to the communicator's device for NCCL).
+    at::Tensor lv = levels.detach().index_select(0, plan->send_index).to(at::kCPU).contiguous();  // [n_send, L]
+    at::Tensor cd = codes.index_select(0, plan->send_index).to(at::kCPU).contiguous();            // [n_send, d]
     const int64_t n_send = lv.size(0);
-    std::vector<uint8_t> send(static_cast<size_t>(n_send * row));
+    at::Tensor send = at::empty({n_send, row}, at::kByte);  // [n_send, L + packed] wire rows, CPU
+    uint8_t* sp = send.data_ptr<uint8_t>();
     for (int64_t k = 0; k < n_send; ++k) {
-      floats_to_e4m3(lv.data_ptr<float>() + k * L, send.data() + k * row, static_cast<size_t>(L));
-      pack_codes(cd.data_ptr<uint8_t>() + k * d, static_cast<size_t>(d), static_cast<int>(bits), send.data() + k * row + L);
+      floats_to_e4m3(lv.data_ptr<float>() + k * L, sp + k * row, static_cast<size_t>(L));
+      pack_codes(cd.data_ptr<uint8_t>() + k * d, static_cast<size_t>(d), static_cast<int>(bits), sp + k * row + L);
     }
-    std::vector<uint8_t> recv(static_cast<size_t>(plan->n_halo * row));
-    std::vector<int64_t> sc(plan->send_rows), rc(plan->recv_rows);
-    for (auto& c : sc) c *= row;
-    for (auto& c : rc) c *= row;
-    comm->all_to_all_v(send.data(), sc, recv.data(), rc, DType::kUInt8);
+    at::Tensor recv = exchange_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm);  // [n_halo, row] CPU
+    const uint8_t* rp = recv.data_ptr<uint8_t>();
     at::Tensor hl = at::empty({plan->n_halo, L}, at::kFloat);   // [n_halo, L]
     at::Tensor hc = at::empty({plan->n_halo, d}, at::kByte);    // [n_halo, d]
     for (int64_t k = 0; k < plan->n_halo; ++k) {
-      e4m3_to_floats(recv.data() + k * row, hl.data_ptr<float>() + k * L, static_cast<size_t>(L));
-      unpack_codes(recv.data() + k * row + L, static_cast<size_t>(d), static_cast<int>(bits), hc.data_ptr<uint8_t>() + k * d);
+      e4m3_to_floats(rp + k * row, hl.data_ptr<float>() + k * L, static_cast<size_t>(L));
+      unpack_codes(rp + k * row + L, static_cast<size_t>(d), static_cast<int>(bits), hc.data_ptr<uint8_t>() + k * d);
     }
+    hl = hl.to(levels.device());
+    hc = hc.to(levels.device());
     ctx->mark_non_differentiable({hc});
     return {hl, hc};
   }
@@ -67,22 +71,22 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
     // An undefined gradient (this rank's halo levels did not reach the loss) still takes part
     // in the reverse exchange as zeros: every rank makes the call.
     const int64_t L = ctx->saved_data["levels"].toInt();
-    at::Tensor g = grad[0].defined() ? grad[0].contiguous() : at::zeros({plan->n_halo, L}, at::kFloat);
-    at::Tensor back = at::empty({plan->send_index.size(0), L}, at::kFloat);
-    std::vector<int64_t> sc(plan->recv_rows), rc(plan->send_rows);
-    for (auto& c : sc) c *= L;
-    for (auto& c : rc) c *= L;
-    comm->all_to_all_v(g.data_ptr<float>(), sc, back.data_ptr<float>(), rc, DType::kFloat32);
-    at::Tensor g_own = at::zeros({plan->n_own, L}, at::kFloat).index_add_(0, plan->send_index, back);
+    const at::TensorOptions f32 = plan->send_index.options().dtype(at::kFloat);  // the model's device
+    at::Tensor g = grad[0].defined() ? grad[0] : at::zeros({plan->n_halo, L}, f32);  // [n_halo, L]
+    at::Tensor back = exchange_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm);  // [n_send, L]
+    at::Tensor g_own = at::zeros({plan->n_own, L}, f32).index_add_(0, plan->send_index, back);
     return {g_own, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 template <typename Key>
 Key state_key(const at::Tensor& p) {
-  if constexpr (std::is_same_v<Key, std::string>)
-    return c10::guts::to_string(p.unsafeGetTensorImpl());  // LibTorch 1.x
-  else
+  if constexpr (std::is_same_v<Key, std::string>) {
+    // LibTorch 1.x keys by the printed pointer (c10::guts::to_string, which 2.x no longer has).
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
+  } else
     return p.unsafeGetTensorImpl();  // LibTorch 2.x keys by pointer
 }
 
@@ -105,6 +109,8 @@ at::Tensor neighbour_mean(const LayerGraph& g, const at::Tensor& local_rows) {
 }
 
 at::Tensor rebin_codes(const at::Tensor& values, const at::Tensor& levels, int bits, const std::string& bins) {
+  // Binning runs on the host; the codes return to the device of `levels`.
+  if (!levels.device().is_cpu()) return rebin_codes(values.to(at::kCPU), levels.to(at::kCPU), bits, bins).to(levels.device());
   at::Tensor v = values.detach().contiguous();
   const int64_t n = v.size(0), d = v.size(1);
   std::vector<uint8_t> fresh(static_cast<size_t>(n * d));

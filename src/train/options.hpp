@@ -32,7 +32,8 @@ struct ModelOptions {
   bool use_beta = true;           // false: β ≡ 0 (the "w/o β" ablation; implied by attention=one)
   bool mean_layers = false;       // final embedding = mean of layers 0..L (LightGCN) instead of layer L
   double init_std = 0.1;          // X⁰ ~ N(0, init_std²); B ~ N(0, 1)
-  bool fused = true;              // fused CPU operator (false: reference ATen composition)
+  bool fused = true;              // fused CPU operator (false: reference ATen composition; CUDA always uses it)
+  std::string device = "cpu";     // cpu | cuda | cuda:N (run_training resolves cuda to the local rank's GPU)
   bool bf16_halo = false;         // halos of layers >= 1 (inputs and gradients) as bfloat16
   QuantOptions quant;
 };

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -94,7 +95,7 @@ void export_embeddings(const Shard& s, const at::Tensor& final, const std::strin
   comm.barrier();
   std::vector<int64_t> uid(s.owned.begin(), s.owned.begin() + nu), iid;
   for (int64_t k = nu; k < s.n_own(); ++k) iid.push_back(s.owned[k] - s.n_users);
-  at::Tensor f = final.contiguous();
+  at::Tensor f = final.to(at::kCPU).contiguous();  // [n_own, d] float32 on the host
   npy_write_rows(tu, d, uid, f.data_ptr<float>());
   npy_write_rows(ti, d, iid, f.data_ptr<float>() + nu * d);
   comm.barrier();
@@ -118,7 +119,7 @@ void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t
     npy_create_f32(beta + ".tmp", s.n_users, L);
   }
   comm.barrier();
-  at::Tensor e = tr.x0_table(), b = tr.beta_logits().detach().contiguous();
+  at::Tensor e = tr.x0_table(), b = tr.beta_logits().detach().to(at::kCPU).contiguous();  // host copies
   npy_write_rows(x0 + ".tmp", d, s.owned, e.data_ptr<float>());
   npy_write_rows(beta + ".tmp", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), b.data_ptr<float>());
   comm.barrier();
@@ -178,8 +179,8 @@ void export_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::
   h.tanh = m.quant.tanh;
   if (comm.rank() == 0) gnaq_create(path, h);
   comm.barrier();
-  at::Tensor codes = tr.codes().contiguous(), levels = tr.levels().detach().contiguous();
-  at::Tensor beta = tr.beta_logits().detach().contiguous();
+  at::Tensor codes = tr.codes().to(at::kCPU).contiguous(), levels = tr.levels().detach().to(at::kCPU).contiguous();
+  at::Tensor beta = tr.beta_logits().detach().to(at::kCPU).contiguous();  // host copies
   gnaq_write(path, h, s.owned, codes.data_ptr<uint8_t>(), levels.data_ptr<float>(),
              std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data_ptr<float>());
   comm.barrier();
@@ -262,7 +263,20 @@ void print_quant_accounting(const ModelOptions& m, int64_t epoch) {
 
 }  // namespace
 
-int run_training(const RunOptions& o, Communicator& comm) {
+std::string resolve_device(const std::string& device, Communicator& comm) {
+  if (device == "cpu") return device;
+  if (device.rfind("cuda", 0) != 0) throw InputError("model.device", 0, "expected cpu, cuda or cuda:N, got '" + device + "'");
+  if (!at::hasCUDA())
+    throw InputError("model.device", 0, "rank " + std::to_string(comm.rank()) + ": model.device = " + device +
+                     " but this LibTorch has no CUDA or no GPU is visible (build against a CUDA LibTorch, see docs/gpu.md)");
+  if (device != "cuda") return device;
+  const int n = static_cast<int>(at::detail::getCUDAHooks().getNumGPUs());
+  return "cuda:" + std::to_string(local_rank_from_env(comm.local_rank()) % n);  // as the NCCL backend chooses
+}
+
+int run_training(const RunOptions& opts, Communicator& comm, Communicator* tensor_comm) {
+  RunOptions o = opts;
+  o.model.device = resolve_device(opts.model.device, comm);
   const int me = comm.rank(), P = comm.size();
   // Intra-op threads: as configured, else the node's cores shared among the ranks on it.
   const int threads = o.threads > 0 ? o.threads
@@ -276,7 +290,7 @@ int run_training(const RunOptions& o, Communicator& comm) {
     if (!o.config_text.empty()) write_file_atomic(o.out_dir + "/config.ini", o.config_text);
   }
   comm.barrier();
-  Trainer trainer(shard, o.model, o.train, comm);
+  Trainer trainer(shard, o.model, o.train, comm, tensor_comm);
   if (!o.init_from.empty()) {
     if (fs::is_regular_file(o.init_from)) {
       if (o.model.quant.bits == 0) throw InputError(o.init_from, 0, "a GNAQ model needs quant.bits set as in training");
@@ -312,9 +326,11 @@ int run_training(const RunOptions& o, Communicator& comm) {
   std::unique_ptr<MetricsLog> log;
   if (me == 0) {
     log = std::make_unique<MetricsLog>(o.out_dir + "/metrics.csv", o.out_dir + "/metrics.jsonl");
-    std::printf("tkg-train: %d rank(s), %s backend, %d thread(s)/rank; %lld users, %lld items, %lld train lines; "
-                "L=%d d=%d attention=%s%s lr=%g reg=%g\n",
-                P, comm.backend().c_str(), at::get_num_threads(), static_cast<long long>(shard.n_users),
+    std::printf("tkg-train: %d rank(s), %s backend%s, device %s, %d thread(s)/rank; %lld users, %lld items, "
+                "%lld train lines; L=%d d=%d attention=%s%s lr=%g reg=%g\n",
+                P, comm.backend().c_str(),
+                tensor_comm ? (", rows over " + tensor_comm->backend()).c_str() : "", o.model.device.c_str(),
+                at::get_num_threads(), static_cast<long long>(shard.n_users),
                 static_cast<long long>(shard.n_items), static_cast<long long>(trainer.global_lines()),
                 o.model.layers, o.model.dim, o.model.attention.c_str(), o.model.use_beta ? "" : " (no beta)", t.lr,
                 t.reg);
@@ -432,6 +448,8 @@ int run_training(const RunOptions& o, Communicator& comm) {
     w.key("comm_seconds_per_epoch").value(epochs_run ? comm_total / static_cast<double>(epochs_run) : 0.0);
     w.key("total_seconds").value(now_s() - t_start);
     w.key("ranks").value(static_cast<int64_t>(P));
+    w.key("device").value(o.model.device);
+    w.key("tensor_backend").value(tensor_comm ? tensor_comm->backend() : comm.backend());
     w.key("halo_bytes_per_layer").value(halo_bytes_layer);
     if (o.model.quant.bits) {
       QuantBytes qb = quant_bytes(o.model);

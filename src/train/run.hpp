@@ -20,6 +20,7 @@ struct RunOptions {
   ModelOptions model;
   TrainOptions train;
   double comm_timeout_s = 600;  // bound on every wait for peers (multi-rank)
+  std::string tensor_comm = "auto";  // auto | mpi | nccl: what moves the model's rows (the app creates it)
   int threads = 0;             // intra-op threads per rank (0 = LibTorch default)
   bool progress = true;
   bool export_embeddings = true;
@@ -29,6 +30,8 @@ struct RunOptions {
 };
 
 // Returns the process exit code (0 on success). Collective: every rank calls it.
-int run_training(const RunOptions& opts, Communicator& comm);
+// `tensor_comm` (optional) moves the model's rows: NCCL when model.device is a GPU; without it
+// `comm` moves them (device tensors staged through the host).
+int run_training(const RunOptions& opts, Communicator& comm, Communicator* tensor_comm = nullptr);
 
 }  // namespace tkg

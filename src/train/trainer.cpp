@@ -27,8 +27,18 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-at::Tensor long_tensor(const std::vector<int64_t>& v) {
-  return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).clone();
+// [v.size()] int64 on `device`.
+at::Tensor long_tensor(const std::vector<int64_t>& v, const at::Device& device) {
+  return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).to(device, false, true);
+}
+
+at::Device parse_device(const std::string& name) {
+  try {
+    at::Device d(name);
+    if (d.is_cpu() || (d.is_cuda() && d.has_index())) return d;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument("model.device: expected cpu or cuda:N, got '" + name + "'");
 }
 
 // Seed of one line's negative draws: depends on the run seed, epoch, step, user id and the line's
@@ -52,8 +62,18 @@ int64_t line_step(uint64_t seed, int64_t epoch, int64_t user, int64_t pos, int64
 
 }  // namespace
 
-Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm)
-    : shard_(shard), model_(model), train_(train), comm_(comm), attention_(parse_attention(model.attention)) {
+Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm,
+                 Communicator* tensor_comm)
+    : shard_(shard),
+      model_(model),
+      train_(train),
+      comm_(comm),
+      tcomm_(tensor_comm ? *tensor_comm : comm),
+      device_(parse_device(model.device)),
+      attention_(parse_attention(model.attention)) {
+  TKG_CHECK(tcomm_.size() == comm_.size() && tcomm_.rank() == comm_.rank(), "tensor communicator must match the world");
+  // The fused operators are CPU kernels; on a GPU the ATen composition runs (autograd backward).
+  if (device_.is_cuda()) model_.fused = false;
   if (attention_ == Attention::kOne) model_.use_beta = false;
   // RAU: the presets, then explicit overrides of the input and the binning.
   const std::string& rau = model.quant.rau;
@@ -63,13 +83,21 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   if (!model.quant.rau_bins.empty()) rau_bins_ = model.quant.rau_bins;
   graph_ = build_layer_graph(shard);
   halo_ = build_halo_plan(shard);
+  if (device_.is_cuda()) {
+    for (at::Tensor* t : {&graph_.indptr, &graph_.indices, &graph_.edge_row, &graph_.edge_user, &graph_.norm,
+                          &graph_.csc_ptr, &graph_.csc_edge})
+      *t = t->to(device_);
+    halo_.send_index = halo_.send_index.to(device_);
+  }
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
-  emb_ = at::empty({n_own, d}, at::kFloat);  // [n_own, d]
+  emb_ = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
   init_normal_rows(shard.owned, d, model.init_std, train.seed, /*table=*/1, emb_.data_ptr<float>());
   B_ = at::empty({nu, std::max<int64_t>(L, 1)}, at::kFloat);  // [n_own_users, L]
   std::vector<int64_t> users(shard.owned.begin(), shard.owned.begin() + nu);
   init_normal_rows(users, B_.size(1), 1.0, train.seed, /*table=*/2, B_.data_ptr<float>());
+  emb_ = emb_.to(device_);
+  B_ = B_.to(device_);
   emb_.set_requires_grad(true);
   B_.set_requires_grad(true);
   opt_ = std::make_unique<torch::optim::AdamW>(
@@ -159,8 +187,8 @@ int64_t Trainer::width() const {
 
 at::Tensor Trainer::beta_owned(int l) const {
   const int64_t ni = shard_.n_own() - shard_.n_own_users;
-  if (!model_.use_beta) return at::zeros({shard_.n_own()}, at::kFloat);
-  return at::cat({at::tanh(B_.select(1, l)), at::zeros({ni}, at::kFloat)});  // [n_own]
+  if (!model_.use_beta) return at::zeros({shard_.n_own()}, B_.options().requires_grad(false));
+  return at::cat({at::tanh(B_.select(1, l)), at::zeros({ni}, B_.options().requires_grad(false))});  // [n_own]
 }
 
 // H⁰ rows from (FP8-rounded) levels and codes: [n, d] or [n, d + 2^b].
@@ -181,10 +209,10 @@ Trainer::Forward Trainer::forward() {
     at::Tensor lv = fp8_round_ste(levels_);         // [n_own, 2^b]
     f.x0_owned = quantized_rows(lv, codes_);        // [n_own, w]
     if (model_.quant.fp8_halo) {
-      QuantHalo qh = quantized_halo_exchange(lv, codes_, model_.quant.bits, halo_, comm_);
+      QuantHalo qh = quantized_halo_exchange(lv, codes_, model_.quant.bits, halo_, tcomm_);
       x0_halo = quantized_rows(qh.levels, qh.codes);
     } else {
-      x0_halo = halo_exchange(f.x0_owned, halo_, comm_);
+      x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
     }
   }
   at::Tensor x = f.x0_owned;
@@ -193,13 +221,13 @@ Trainer::Forward Trainer::forward() {
     at::Tensor bo = beta_owned(l);  // [n_own]
     at::Tensor xin, bin;            // [n_local, w], [n_local]
     if (l == 0 && quantized_) {
-      at::Tensor bh = halo_exchange(bo.unsqueeze(1), halo_, comm_);  // [n_halo, 1]
+      at::Tensor bh = halo_exchange(bo.unsqueeze(1), halo_, tcomm_);  // [n_halo, 1]
       xin = at::cat({f.x0_owned, x0_halo}, 0);
       bin = at::cat({bo, bh.squeeze(1)}, 0);
     } else {
       at::Tensor xb = at::cat({x, bo.unsqueeze(1)}, 1);        // [n_own, w+1]
       // Layer 0 stays exact (it feeds the loss's λ term and RAU); deeper halos may travel as bf16.
-      at::Tensor halo = halo_exchange(xb, halo_, comm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
+      at::Tensor halo = halo_exchange(xb, halo_, tcomm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
       at::Tensor full = at::cat({xb, halo}, 0);                // [n_local, w+1]
       xin = full.narrow(1, 0, w);
       bin = full.select(1, w);
@@ -210,9 +238,9 @@ Trainer::Forward Trainer::forward() {
     x = model_.fused ? propagate_fused(xin, bin, graph_, attention_) : propagate_reference(xin, bin, graph_, attention_);
     layers.push_back(x);
   }
-  if (model_.layers == 0 && !quantized_) x0_halo = halo_exchange(f.x0_owned, halo_, comm_);
+  if (model_.layers == 0 && !quantized_) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
   f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, w]
-  at::Tensor final_halo = halo_exchange(f.final_owned, halo_, comm_);   // [n_halo, w]
+  at::Tensor final_halo = halo_exchange(f.final_owned, halo_, tcomm_);  // [n_halo, w]
   f.final_local = at::cat({f.final_owned, final_halo}, 0);
   f.x0_local = at::cat({f.x0_owned, x0_halo}, 0);
   return f;
@@ -220,11 +248,16 @@ Trainer::Forward Trainer::forward() {
 
 double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
   const double t0 = now_s();
-  const CommStats c0 = comm_.stats();
+  auto stats = [&] {  // both communicators, once each
+    CommStats c = comm_.stats();
+    if (&tcomm_ != &comm_) c.seconds += tcomm_.stats().seconds, c.bytes_sent += tcomm_.stats().bytes_sent;
+    return c;
+  };
+  const CommStats c0 = stats();
   const double global_loss = forward_backward(lines, negatives);
   opt_->step();
   if (quantized_) after_quantized_step();
-  const CommStats& c1 = comm_.stats();
+  const CommStats c1 = stats();
   const double comm_s = c1.seconds - c0.seconds;
   timing_.comm_s += comm_s;
   timing_.compute_s += (now_s() - t0) - comm_s;
@@ -238,9 +271,9 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   Forward f = forward();
   const int64_t n_step = comm_.all_reduce_sum(static_cast<int64_t>(lines.size()));
   // Pool rows: final and layer-0 embeddings of the pooled items of every rank.
-  at::Tensor pool_idx = long_tensor(pool_local_);
+  at::Tensor pool_idx = long_tensor(pool_local_, device_);
   at::Tensor mine = at::cat({f.final_owned.index_select(0, pool_idx), f.x0_owned.index_select(0, pool_idx)}, 1);  // [q_r, 2w]
-  at::Tensor pool = all_gather_rows(mine, pool_rows_per_rank_, comm_);  // [Q, 2d]
+  at::Tensor pool = all_gather_rows(mine, pool_rows_per_rank_, tcomm_);  // [Q, 2w]
   std::vector<int64_t> lu(lines.size()), li(lines.size()), lj(lines.size());
   std::vector<float> cnt_local(static_cast<size_t>(shard_.n_local()), 0.f), cnt_pool(pool_items_.size(), 0.f);
   for (size_t k = 0; k < lines.size(); ++k) {
@@ -251,20 +284,23 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     cnt_local[lu[k]] += 1, cnt_local[li[k]] += 1, cnt_pool[lj[k]] += 1;
   }
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
-  at::Tensor bpr = bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), long_tensor(lu), long_tensor(li),
-                                  long_tensor(lj), inv_n);
+  at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = long_tensor(lj, device_);  // [n] int64
+  at::Tensor bpr = model_.fused ? bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n)
+                                : bpr_loss_reference(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n);
   // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms.
-  at::Tensor tcl = at::from_blob(cnt_local.data(), {static_cast<int64_t>(cnt_local.size())}, at::kFloat);
-  at::Tensor tcp = at::from_blob(cnt_pool.data(), {static_cast<int64_t>(cnt_pool.size())}, at::kFloat);
+  at::Tensor tcl = at::from_blob(cnt_local.data(), {static_cast<int64_t>(cnt_local.size())}, at::kFloat)
+                       .to(device_, false, true);  // [n_local]
+  at::Tensor tcp = at::from_blob(cnt_pool.data(), {static_cast<int64_t>(cnt_pool.size())}, at::kFloat)
+                       .to(device_, false, true);  // [Q]
   at::Tensor reg = ((f.x0_local.pow(2).sum(1) * tcl).sum() + (pool.narrow(1, d, d).pow(2).sum(1) * tcp).sum()) *
                    (0.5 * train_.reg * inv_n);
   at::Tensor loss = bpr + reg;
   if (quantized_ && model_.quant.rank_loss > 0) {
-    at::Tensor tu = long_tensor(lu), ti = long_tensor(li), tj = long_tensor(lj);
     at::Tensor xu = f.final_local.index_select(0, tu);                                 // [n, w]
     at::Tensor s_pos = (xu * f.final_local.index_select(0, ti)).sum(1);                // [n]
     at::Tensor s_neg = (xu * pool.narrow(1, 0, d).index_select(0, tj)).sum(1);         // [n]
-    at::Tensor wts = lambda_weights(lu, s_pos.detach().contiguous(), s_neg.detach().contiguous());
+    at::Tensor wts = lambda_weights(lu, s_pos.detach().to(at::kCPU).contiguous(), s_neg.detach().to(at::kCPU).contiguous())
+                         .to(device_);  // [n]
     loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
   }
   if (quantized_ && rau_input_ == "propagated") last_final_ = f.final_owned.detach();
@@ -314,21 +350,45 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
   TopKAccumulator& acc = keep ? *keep : local_acc;
   TKG_CHECK(acc.n_users() == nu && acc.k() >= train_.ks.back(), "top-K accumulator shape");
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  const int64_t d = width();
   for (int s = 0; s < P; ++s) {
     const int64_t nb = static_cast<int64_t>(cur_ids.size());
     for (int64_t ub = 0; ub < nu; ub += train_.eval_user_block) {
       const int64_t nr = std::min(train_.eval_user_block, nu - ub);
-      at::Tensor scores = at::mm(U.narrow(0, ub, nr), cur_emb.t()).contiguous();  // [nr, nb]
-      float* sc = scores.data_ptr<float>();
-      at::parallel_for(0, nr, 16, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          const int64_t u = ub + r;
-          for (int64_t k = shard_.train.indptr[u]; k < shard_.train.indptr[u + 1]; ++k) {
-            auto it = std::lower_bound(cur_ids.begin(), cur_ids.end(), shard_.train.items[k]);
-            if (it != cur_ids.end() && *it == shard_.train.items[k]) sc[r * nb + (it - cur_ids.begin())] = neg_inf;
+      at::Tensor scores = at::mm(U.narrow(0, ub, nr), cur_emb.t()).contiguous();  // [nr, nb] on device_
+      // Train items of the block's users that are in this item block: masked to -inf.
+      auto masked = [&](int64_t r, auto&& mark) {
+        const int64_t u = ub + r;
+        for (int64_t k = shard_.train.indptr[u]; k < shard_.train.indptr[u + 1]; ++k) {
+          auto it = std::lower_bound(cur_ids.begin(), cur_ids.end(), shard_.train.items[k]);
+          if (it != cur_ids.end() && *it == shard_.train.items[k]) mark(it - cur_ids.begin());
+        }
+      };
+      if (device_.is_cpu()) {
+        float* sc = scores.data_ptr<float>();
+        at::parallel_for(0, nr, 16, [&](int64_t b, int64_t e) {
+          for (int64_t r = b; r < e; ++r) {
+            masked(r, [&](int64_t c) { sc[r * nb + c] = neg_inf; });
+            acc.offer(ub + r, 1, sc + r * nb, cur_ids.data(), nb);
           }
-          acc.offer(u, 1, sc + r * nb, cur_ids.data(), nb);
+        });
+        continue;
+      }
+      // On a GPU: mask there, keep each row's best kmax there, and offer only those to the host.
+      std::vector<int64_t> mr, mc;
+      for (int64_t r = 0; r < nr; ++r) masked(r, [&](int64_t c) { mr.push_back(r), mc.push_back(c); });
+      if (!mr.empty())
+        scores.index_put_({long_tensor(mr, device_), long_tensor(mc, device_)}, at::scalar_tensor(neg_inf, scores.options()));
+      const int64_t kb = std::min<int64_t>(kmax, nb);
+      auto best = at::topk(scores, kb, /*dim=*/1);
+      at::Tensor vals = std::get<0>(best).to(at::kCPU).contiguous();  // [nr, kb] float32
+      at::Tensor cols = std::get<1>(best).to(at::kCPU).contiguous();  // [nr, kb] int64
+      const float* vp = vals.data_ptr<float>();
+      const int64_t* cp = cols.data_ptr<int64_t>();
+      at::parallel_for(0, nr, 64, [&](int64_t b, int64_t e) {
+        std::vector<int64_t> ids(static_cast<size_t>(kb));
+        for (int64_t r = b; r < e; ++r) {
+          for (int64_t j = 0; j < kb; ++j) ids[j] = cur_ids[cp[r * kb + j]];
+          acc.offer(ub + r, 1, vp + r * kb, ids.data(), kb);
         }
       });
     }
@@ -340,11 +400,7 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
     recv_counts[prev] = sizes[src];
     std::vector<int64_t> next_ids(static_cast<size_t>(sizes[src]));
     comm_.all_to_all_v(cur_ids.data(), send_counts, next_ids.data(), recv_counts, DType::kInt64);
-    for (auto& c : send_counts) c *= d;
-    for (auto& c : recv_counts) c *= d;
-    at::Tensor next_emb = at::empty({sizes[src], d}, at::kFloat);
-    comm_.all_to_all_v(cur_emb.data_ptr<float>(), send_counts, next_emb.data_ptr<float>(), recv_counts,
-                       DType::kFloat32);
+    at::Tensor next_emb = exchange_rows(cur_emb, send_counts, recv_counts, sizes[src], tcomm_);  // [n_src, d]
     cur_ids = std::move(next_ids);
     cur_emb = next_emb;
   }
@@ -389,8 +445,8 @@ void Trainer::restore_best() {
 
 at::Tensor Trainer::x0_table() {
   at::NoGradGuard no_grad;
-  if (!quantized_) return emb_.detach().contiguous();
-  return at::gather(fp8_round_ste(levels_), 1, codes_.to(at::kLong)).contiguous();  // [n_own, d]
+  if (!quantized_) return emb_.detach().to(at::kCPU).contiguous();
+  return at::gather(fp8_round_ste(levels_), 1, codes_.to(at::kLong)).to(at::kCPU).contiguous();  // [n_own, d]
 }
 
 void Trainer::quantize_now() {
@@ -398,11 +454,12 @@ void Trainer::quantize_now() {
   TKG_CHECK(bits == 1 || bits == 2 || bits == 4 || bits == 8, "quant.bits must be 1, 2, 4 or 8");
   const int64_t n = shard_.n_own(), d = model_.dim, L = int64_t{1} << bits;
   at::NoGradGuard no_grad;
-  at::Tensor table = emb_.detach().contiguous();
+  at::Tensor table = emb_.detach().to(at::kCPU).contiguous();  // quantized on the host
   codes_ = at::empty({n, d}, at::kByte);   // [n_own, d]
   at::Tensor lv = at::empty({n, L}, at::kFloat);  // [n_own, 2^b]
   quantize_rows(table.data_ptr<float>(), n, d, bits, codes_.data_ptr<uint8_t>(), lv.data_ptr<float>());
-  levels_ = lv.set_requires_grad(true);
+  codes_ = codes_.to(device_);
+  levels_ = lv.to(device_).set_requires_grad(true);
   auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());
   auto next = std::make_unique<torch::optim::AdamW>(
       std::vector<at::Tensor>{levels_, B_},
@@ -428,9 +485,13 @@ void Trainer::after_quantized_step() {
   const int bits = model_.quant.bits;
   const int64_t n = shard_.n_own(), d = model_.dim, L = int64_t{1} << bits;
   if (model_.quant.dqs) {  // dynamic quantization step: sorted levels, codes and Adam moments follow
+    // Sorted on the host (a copy when the model lives on a GPU).
     std::vector<uint8_t> perm(static_cast<size_t>(n * L));
-    sort_levels(levels_.data_ptr<float>(), codes_.data_ptr<uint8_t>(), n, d, bits, perm.data());
-    at::Tensor p = at::from_blob(perm.data(), {n, L}, at::kByte).to(at::kLong);
+    at::Tensor lv = levels_.detach().to(at::kCPU).contiguous(), cd = codes_.to(at::kCPU).contiguous();  // [n, L], [n, d]
+    sort_levels(lv.data_ptr<float>(), cd.data_ptr<uint8_t>(), n, d, bits, perm.data());
+    if (lv.data_ptr() != levels_.data_ptr()) levels_.copy_(lv);  // not sorted in place
+    if (cd.data_ptr() != codes_.data_ptr()) codes_.copy_(cd);
+    at::Tensor p = at::from_blob(perm.data(), {n, L}, at::kByte).to(at::kLong).to(device_);  // [n, L]
     permute_optimizer_rows(*opt_, levels_, p);
   }
   if (model_.quant.rau == "off" || quant_steps_ % model_.quant.rau_every != 0) return;
@@ -442,10 +503,10 @@ void Trainer::after_quantized_step() {
     at::Tensor own = at::gather(lv, 1, codes_.to(at::kLong));  // [n_own, d]
     at::Tensor halo;
     if (model_.quant.fp8_halo) {
-      QuantHalo qh = quantized_halo_exchange(lv, codes_, bits, halo_, comm_);
+      QuantHalo qh = quantized_halo_exchange(lv, codes_, bits, halo_, tcomm_);
       halo = at::gather(qh.levels, 1, qh.codes.to(at::kLong));
     } else {
-      halo = halo_exchange(own, halo_, comm_);
+      halo = halo_exchange(own, halo_, tcomm_);
     }
     values = neighbour_mean(graph_, at::cat({own, halo}, 0));
   } else {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <memory>
@@ -33,7 +34,12 @@ struct StepTiming {
 
 class Trainer {
  public:
-  Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm);
+  // `comm` carries host buffers (control, ids, metric sums: self or MPI). `tensor_comm`, if given,
+  // moves the model's rows (halos, the negative pool, evaluation blocks): NCCL for CUDA tensors;
+  // by default `comm` moves them too, staging device tensors through the host.
+  // model.device: "cpu" or "cuda:N" (parameters, graph and activations live there).
+  Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm,
+          Communicator* tensor_comm = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -55,7 +61,7 @@ class Trainer {
   // they depend only on (seed, epoch, step, user id, line position): independent of P.
   std::vector<int64_t> sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines);
 
-  // Final embeddings of the owned nodes [n_own, d] float32 (no grad). Collective.
+  // Final embeddings of the owned nodes [n_own, d] float32 on the model's device (no grad). Collective.
   at::Tensor final_embeddings();
 
   // Full-ranking evaluation of owned users against `target` (one of the shard's splits), train
@@ -70,19 +76,20 @@ class Trainer {
   void restore_best();  // put the kept copy back
 
   const Shard& shard() const { return shard_; }
-  at::Tensor& embedding() { return emb_; }   // [n_own, d] float32, X⁰ rows of owned nodes (fp32 phase)
+  const at::Device& device() const { return device_; }
+  at::Tensor& embedding() { return emb_; }   // [n_own, d] float32 on device(), X⁰ rows of owned nodes (fp32 phase)
   // GNAQ: switch from the fp32 table to codes + levels (quantize_rows of the current table).
   void quantize_now();
   // GNAQ: start from a quantized model: codes [n_own, d] uint8, levels [n_own, 2^b], beta [n_own_users, L].
   void load_quantized(const uint8_t* codes, const float* levels, const float* beta);
   bool quantized() const { return quantized_; }
-  at::Tensor& levels() { return levels_; }    // [n_own, 2^b] float32 parameter (GNAQ phase)
-  at::Tensor& codes() { return codes_; }      // [n_own, d] uint8 (GNAQ phase)
+  at::Tensor& levels() { return levels_; }    // [n_own, 2^b] float32 parameter on device() (GNAQ phase)
+  at::Tensor& codes() { return codes_; }      // [n_own, d] uint8 on device() (GNAQ phase)
   // Width of H⁰ and of every layer: d, or d + 2^b when the levels are concatenated.
   int64_t width() const;
-  // The X⁰ table of the owned rows [n_own, d]: the fp32 table, or the dequantized one.
+  // The X⁰ table of the owned rows [n_own, d] float32 on the CPU: the fp32 table, or the dequantized one.
   at::Tensor x0_table();
-  at::Tensor& beta_logits() { return B_; }   // [n_own_users, L] float32 (β = tanh(B))
+  at::Tensor& beta_logits() { return B_; }   // [n_own_users, L] float32 on device() (β = tanh(B))
   int64_t n_lines() const { return static_cast<int64_t>(line_user_.size()); }
   // Owned user (local index) and position in its train list of line k.
   int64_t line_user(int64_t k) const { return line_user_[k]; }
@@ -108,7 +115,9 @@ class Trainer {
   const Shard& shard_;
   ModelOptions model_;
   TrainOptions train_;
-  Communicator& comm_;
+  Communicator& comm_;   // host buffers
+  Communicator& tcomm_;  // the model's rows (comm_ unless a tensor communicator was given)
+  at::Device device_;
   Attention attention_;
   LayerGraph graph_;
   HaloPlan halo_;

@@ -53,4 +53,11 @@ TEST(Config, ErrorsAreClear) {
   EXPECT_NE(error_of([&] { parse({"--config", ok, "--data", d.file("missing")}); }).find("does not exist"), std::string::npos);
   EXPECT_NE(error_of([&] { parse({"--config", d.file("none.ini")}); }).find("cannot open"), std::string::npos);
   EXPECT_NE(error_of([&] { parse({"--out", d.file("x")}); }).find("exactly one"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--model.device", "gpu"}); }).find("model.device"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--model.device", "cuda:x"}); }).find("cuda:N"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.tensor_comm", "gloo"}); }).find("train.tensor_comm"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.tensor_comm", "nccl"}); }).find("model.device = cuda"),
+            std::string::npos);
+  EXPECT_EQ(parse({"--config", ok, "--model.device", "cuda:1"}).run.model.device, "cuda:1");
 }

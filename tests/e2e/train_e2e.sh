@@ -42,6 +42,22 @@ assert len(lines) == 17730 and lines[0].startswith("0\t") and len(lines[0].split
 assert [int(l.split("\t")[0]) for l in lines] == list(range(17730))
 PY
 
+# The same run on a GPU gives the CPU's test metrics (CUDA builds on GPU machines); elsewhere
+# model.device = cuda is refused with a clear message and a non-zero exit.
+"$BUILD/tkg-train" "${COMMON[@]}" --model.device cuda --out "$T/g1" >"$T/g1.log" 2>&1
+if [[ $? -eq 0 ]]; then
+  python3 - "$T/p1" "$T/g1" <<'PY' && pass "GPU run: CPU test metrics" || { fail "GPU metrics differ from CPU"; cat "$T/g1.log"; }
+import json, sys
+ref, s = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert s["device"].startswith("cuda"), s["device"]
+for k, v in ref["test"].items():
+    assert abs(s["test"][k] - v) <= 2e-3, (k, v, s["test"][k])
+PY
+else
+  grep -q "model.device = cuda but this LibTorch has no CUDA or no GPU is visible" "$T/g1.log" \
+    && pass "model.device = cuda refused without CUDA" || { fail "model.device = cuda without CUDA"; cat "$T/g1.log"; }
+fi
+
 # Two ranks, partitioned on the fly: the same test metrics as one rank.
 OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${COMMON[@]}" --out "$T/p2" >"$T/p2.log" 2>&1 \
   && pass "2-rank run" || { fail "2-rank run"; cat "$T/p2.log"; }
