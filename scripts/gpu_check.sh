@@ -83,7 +83,7 @@ if [[ ,$STAGES, == *,train,* ]]; then
       --model.device "$device" --output.progress false --output.embeddings false --output.checkpoint false \
       --out "$dir" "$@" >"$dir.log" 2>&1
     local r=$?
-    cp "$dir/summary.json" "$OUT/$label.json" 2>/dev/null
+    cp "$dir/summary.json" "$OUT/$label.json" 2>/dev/null || cp "$dir/metrics.csv" "$OUT/$label.metrics.csv" 2>/dev/null
     python3 - "$label" "$dir/summary.json" "$r" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 label, path, r = sys.argv[1:]
