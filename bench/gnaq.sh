@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 CONFIG=${1:?config}; NAME=${2:?name}; EPOCHS=${3:-200}; SET=${4:-full}
 R=runs/gnaq-$NAME
 TRAIN=${TKG_TRAIN:-./build/tkg-train}  # a copy of the binary lets you rebuild while this runs
+read -r -a EXTRA <<<"${TKG_EXTRA:-}"    # options added to every run, e.g. "--data DIR --model.device cuda"
 mkdir -p "$R"
 row() {  # row LABEL RUNDIR
   python3 - "$1" "$2" "$R/fp32" <<'PY'
@@ -24,7 +25,7 @@ PY
 echo "| run | test ndcg@20 | recall_capped@20 | recall@20 | recall@20 vs fp32 | best epoch | model B/node | smaller |"
 echo "|---|---|---|---|---|---|---|---|"
 [[ -f $R/fp32/checkpoint/manifest.json ]] || \
-  "$TRAIN" --config "$CONFIG" --output.progress false --output.embeddings false --out "$R/fp32" >"$R/fp32.log" 2>&1
+  "$TRAIN" --config "$CONFIG" --output.progress false --output.embeddings false --out "$R/fp32" "${EXTRA[@]}" >"$R/fp32.log" 2>&1
 row "fp32 TopKGAT (phase 1)" "$R/fp32"
 # Base GNAQ options (the defaults): fine-tune the levels of the phase-1 table at lr 0.01, DQS on,
 # no concatenation, no RAU, no rank loss. Ablations change one of them.
@@ -33,7 +34,7 @@ run() {  # run LABEL DIR OPTIONS...
   local label=$1 dir=$2; shift 2
   "$TRAIN" --config "$CONFIG" --train.init_from "$R/fp32/checkpoint" --train.epochs "$EPOCHS" \
     --quant.warmup_epochs 0 --eval.patience 100 --output.progress false --output.embeddings false \
-    --output.checkpoint false --out "$R/$dir" "${BASE[@]}" "$@" >"$R/$dir.log" 2>&1 \
+    --output.checkpoint false --out "$R/$dir" "${EXTRA[@]}" "${BASE[@]}" "$@" >"$R/$dir.log" 2>&1 \
     && row "$label" "$R/$dir" || echo "| $label | failed: see $R/$dir.log |"
 }
 BASE_BITS=("${BASE[@]}")

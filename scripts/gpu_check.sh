@@ -2,7 +2,8 @@
 # Build and test on a GPU machine against the LibTorch 2.x + CUDA that its PyTorch wheel carries
 # (torch.utils.cmake_prefix_path) and the NCCL of that wheel, then run the whole CPU suite there
 # (except Slurm), the NCCL tests and GPU equivalence cases, and training runs on the GPU against
-# the CPU. docs/gpu.md records a run. Stages (TKG_GPU_STAGES, default gpu,train,cpu) run in order.
+# the CPU. docs/gpu.md records a run. Stages (TKG_GPU_STAGES, default gpu,train,cpu; also gnaq)
+# run in this order: gpu, train, gnaq, cpu.
 #
 # Usage: bash scripts/gpu_check.sh [DEB_DIR] [OUT_DIR] [DATA_DIR]
 #   DEB_DIR  Debian 12 .deb files of the C++ dependencies (Boost, METIS, Open MPI, GoogleTest), for
@@ -101,6 +102,17 @@ PY
   train gowalla-20ep-cpu gowalla configs/gowalla.ini cpu --train.epochs 20 --eval.every 20
   train ali-display-cuda Ali-Display configs/ali-display.ini cuda
   train gowalla-cuda gowalla configs/gowalla.ini cuda
+fi
+if [[ ,$STAGES, == *,gnaq,* ]]; then
+  # GNAQ on gowalla on the GPU: the fp32 run to convergence, then b = 1, 2, 4 (bench/gnaq.sh).
+  log "GNAQ bits on gowalla (GPU)"
+  TKG_TRAIN=./build-gpu/tkg-train TKG_EXTRA="--data $DATA/gowalla --model.device cuda" \
+    bash bench/gnaq.sh configs/gowalla.ini gowalla-gpu 200 bits >"$OUT/gnaq-gowalla-gpu.md" 2>&1 || rc=1
+  cat "$OUT/gnaq-gowalla-gpu.md" | tee -a "$OUT/summary.txt"
+  for r in fp32 b1 b2 b4; do
+    python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(sys.argv[2], 's/epoch', s['seconds_per_epoch'], 'epochs', s['epochs_run'], 'peak_rss_mb', s['peak_rss_mb'])" \
+      runs/gnaq-gowalla-gpu/$r/summary.json $r 2>&1 | tee -a "$OUT/summary.txt"
+  done
 fi
 if [[ ,$STAGES, == *,cpu,* ]]; then
   log "tests: everything else but Slurm, $(nproc) at a time"
