@@ -2,7 +2,8 @@
 # GNAQ on a dataset: an fp32 TopKGAT run (paper settings) that saves a checkpoint (phase 1), then
 # GNAQ runs from that checkpoint (quant.warmup_epochs = 0): b = 1, 2, 4 with the base options, and
 # at b = 2 one change at a time (the ablations). Prints one Markdown row per run.
-# Usage: bash bench/gnaq.sh CONFIG NAME [EPOCHS] [full|bits|ablations] > docs/raw/gnaq-NAME.md
+# Usage: bash bench/gnaq.sh CONFIG NAME [EPOCHS] [full|bits|ablations|rau] > docs/raw/gnaq-NAME.md
+#   rau: only the RAU-frequency rows (quant.rau_every)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:?config}; NAME=${2:?name}; EPOCHS=${3:-200}; SET=${4:-full}
@@ -38,22 +39,29 @@ run() {  # run LABEL DIR OPTIONS...
     && row "$label" "$R/$dir" || echo "| $label | failed: see $R/$dir.log |"
 }
 BASE_BITS=("${BASE[@]}")
-if [[ $SET != ablations ]]; then
+if [[ $SET != ablations && $SET != rau ]]; then
   run "GNAQ b=1" b1 --quant.bits 1
   run "GNAQ b=2" b2 --quant.bits 2
   run "GNAQ b=4" b4 --quant.bits 4
 fi
 [[ $SET == bits ]] && exit 0
-ab() {  # ablation at b = 2: replaces one base option
+ab() {  # ablation at b = 2: replaces one base option (further arguments go to the run as they are)
   local label=$1 dir=$2 key=$3 value=$4
+  shift 4
   local opts=()
   for ((k = 0; k < ${#BASE_BITS[@]}; k += 2)); do
     [[ ${BASE_BITS[k]} == "$key" ]] && opts+=("$key" "$value") || opts+=("${BASE_BITS[k]}" "${BASE_BITS[k+1]}")
   done
   BASE=("${opts[@]}")
-  run "$label" "$dir" --quant.bits 2
+  run "$label" "$dir" --quant.bits 2 "$@"
   BASE=("${BASE_BITS[@]}")
 }
+if [[ $SET == rau ]]; then
+  ab "b=2, RAU paper rule every 20 steps" b2-raupaper20 --quant.rau paper --quant.rau_every 20
+  ab "b=2, RAU paper rule every 100 steps" b2-raupaper100 --quant.rau paper --quant.rau_every 100
+  ab "b=2, RAU code rule every 20 steps" b2-raucode20 --quant.rau code --quant.rau_every 20
+  exit 0
+fi
 ab "b=2, w/o DQS" b2-nodqs --quant.dqs false
 ab "b=2, RAU paper rule every step" b2-raupaper --quant.rau paper
 ab "b=2, RAU code rule every step" b2-raucode --quant.rau code
@@ -61,3 +69,6 @@ ab "b=2, concat levels (H0 = [E', S])" b2-concat --quant.concat_levels true
 ab "b=2, tanh (official code)" b2-tanh --quant.tanh true
 ab "b=2, rank loss 0.1" b2-rank --quant.rank_loss 0.1
 ab "b=2, lr 0.1 after quantizing" b2-lr01 --quant.lr 0.1
+ab "b=2, RAU paper rule every 20 steps" b2-raupaper20 --quant.rau paper --quant.rau_every 20
+ab "b=2, RAU paper rule every 100 steps" b2-raupaper100 --quant.rau paper --quant.rau_every 100
+ab "b=2, RAU code rule every 20 steps" b2-raucode20 --quant.rau code --quant.rau_every 20

@@ -11,7 +11,6 @@
 #include "train/run.hpp"
 
 #ifdef TKG_HAVE_NCCL
-#include "comm/nccl_comm.hpp"
 #include "comm/nccl_communicator.hpp"
 #endif
 
@@ -37,12 +36,12 @@ int main(int argc, char** argv) {
     const bool gpu = pc.run.model.device != "cpu";
 #ifdef TKG_HAVE_NCCL
     if (gpu && pc.run.tensor_comm != "mpi") {
-      // NCCL needs a GPU of its own per rank; with fewer (ranks sharing a GPU), auto falls back to
-      // MPI on every rank alike (the choice must be collective).
-      const int64_t lacking = comm->all_reduce_sum(static_cast<int64_t>(tkg::cuda_device_count() < comm->local_size()));
-      if (lacking && pc.run.tensor_comm == "nccl")
-        throw tkg::InputError("train.tensor_comm", 0, "nccl needs one GPU per rank; a node has fewer GPUs than ranks");
-      if (!lacking) rows = tkg::make_nccl_communicator(*comm, pc.run.comm_timeout_s);
+      // NCCL needs a GPU of its own per rank; where ranks share one, auto falls back to MPI on
+      // every rank alike (the check is collective).
+      const bool own = tkg::each_rank_has_own_gpu(*comm);
+      if (!own && pc.run.tensor_comm == "nccl")
+        throw tkg::InputError("train.tensor_comm", 0, "nccl needs one GPU per rank; some ranks share a GPU or have none");
+      if (own) rows = tkg::make_nccl_communicator(*comm, pc.run.comm_timeout_s);
     }
 #else
     if (pc.run.tensor_comm == "nccl")

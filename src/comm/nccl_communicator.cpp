@@ -1,6 +1,14 @@
 #include "comm/nccl_communicator.hpp"
 
+#include <unistd.h>
+
+#include <array>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
 #include <cstdlib>
 #include <thread>
 
@@ -157,6 +165,32 @@ class NcclCommunicator : public Communicator {
 void set_nccl_max_chunk_elems(int64_t elems) {
   if (elems < 1) throw CommError("set_nccl_max_chunk_elems: need at least 1 element, got " + std::to_string(elems));
   g_max_chunk_elems = elems;
+}
+
+bool each_rank_has_own_gpu(Communicator& control) {
+  constexpr int64_t kKey = 160;  // host name (<= 64) + '/' + PCI bus id (<= 16), zero padded
+  std::array<char, kKey> key{};
+  const int n = cuda_device_count();
+  if (n > 0) {
+    char bus[32] = {0};
+    const int device = local_rank_from_env(control.local_rank()) % n;
+    if (cudaDeviceGetPCIBusId(bus, sizeof(bus) - 1, device) != cudaSuccess) {
+      (void)cudaGetLastError();
+    } else {
+      char host[72] = {0};
+      gethostname(host, sizeof(host) - 1);
+      std::snprintf(key.data(), key.size(), "%s/%s", host, bus);
+    }
+  }
+  const int P = control.size();
+  std::vector<char> all(static_cast<size_t>(P * kKey));
+  control.all_gather_v(key.data(), kKey, all.data(), std::vector<int64_t>(P, kKey), DType::kUInt8);
+  std::set<std::string> seen;
+  for (int p = 0; p < P; ++p) {
+    std::string k(all.data() + p * kKey, strnlen(all.data() + p * kKey, kKey));
+    if (k.empty() || !seen.insert(k).second) return false;
+  }
+  return true;
 }
 
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& control, double timeout_s) {

@@ -16,6 +16,12 @@ namespace tkg {
 // longer messages are split. Tests lower it to exercise the chunking.
 void set_nccl_max_chunk_elems(int64_t elems);
 
+// Collective (over `control`): true on every rank iff every rank sees a GPU and no two ranks
+// would use the same one (NCCL refuses a GPU shared by two ranks). The GPU of a rank is
+// local_rank mod visible GPUs; GPUs are told apart by host name and PCI bus id, so it also holds
+// when CUDA_VISIBLE_DEVICES shows each rank only its own GPU (launch/bind-device.sh).
+bool each_rank_has_own_gpu(Communicator& control);
+
 // Throws CommError when no GPU is visible.
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& control, double timeout_s = 600.0);
 

@@ -23,11 +23,7 @@ namespace {
 // True on every rank when every rank has a GPU of its own (decided together: a skip on some
 // ranks only would leave the others waiting in a collective).
 bool gpus_for_all_ranks() {
-  static const bool ok = [] {
-    auto& c = world();
-    const int64_t lacking = tkg::cuda_device_count() < c.local_size() ? 1 : 0;
-    return c.all_reduce_sum(lacking) == 0;
-  }();
+  static const bool ok = tkg::each_rank_has_own_gpu(world());
   return ok;
 }
 

@@ -14,7 +14,6 @@
 #include "graph/synthetic.hpp"
 #include "train/trainer.hpp"
 #ifdef TKG_HAVE_NCCL
-#include "comm/nccl_comm.hpp"
 #include "comm/nccl_communicator.hpp"
 #endif
 
@@ -83,7 +82,7 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   std::unique_ptr<tkg::Communicator> nccl;
   if (c.rows == "nccl") {
 #ifdef TKG_HAVE_NCCL
-    if (!all_ranks(tkg::cuda_device_count() >= world().local_size())) GTEST_SKIP() << "NCCL needs a GPU per rank";
+    if (!tkg::each_rank_has_own_gpu(world())) GTEST_SKIP() << "NCCL needs a GPU per rank";
     nccl = tkg::make_nccl_communicator(world(), 120);
 #else
     GTEST_SKIP() << "built without NCCL";
