@@ -68,36 +68,40 @@ SECONDS=0
 cmake --build build-gpu -j "$(nproc)" -- -k 0 >"$OUT/build.log" 2>&1 || { log "build FAILED"; grep -E -A5 "error" "$OUT/build.log" | head -60; exit 1; }
 log "built in ${SECONDS} s"
 STAGES=${TKG_GPU_STAGES:-gpu,train,cpu}
+# One training run: its summary line goes to summary.txt (LAUNCH: an mpirun prefix).
+train() {  # train LABEL DATASET CONFIG DEVICE EXTRA...
+  local label=$1 data=$2 config=$3 device=$4; shift 4
+  local dir=$OUT/../gpu-runs/$label
+  timeout "${TKG_GPU_TRAIN_TIMEOUT:-900}" ${LAUNCH:-} ./build-gpu/tkg-train --config "$config" --data "$DATA/$data" \
+    --model.device "$device" --output.progress false --output.embeddings false --output.checkpoint false \
+    --out "$dir" "$@" >"$dir.log" 2>&1
+  local r=$?
+  cp "$dir/summary.json" "$OUT/$label.json" 2>/dev/null || cp "$dir/metrics.csv" "$OUT/$label.metrics.csv" 2>/dev/null
+  python3 - "$label" "$dir/summary.json" "$r" <<'PY' | tee -a "$OUT/summary.txt"
+import json, sys
+label, path, r = sys.argv[1:]
+try:
+  s = json.load(open(path)); t = s["test"]
+  print(f"{label}: rc={r} device={s.get('device')} rows={s.get('tensor_backend')} epochs={s['epochs_run']} "
+        f"best={s['best_epoch']} s/epoch={s['seconds_per_epoch']:.4f} ndcg@20={t['ndcg@20']:.4f} "
+        f"recall@20={t['recall@20']:.4f} recall_capped@20={t['recall_capped@20']:.4f} peak_rss_mb={s['peak_rss_mb']:.0f}")
+except Exception as e:
+  print(f"{label}: rc={r}, no summary ({e})")
+PY
+  return $r
+}
+mkdir -p "$OUT/../gpu-runs"
 rc=0
 if [[ ,$STAGES, == *,gpu,* ]]; then
   log "tests on the GPU: NCCL (label gpu) and the gpu_* equivalence cases (P = 1..4 against the CPU model)"
   (cd build-gpu && GTEST_FILTER='*gpu*:NcclGpu*' ctest -R 'test_nccl_gpu|test_equivalence' -V --timeout 600) \
     >"$OUT/gpu-tests.log" 2>&1 || rc=1
   grep -E "\[ +(OK|FAILED|SKIPPED) +\]|tests passed|ranks failed" "$OUT/gpu-tests.log" | sort | uniq -c | tee -a "$OUT/summary.txt"
+  # Two ranks on this machine's GPU(s): rows over NCCL with a GPU per rank, else staged over MPI.
+  LAUNCH="mpirun --oversubscribe -n 2" train smoke-p2-cuda Ali-Display configs/smoke.ini cuda || rc=1
+  LAUNCH="" train smoke-p1-cpu Ali-Display configs/smoke.ini cpu || rc=1
 fi
 if [[ ,$STAGES, == *,train,* ]]; then
-  # Training on the GPU against the same binary on this machine's CPU cores (same run, same data).
-  train() {  # train LABEL DATASET CONFIG DEVICE EXTRA...
-    local label=$1 data=$2 config=$3 device=$4; shift 4
-    local dir=$OUT/../gpu-runs/$label
-    timeout "${TKG_GPU_TRAIN_TIMEOUT:-900}" ./build-gpu/tkg-train --config "$config" --data "$DATA/$data" \
-      --model.device "$device" --output.progress false --output.embeddings false --output.checkpoint false \
-      --out "$dir" "$@" >"$dir.log" 2>&1
-    local r=$?
-    cp "$dir/summary.json" "$OUT/$label.json" 2>/dev/null || cp "$dir/metrics.csv" "$OUT/$label.metrics.csv" 2>/dev/null
-    python3 - "$label" "$dir/summary.json" "$r" <<'PY' | tee -a "$OUT/summary.txt"
-import json, sys
-label, path, r = sys.argv[1:]
-try:
-    s = json.load(open(path)); t = s["test"]
-    print(f"{label}: rc={r} device={s.get('device')} rows={s.get('tensor_backend')} epochs={s['epochs_run']} "
-          f"best={s['best_epoch']} s/epoch={s['seconds_per_epoch']:.4f} ndcg@20={t['ndcg@20']:.4f} "
-          f"recall@20={t['recall@20']:.4f} recall_capped@20={t['recall_capped@20']:.4f} peak_rss_mb={s['peak_rss_mb']:.0f}")
-except Exception as e:
-    print(f"{label}: rc={r}, no summary ({e})")
-PY
-  }
-  mkdir -p "$OUT/../gpu-runs"
   train gowalla-20ep-cuda gowalla configs/gowalla.ini cuda --train.epochs 20 --eval.every 20
   train gowalla-20ep-cpu gowalla configs/gowalla.ini cpu --train.epochs 20 --eval.every 20
   train ali-display-cuda Ali-Display configs/ali-display.ini cuda
