@@ -2,8 +2,8 @@
 # Build and test on a GPU machine against the LibTorch 2.x + CUDA that its PyTorch wheel carries
 # (torch.utils.cmake_prefix_path) and the NCCL of that wheel, then run the whole CPU suite there
 # (except Slurm), the NCCL tests and GPU equivalence cases, and training runs on the GPU against
-# the CPU. docs/gpu.md records a run. Stages (TKG_GPU_STAGES, default gpu,train,cpu; also gnaq)
-# run in this order: gpu, train, gnaq, cpu.
+# the CPU. docs/gpu.md records a run. Stages (TKG_GPU_STAGES, default gpu,train,cpu; also speed,
+# gnaq) run in this order: gpu, speed, train, gnaq, cpu.
 #
 # Usage: bash scripts/gpu_check.sh [DEB_DIR] [OUT_DIR] [DATA_DIR]
 #   DEB_DIR  Debian 12 .deb files of the C++ dependencies (Boost, METIS, Open MPI, GoogleTest), for
@@ -93,13 +93,22 @@ PY
 mkdir -p "$OUT/../gpu-runs"
 rc=0
 if [[ ,$STAGES, == *,gpu,* ]]; then
-  log "tests on the GPU: NCCL (label gpu) and the gpu_* equivalence cases (P = 1..4 against the CPU model)"
-  (cd build-gpu && GTEST_FILTER='*gpu*:NcclGpu*' ctest -R 'test_nccl_gpu|test_equivalence' -V --timeout 600) \
+  log "tests on the GPU: CUDA kernels, NCCL, and the gpu_* equivalence cases (P = 1..4 against the CPU model)"
+  (cd build-gpu && GTEST_FILTER='*gpu*:NcclGpu*:*PropagateCuda*' \
+    ctest -R 'test_nccl_gpu|test_equivalence|test_propagate_cuda' -V --timeout 600) \
     >"$OUT/gpu-tests.log" 2>&1 || rc=1
   grep -E "\[ +(OK|FAILED|SKIPPED) +\]|tests passed|ranks failed" "$OUT/gpu-tests.log" | sort | uniq -c | tee -a "$OUT/summary.txt"
   # Two ranks on this machine's GPU(s): rows over NCCL with a GPU per rank, else staged over MPI.
   LAUNCH="mpirun --oversubscribe -n 2" train smoke-p2-cuda Ali-Display configs/smoke.ini cuda || rc=1
   LAUNCH="" train smoke-p1-cpu Ali-Display configs/smoke.ini cpu || rc=1
+fi
+if [[ ,$STAGES, == *,speed,* ]]; then
+  # The fused CUDA layer against the ATen composition on the same GPU (and the 20-epoch metrics).
+  for fused in true false; do
+    train gowalla-20ep-cuda-fused-$fused gowalla configs/gowalla.ini cuda --train.epochs 20 --eval.every 20 --model.fused $fused
+    train ali-display-100ep-cuda-fused-$fused Ali-Display configs/ali-display.ini cuda --train.epochs 100 --eval.every 100 \
+      --model.fused $fused
+  done
 fi
 if [[ ,$STAGES, == *,train,* ]]; then
   train gowalla-20ep-cuda gowalla configs/gowalla.ini cuda --train.epochs 20 --eval.every 20

@@ -1,5 +1,9 @@
 #include "model/propagate.hpp"
 
+#ifdef TKG_HAVE_CUDA_KERNELS
+#include "model/propagate_cuda.hpp"
+#endif
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -346,12 +350,84 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
   }
 };
 
+#ifdef TKG_HAVE_CUDA_KERNELS
+// The same operator on CUDA tensors (kernels in propagate_cuda.cu); graph tensors on the device.
+class PropagateCudaFunction : public torch::autograd::Function<PropagateCudaFunction> {
+ public:
+  static cuda::DeviceGraph device_graph(const LayerGraph& g) {
+    return cuda::DeviceGraph{g.indptr.data_ptr<int64_t>(),    g.indices.data_ptr<int64_t>(), g.edge_row.data_ptr<int64_t>(),
+                             g.edge_user.data_ptr<int64_t>(), g.norm.data_ptr<double>(),     g.csc_ptr.data_ptr<int64_t>(),
+                             g.csc_edge.data_ptr<int64_t>(),  g.n_own,                       g.n_local,
+                             g.indices.size(0)};
+  }
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, int64_t att, const LayerGraph* lg) {
+    x = x.contiguous();
+    beta = beta.contiguous();
+    const cuda::DeviceGraph g = device_graph(*lg);
+    const bool scored = static_cast<Attention>(att) != Attention::kOne;
+    at::Tensor y = at::empty({g.n_own, x.size(1)}, x.options());        // [n_own, d]
+    at::Tensor a = at::empty({g.nnz}, x.options());                     // [nnz] attention weights
+    at::Tensor cos = at::empty({scored ? g.nnz : 0}, x.options());      // [nnz] cosines
+    at::Tensor dom = at::empty({scored ? g.nnz : 0}, x.options());      // [nnz] ω'(t)/sqrt(d_v d_w)
+    at::Tensor inv = at::empty({scored ? g.n_local : 0}, x.options());  // [n_local] 1/‖x‖
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_forward", [&] {
+      cuda::propagate_forward<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
+                                        static_cast<int>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
+                                        cos.data_ptr<scalar_t>(), dom.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>());
+    });
+    ctx->save_for_backward({x, beta, a, cos, dom, inv});
+    ctx->saved_data["att"] = att;
+    ctx->saved_data["graph"] = reinterpret_cast<int64_t>(lg);
+    return y;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &beta = saved[1], &a = saved[2], &cos = saved[3], &dom = saved[4], &inv = saved[5];
+    const cuda::DeviceGraph g = device_graph(*reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt()));
+    const int att = static_cast<int>(ctx->saved_data["att"].toInt());
+    at::Tensor gy = grad_out[0].contiguous();                                      // [n_own, d]
+    at::Tensor gx = at::zeros_like(x), gbeta = at::zeros_like(beta);               // [n_local, d], [n_local]
+    at::Tensor gt = at::empty({static_cast<Attention>(att) != Attention::kOne ? g.nnz : 0}, x.options());  // [nnz]
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_backward", [&] {
+      cuda::propagate_backward<scalar_t>(x.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), x.size(1), g, att,
+                                         a.data_ptr<scalar_t>(), cos.data_ptr<scalar_t>(), dom.data_ptr<scalar_t>(),
+                                         inv.data_ptr<scalar_t>(), gt.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
+                                         gbeta.data_ptr<scalar_t>());
+    });
+    at::Tensor none;
+    return {gx, gbeta, none, none};
+  }
+};
+#endif
+
 }  // namespace
+
+LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
+  LayerGraph out = g;
+  for (at::Tensor* t : {&out.indptr, &out.indices, &out.edge_row, &out.edge_user, &out.norm, &out.csc_ptr, &out.csc_edge})
+    *t = t->to(device);
+  return out;
+}
+
+bool fused_supported(const at::Device& device) {
+#ifdef TKG_HAVE_CUDA_KERNELS
+  return device.is_cpu() || device.is_cuda();
+#else
+  return device.is_cpu();
+#endif
+}
 
 at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att) {
   TKG_CHECK(x.dim() == 2 && x.size(0) == g.n_local, "x must be [n_local, d], got " << x.sizes());
   TKG_CHECK(beta.dim() == 1 && beta.size(0) == g.n_local, "beta must be [n_local]");
-  TKG_CHECK(x.device().is_cpu(), "the fused operator runs on CPU tensors");
+  TKG_CHECK(fused_supported(x.device()), "the fused operator has no kernels for " << x.device() << " in this build");
+  TKG_CHECK(g.indptr.device() == x.device(), "graph tensors on " << g.indptr.device() << ", x on " << x.device());
+#ifdef TKG_HAVE_CUDA_KERNELS
+  if (x.is_cuda() && att != Attention::kSoftmax) {
+    TKG_CHECK(beta.scalar_type() == x.scalar_type(), "x and beta dtypes differ");
+    return PropagateCudaFunction::apply(x, beta, static_cast<int64_t>(att), &g);
+  }
+#endif
   TKG_CHECK(beta.scalar_type() == x.scalar_type(), "x and beta dtypes differ");
   if (att == Attention::kSoftmax) return propagate_reference(x, beta, g, att);
   return PropagateFunction::apply(x, beta, g.indptr, g.indices, g.edge_row, g.edge_user, g.norm, g.csc_ptr,

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <string>
@@ -46,6 +47,9 @@ struct LayerGraph {
 
 LayerGraph build_layer_graph(const Shard& shard);
 
+// A copy of `g` with its tensors on `device` (the row/column blocks stay host vectors).
+LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device);
+
 // Reference implementation composed of ATen ops (autograd does the backward). Builds E×d
 // intermediates; for tests and for the softmax variant.
 //   x:    [n_local, d] float/double, CPU (owned rows, then halo rows)
@@ -53,9 +57,14 @@ LayerGraph build_layer_graph(const Shard& shard);
 //   returns [n_own, d]
 at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
 
-// Fused CPU operator with explicit forward and backward (a custom autograd Function): parallel
+// Fused operator with explicit forward and backward (a custom autograd Function): parallel
 // over rows (forward) and over rows then columns (backward); only per-edge scalars are stored.
+// CPU kernels always; CUDA kernels (propagate_cuda.cu, one warp per row/column) in builds with
+// them (TKG_HAVE_CUDA_KERNELS), for CUDA tensors with the graph on the same device.
 // Same shapes and semantics as propagate_reference. kSoftmax falls back to the reference.
 at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
+
+// Whether propagate_fused has kernels for tensors on `device` in this build.
+bool fused_supported(const at::Device& device);
 
 }  // namespace tkg
