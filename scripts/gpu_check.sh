@@ -72,10 +72,15 @@ STAGES=${TKG_GPU_STAGES:-gpu,train,cpu}
 train() {  # train LABEL DATASET CONFIG DEVICE EXTRA...
   local label=$1 data=$2 config=$3 device=$4; shift 4
   local dir=$OUT/../gpu-runs/$label
+  # Device memory in use, sampled every 100 ms while the run lasts (the peak goes to the summary line).
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >"$dir.gpumem" 2>/dev/null &
+  local smi=$!
   timeout "${TKG_GPU_TRAIN_TIMEOUT:-900}" ${LAUNCH:-} ./build-gpu/tkg-train --config "$config" --data "$DATA/$data" \
     --model.device "$device" --output.progress false --output.embeddings false --output.checkpoint false \
     --out "$dir" "$@" >"$dir.log" 2>&1
   local r=$?
+  kill $smi 2>/dev/null; wait $smi 2>/dev/null
+  echo "$label: peak device memory $(sort -n "$dir.gpumem" | tail -1) MiB (nvidia-smi)" | tee -a "$OUT/summary.txt"
   cp "$dir/summary.json" "$OUT/$label.json" 2>/dev/null || cp "$dir/metrics.csv" "$OUT/$label.metrics.csv" 2>/dev/null
   python3 - "$label" "$dir/summary.json" "$r" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
@@ -106,8 +111,8 @@ if [[ ,$STAGES, == *,speed,* ]]; then
   # The fused CUDA layer against the ATen composition on the same GPU (and the 20-epoch metrics).
   for fused in true false; do
     train gowalla-20ep-cuda-fused-$fused gowalla configs/gowalla.ini cuda --train.epochs 20 --eval.every 20 --model.fused $fused
-    train ali-display-100ep-cuda-fused-$fused Ali-Display configs/ali-display.ini cuda --train.epochs 100 --eval.every 100 \
-      --model.fused $fused
+    [[ -n ${TKG_GPU_QUICK:-} ]] || train ali-display-100ep-cuda-fused-$fused Ali-Display configs/ali-display.ini cuda \
+      --train.epochs 100 --eval.every 100 --model.fused $fused
   done
 fi
 if [[ ,$STAGES, == *,train,* ]]; then
