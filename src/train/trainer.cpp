@@ -164,19 +164,22 @@ void Trainer::build_pool(int64_t epoch, int64_t step) {
 std::vector<int64_t> Trainer::sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) {
   std::vector<int64_t> out(lines.size());
   const int64_t m = shard_.n_items, q = static_cast<int64_t>(pool_items_.size());
-  for (size_t k = 0; k < lines.size(); ++k) {
-    const int64_t line = lines[k];
-    const int64_t u = line_user_[line];
-    Rng rng(line_seed(train_.seed, epoch, step, shard_.owned[u], line_pos_[line]));
-    const auto& set = user_train_set_[u];
-    int64_t j = 0;
-    for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
-      j = full_pool_ ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(m)))
-                     : pool_items_[rng.below(static_cast<uint64_t>(std::max<int64_t>(q, 1)))];
-      if (!std::binary_search(set.begin(), set.end(), j)) break;
+  // Each line draws from its own generator: parallel, and the same whatever the thread count.
+  at::parallel_for(0, static_cast<int64_t>(lines.size()), 4096, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t line = lines[k];
+      const int64_t u = line_user_[line];
+      Rng rng(line_seed(train_.seed, epoch, step, shard_.owned[u], line_pos_[line]));
+      const auto& set = user_train_set_[u];
+      int64_t j = 0;
+      for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
+        j = full_pool_ ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(m)))
+                       : pool_items_[rng.below(static_cast<uint64_t>(std::max<int64_t>(q, 1)))];
+        if (!std::binary_search(set.begin(), set.end(), j)) break;
+      }
+      out[k] = j;
     }
-    out[k] = j;
-  }
+  });
   return out;
 }
 
@@ -274,23 +277,23 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   at::Tensor mine = at::cat({f.final_owned.index_select(0, pool_idx), f.x0_owned.index_select(0, pool_idx)}, 1);  // [q_r, 2w]
   at::Tensor pool = all_gather_rows(mine, pool_rows_per_rank_, tcomm_);  // [Q, 2w]
   std::vector<int64_t> lu(lines.size()), li(lines.size()), lj(lines.size());
-  std::vector<float> cnt_local(static_cast<size_t>(shard_.n_local()), 0.f), cnt_pool(pool_items_.size(), 0.f);
-  for (size_t k = 0; k < lines.size(); ++k) {
-    lu[k] = line_user_[lines[k]];
-    li[k] = line_item_local_[lines[k]];
-    lj[k] = pool_pos_[negatives[k]];
+  at::parallel_for(0, static_cast<int64_t>(lines.size()), 16384, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      lu[k] = line_user_[lines[k]];
+      li[k] = line_item_local_[lines[k]];
+      lj[k] = pool_pos_[negatives[k]];
+    }
+  });
+  for (size_t k = 0; k < lines.size(); ++k)
     TKG_CHECK(lj[k] >= 0, "negative item " << negatives[k] << " is not in this step's pool");
-    cnt_local[lu[k]] += 1, cnt_local[li[k]] += 1, cnt_pool[lj[k]] += 1;
-  }
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
   at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = long_tensor(lj, device_);  // [n] int64
   at::Tensor bpr = model_.fused && device_.is_cpu() ? bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n)
                                 : bpr_loss_reference(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n);
-  // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms.
-  at::Tensor tcl = at::from_blob(cnt_local.data(), {static_cast<int64_t>(cnt_local.size())}, at::kFloat)
-                       .to(device_, false, true);  // [n_local]
-  at::Tensor tcp = at::from_blob(cnt_pool.data(), {static_cast<int64_t>(cnt_pool.size())}, at::kFloat)
-                       .to(device_, false, true);  // [Q]
+  // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms
+  // (counted where the model lives).
+  at::Tensor tcl = (at::bincount(tu, {}, shard_.n_local()) + at::bincount(ti, {}, shard_.n_local())).to(at::kFloat);  // [n_local]
+  at::Tensor tcp = at::bincount(tj, {}, static_cast<int64_t>(pool_items_.size())).to(at::kFloat);                     // [Q]
   at::Tensor reg = ((f.x0_local.pow(2).sum(1) * tcl).sum() + (pool.narrow(1, d, d).pow(2).sum(1) * tcp).sum()) *
                    (0.5 * train_.reg * inv_n);
   at::Tensor loss = bpr + reg;
