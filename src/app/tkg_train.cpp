@@ -33,9 +33,8 @@ int main(int argc, char** argv) {
     auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
     // Rows of a GPU model travel over NCCL (MPI stays the control plane), when this build has it.
     std::unique_ptr<tkg::Communicator> rows;
-    const bool gpu = pc.run.model.device != "cpu";
 #ifdef TKG_HAVE_NCCL
-    if (gpu && pc.run.tensor_comm != "mpi") {
+    if (pc.run.model.device != "cpu" && pc.run.tensor_comm != "mpi") {
       // NCCL needs a GPU of its own per rank; where ranks share one, auto falls back to MPI on
       // every rank alike (the check is collective).
       const bool own = tkg::each_rank_has_own_gpu(*comm);
@@ -47,7 +46,6 @@ int main(int argc, char** argv) {
     if (pc.run.tensor_comm == "nccl")
       throw tkg::InputError("train.tensor_comm", 0, "nccl requested but this build has no NCCL (TKG_WITH_NCCL)");
 #endif
-    (void)gpu;
     return tkg::run_training(pc.run, *comm, rows.get());
   });
   if (code != 0 && P > 1) tkg::mpi_abort_job(name + " failed with exit code " + std::to_string(code), code);

@@ -85,6 +85,7 @@ at::Tensor bpr_loss_fused(const at::Tensor& local, const at::Tensor& pool, const
   TKG_CHECK(local.scalar_type() == at::kFloat && pool.scalar_type() == at::kFloat, "bpr_loss_fused takes float32");
   TKG_CHECK(local.dim() == 2 && pool.dim() == 2 && local.size(1) == pool.size(1), "local [n_local, d], pool [Q, d]");
   TKG_CHECK(lu.size(0) == li.size(0) && lu.size(0) == lj.size(0), "one u, i, j per line");
+  if (!local.device().is_cpu()) return bpr_loss_reference(local, pool, lu, li, lj, scale);  // CPU kernel only
   return BprFunction::apply(local, pool, lu, li, lj, scale);
 }
 

@@ -2,7 +2,8 @@
 //   loss = scale · Σ_k softplus( local[u_k]·pool[j_k] − local[u_k]·local[i_k] )
 // local: [n_local, d] float32 final embeddings of owned + halo nodes; pool: [Q, d] float32 final
 // embeddings of this step's negative pool; lu, li: [n] int64 rows of local; lj: [n] int64 rows
-// of pool. Returns a 0-dim tensor; gradients flow to local and pool.
+// of pool. Returns a 0-dim tensor; gradients flow to local and pool. The fused kernel is CPU-only:
+// tensors on another device take the ATen composition (bpr_loss_reference).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -12,7 +13,7 @@ namespace tkg {
 at::Tensor bpr_loss_fused(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu,
                           const at::Tensor& li, const at::Tensor& lj, double scale);
 
-// The same with ATen ops (autograd), for tests.
+// The same with ATen ops (autograd): tests, and non-CPU tensors.
 at::Tensor bpr_loss_reference(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu,
                               const at::Tensor& li, const at::Tensor& lj, double scale);
 

@@ -305,6 +305,21 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// Forward outputs and the per-edge scalars saved for the backward (both devices).
+struct ForwardBuffers {
+  at::Tensor y;    // [n_own, d]
+  at::Tensor a;    // [nnz] attention weights
+  at::Tensor cos;  // [nnz] cosines (empty for kOne)
+  at::Tensor dom;  // [nnz] ω'(t)/sqrt(d_v d_w) (empty for kOne)
+  at::Tensor inv;  // [n_local] 1/‖x‖ (empty for kOne)
+};
+
+ForwardBuffers forward_buffers(const at::Tensor& x, int64_t n_own, int64_t n_local, int64_t nnz, bool scored) {
+  return ForwardBuffers{at::empty({n_own, x.size(1)}, x.options()), at::empty({nnz}, x.options()),
+                        at::empty({scored ? nnz : 0}, x.options()), at::empty({scored ? nnz : 0}, x.options()),
+                        at::empty({scored ? n_local : 0}, x.options())};
+}
+
 class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, at::Tensor indptr,
@@ -313,12 +328,8 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
     x = x.contiguous();
     beta = beta.contiguous();
     GraphPtrs g = ptrs(indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, lg);
-    const bool scored = static_cast<Attention>(att) != Attention::kOne;
-    at::Tensor y = at::empty({g.n_own, x.size(1)}, x.options());           // [n_own, d]
-    at::Tensor a = at::empty({g.nnz}, x.options());                        // [nnz] attention weights
-    at::Tensor cos = at::empty({scored ? g.nnz : 0}, x.options());         // [nnz] cosines
-    at::Tensor dom = at::empty({scored ? g.nnz : 0}, x.options());         // [nnz] ω'(t)/sqrt(d_v d_w)
-    at::Tensor inv = at::empty({scored ? g.n_local : 0}, x.options());     // [n_local] 1/‖x‖
+    ForwardBuffers b = forward_buffers(x, g.n_own, g.n_local, g.nnz, static_cast<Attention>(att) != Attention::kOne);
+    at::Tensor &y = b.y, &a = b.a, &cos = b.cos, &dom = b.dom, &inv = b.inv;
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
       forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
                                static_cast<Attention>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
@@ -364,12 +375,8 @@ class PropagateCudaFunction : public torch::autograd::Function<PropagateCudaFunc
     x = x.contiguous();
     beta = beta.contiguous();
     const cuda::DeviceGraph g = device_graph(*lg);
-    const bool scored = static_cast<Attention>(att) != Attention::kOne;
-    at::Tensor y = at::empty({g.n_own, x.size(1)}, x.options());        // [n_own, d]
-    at::Tensor a = at::empty({g.nnz}, x.options());                     // [nnz] attention weights
-    at::Tensor cos = at::empty({scored ? g.nnz : 0}, x.options());      // [nnz] cosines
-    at::Tensor dom = at::empty({scored ? g.nnz : 0}, x.options());      // [nnz] ω'(t)/sqrt(d_v d_w)
-    at::Tensor inv = at::empty({scored ? g.n_local : 0}, x.options());  // [n_local] 1/‖x‖
+    ForwardBuffers b = forward_buffers(x, g.n_own, g.n_local, g.nnz, static_cast<Attention>(att) != Attention::kOne);
+    at::Tensor &y = b.y, &a = b.a, &cos = b.cos, &dom = b.dom, &inv = b.inv;
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_forward", [&] {
       cuda::propagate_forward<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
                                         static_cast<int>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),

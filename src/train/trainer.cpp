@@ -73,7 +73,7 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
       attention_(parse_attention(model.attention)) {
   TKG_CHECK(tcomm_.size() == comm_.size() && tcomm_.rank() == comm_.rank(), "tensor communicator must match the world");
   // The fused layer has CPU kernels and, in builds with them, CUDA kernels; without, the ATen
-  // composition runs (autograd backward). The fused BPR loss is CPU-only (see forward_backward).
+  // composition runs (autograd backward).
   if (!fused_supported(device_)) model_.fused = false;
   if (attention_ == Attention::kOne) model_.use_beta = false;
   // RAU: the presets, then explicit overrides of the input and the binning.
@@ -84,10 +84,8 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   if (!model.quant.rau_bins.empty()) rau_bins_ = model.quant.rau_bins;
   graph_ = build_layer_graph(shard);
   halo_ = build_halo_plan(shard);
-  if (device_.is_cuda()) {
-    graph_ = layer_graph_to(graph_, device_);
-    halo_.send_index = halo_.send_index.to(device_);
-  }
+  graph_ = layer_graph_to(graph_, device_);  // no copies on the CPU
+  halo_.send_index = halo_.send_index.to(device_);
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
   emb_ = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
@@ -288,7 +286,7 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     TKG_CHECK(lj[k] >= 0, "negative item " << negatives[k] << " is not in this step's pool");
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
   at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = long_tensor(lj, device_);  // [n] int64
-  at::Tensor bpr = model_.fused && device_.is_cpu() ? bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n)
+  at::Tensor bpr = model_.fused ? bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n)
                                 : bpr_loss_reference(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n);
   // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms
   // (counted where the model lives).
