@@ -71,7 +71,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("train.epochs", po::value(&t.epochs)->default_value(t.epochs), "maximum epochs")
     ("train.batch_size", po::value(&t.batch_size)->default_value(t.batch_size), "lines per step (0 = full batch)")
     ("train.pool_size", po::value(&t.pool_size)->default_value(t.pool_size),
-     "negative pool per step (0 = all items: the exact uniform sampler)")
+     "0 = exact sampler (each line's negative uniform over all items; remote ones fetched sparsely); "
+     "Q > 0 = each line draws from a pool of Q items per step shared by all ranks (bounds the fetch; docs/scale.md)")
     ("train.seed", po::value(&t.seed)->default_value(t.seed), "seed of init and sampling")
     ("train.threads", po::value(&r.threads)->default_value(0), "intra-op threads per rank (0 = cores / ranks on the node)")
     ("train.tensor_comm", po::value(&r.tensor_comm)->default_value(r.tensor_comm),

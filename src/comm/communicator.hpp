@@ -18,10 +18,16 @@ namespace tkg {
 enum class DType { kFloat32, kFloat64, kInt64, kUInt8, kUInt16 };
 size_t dtype_size(DType t);
 
+// What a collective's bytes are for, so traffic can be reported per purpose (halo exchanges vs
+// negative-sample fetches vs evaluation). Set by the caller (TrafficScope); kOther by default.
+enum class Traffic : int { kOther = 0, kHalo, kNegatives, kEval, kCount };
+
 struct CommStats {
   double seconds = 0;         // wall time inside collectives (communication + waiting)
   uint64_t bytes_sent = 0;    // payload bytes this rank sent to other ranks
   uint64_t calls = 0;
+  uint64_t bytes_by_traffic[static_cast<int>(Traffic::kCount)] = {};  // bytes_sent split by purpose
+  uint64_t bytes(Traffic t) const { return bytes_by_traffic[static_cast<int>(t)]; }
 };
 
 class Communicator {
@@ -69,7 +75,21 @@ class Communicator {
 
   CommStats& stats() { return stats_; }
 
+  // Purpose of the bytes of the following calls; returns the previous one.
+  Traffic set_traffic(Traffic t) {
+    Traffic old = traffic_;
+    traffic_ = t;
+    return old;
+  }
+  Traffic traffic() const { return traffic_; }
+
  protected:
+  // Backends call this for every payload byte count they send to another rank.
+  void count_sent(uint64_t bytes) {
+    stats_.bytes_sent += bytes;
+    stats_.bytes_by_traffic[static_cast<int>(traffic_)] += bytes;
+  }
+
   // Adds the wall time of one collective (communication + waiting) to stats_, and counts it.
   class CollectiveTimer {
    public:
@@ -84,6 +104,20 @@ class Communicator {
   };
 
   CommStats stats_;
+  Traffic traffic_ = Traffic::kOther;
+};
+
+// Marks the collectives of a scope as being for `t` (restores the previous purpose on exit).
+class TrafficScope {
+ public:
+  TrafficScope(Communicator& c, Traffic t) : c_(c), old_(c.set_traffic(t)) {}
+  ~TrafficScope() { c_.set_traffic(old_); }
+  TrafficScope(const TrafficScope&) = delete;
+  TrafficScope& operator=(const TrafficScope&) = delete;
+
+ private:
+  Communicator& c_;
+  Traffic old_;
 };
 
 // A world of one rank (P = 1): collectives are local copies.

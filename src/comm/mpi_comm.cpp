@@ -113,7 +113,7 @@ class MpiCommunicator : public Communicator {
     for (int p = 0; p < size_; ++p) {
       if (p == rank_) continue;
       post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, reqs);
-      stats_.bytes_sent += static_cast<uint64_t>(sc[p]) * es;
+      count_sent(static_cast<uint64_t>(sc[p]) * es);
     }
     TKG_CHECK(sc[rank_] == rc[rank_], "self block: send " << sc[rank_] << " != recv " << rc[rank_]);
     if (sc[rank_]) std::memmove(r + roff[rank_] * es, s + soff[rank_] * es, static_cast<size_t>(sc[rank_]) * es);
@@ -135,7 +135,7 @@ class MpiCommunicator : public Communicator {
     for (int p = 0; p < size_; ++p)
       if (p != rank_) {
         post_chunks(static_cast<char*>(const_cast<void*>(send)), count * static_cast<int64_t>(es), p, true, reqs);
-        stats_.bytes_sent += static_cast<uint64_t>(count) * es;
+        count_sent(static_cast<uint64_t>(count) * es);
       }
     if (count) std::memmove(r + roff[rank_] * es, send, static_cast<size_t>(count) * es);
     wait_all(reqs, "all_gather_v (MPI_Isend/MPI_Irecv)");

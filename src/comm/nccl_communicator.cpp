@@ -68,7 +68,7 @@ class NcclCommunicator : public Communicator {
     for (int p = 0; p < size(); ++p) {
       send_chunks(static_cast<const char*>(send) + so * es, sc[p], t, p, c);
       recv_chunks(static_cast<char*>(recv) + ro * es, rc[p], t, p, c);
-      if (p != rank()) stats_.bytes_sent += static_cast<uint64_t>(sc[p]) * es;
+      if (p != rank()) count_sent(static_cast<uint64_t>(sc[p]) * es);
       so += sc[p], ro += rc[p];
     }
     TKG_NCCL_CHECK(ncclGroupEnd());
@@ -84,7 +84,7 @@ class NcclCommunicator : public Communicator {
     for (int p = 0; p < size(); ++p) {
       send_chunks(static_cast<const char*>(send), count, t, p, c);
       recv_chunks(static_cast<char*>(recv) + ro * es, rc[p], t, p, c);
-      if (p != rank()) stats_.bytes_sent += static_cast<uint64_t>(count) * es;
+      if (p != rank()) count_sent(static_cast<uint64_t>(count) * es);
       ro += rc[p];
     }
     TKG_NCCL_CHECK(ncclGroupEnd());

@@ -26,6 +26,7 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, at::Tensor local, at::Tensor pool, at::Tensor lu, at::Tensor li,
                             at::Tensor lj, double scale) {
+    const bool same = local.is_same(pool);  // one table for users, positives and negatives
     local = local.contiguous();
     pool = pool.contiguous();
     const int64_t n = lu.size(0), d = local.size(1);
@@ -47,6 +48,7 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
     }
     ctx->save_for_backward({local, pool, lu, li, lj, diff});
     ctx->saved_data["scale"] = scale;
+    ctx->saved_data["same"] = same;
     return at::scalar_tensor(sum * scale, local.options());
   }
 
@@ -55,7 +57,8 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
     const at::Tensor &local = s[0], &pool = s[1], &lu = s[2], &li = s[3], &lj = s[4], &diff = s[5];
     const double c0 = ctx->saved_data["scale"].toDouble() * grad[0].item<double>();
     const int64_t n = lu.size(0), d = local.size(1);
-    at::Tensor gl = at::zeros_like(local), gp = at::zeros_like(pool);
+    const bool same = ctx->saved_data["same"].toBool();
+    at::Tensor gl = at::zeros_like(local), gp = same ? gl : at::zeros_like(pool);
     const float* L = local.data_ptr<float>();
     const float* Q = pool.data_ptr<float>();
     const int64_t *u = lu.data_ptr<int64_t>(), *i = li.data_ptr<int64_t>(), *j = lj.data_ptr<int64_t>();
@@ -74,7 +77,7 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
       }
     }
     at::Tensor none;
-    return {gl, gp, none, none, none, none};
+    return {gl, same ? none : gp, none, none, none, none};
   }
 };
 

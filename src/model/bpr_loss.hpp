@@ -1,8 +1,9 @@
 // The BPR term of the training loss, as a fused operator (no [lines, d] intermediates):
 //   loss = scale · Σ_k softplus( local[u_k]·pool[j_k] − local[u_k]·local[i_k] )
-// local: [n_local, d] float32 final embeddings of owned + halo nodes; pool: [Q, d] float32 final
-// embeddings of this step's negative pool; lu, li: [n] int64 rows of local; lj: [n] int64 rows
-// of pool. Returns a 0-dim tensor; gradients flow to local and pool. The fused kernel is CPU-only:
+// local: [n_local, d] float32 final embeddings of users and positives; pool: [Q, d] float32 final
+// embeddings of the negatives (may be the same tensor as local: the trainer passes one table of
+// owned, halo and fetched rows); lu, li: [n] int64 rows of local; lj: [n] int64 rows of pool.
+// Returns a 0-dim tensor; gradients flow to local and pool. The fused kernel is CPU-only:
 // tensors on another device take the ATen composition (bpr_loss_reference).
 #pragma once
 

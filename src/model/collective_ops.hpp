@@ -6,9 +6,10 @@
 
 #include <vector>
 
+#include "comm/communicator.hpp"
+
 namespace tkg {
 
-class Communicator;
 struct Shard;
 
 // Routing of a shard's halo exchange, as tensors.
@@ -16,7 +17,8 @@ struct HaloPlan {
   at::Tensor send_index;             // [n_send] int64 on the model's device: owned rows to send, packed by peer
   std::vector<int64_t> send_rows;    // [P] rows sent to each peer
   std::vector<int64_t> recv_rows;    // [P] halo rows received from each peer (halo block sizes)
-  int64_t n_own = 0, n_halo = 0;
+  int64_t n_own = 0, n_halo = 0;      // rows of the owned table; rows received (the "halo" of the plan)
+  Traffic traffic = Traffic::kHalo;  // what its bytes are counted as (negative fetches reuse the plan type)
 };
 HaloPlan build_halo_plan(const Shard& shard);  // send_index on the CPU; .to() a device as needed
 

@@ -44,7 +44,7 @@ struct TrainOptions {
   double weight_decay = 1e-4;     // AdamW decoupled weight decay on every parameter
   int64_t epochs = 2000;
   int64_t batch_size = 0;         // 0 = full batch (one step per epoch); else lines per step
-  int64_t pool_size = 0;          // negative pool Q per step; 0 or >= n_items = all items (exact sampler)
+  int64_t pool_size = 0;          // 0 (or >= n_items): exact sampler; else a shared pool of Q items per step (NegativeSampler)
   uint64_t seed = 2026;
   int64_t eval_every = 20;
   int64_t patience = 200;         // epochs without improvement of select_metric before stopping

@@ -377,16 +377,20 @@ int run_training(const RunOptions& opts, Communicator& comm, Communicator* tenso
     const double score = m.mean(t.select_metric);
     // Time split of the steps since the last row: max and mean over ranks.
     StepTiming cur = trainer.timing();
-    double vals[3] = {cur.compute_s - since.compute_s, cur.comm_s - since.comm_s,
-                      static_cast<double>(cur.bytes_sent - since.bytes_sent)};
+    double vals[6] = {cur.compute_s - since.compute_s, cur.comm_s - since.comm_s,
+                      static_cast<double>(cur.bytes_sent - since.bytes_sent),
+                      static_cast<double>(cur.bytes_halo - since.bytes_halo),
+                      static_cast<double>(cur.bytes_negatives - since.bytes_negatives),
+                      static_cast<double>(cur.negatives_fetched - since.negatives_fetched)};
     since = cur;
-    double sums[3] = {vals[0], vals[1], vals[2]}, maxs[2] = {vals[0], vals[1]};
-    comm.all_reduce_sum(sums, 3);
+    double sums[6] = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]}, maxs[2] = {vals[0], vals[1]};
+    comm.all_reduce_sum(sums, 6);
     comm.all_reduce_max(maxs, 2);
     if (me == 0) {
       auto cols = std::vector<std::pair<std::string, double>>{
           {"epoch", static_cast<double>(epoch)}, {"loss", last_loss},        {"train_s", train_s_since},
           {"eval_s", eval_s},                     {"comm_s", maxs[1]},         {"bytes_sent", sums[2]},
+          {"bytes_halo", sums[3]},                {"bytes_negatives", sums[4]}, {"negatives_fetched", sums[5]},
           {"compute_s_max", maxs[0]},             {"compute_s_mean", sums[0] / P}, {"comm_s_mean", sums[1] / P},
           // Waiting caused by load imbalance: the slowest rank's compute minus the mean.
           {"imbalance_s", maxs[0] - sums[0] / P}};
@@ -423,6 +427,9 @@ int run_training(const RunOptions& opts, Communicator& comm, Communicator* tenso
                                                             {"eval_s", eval_s},
                                                             {"comm_s", 0.0},
                                                             {"bytes_sent", 0.0},
+                                                            {"bytes_halo", 0.0},
+                                                            {"bytes_negatives", 0.0},
+                                                            {"negatives_fetched", 0.0},
                                                             {"compute_s_max", 0.0},
                                                             {"compute_s_mean", 0.0},
                                                             {"comm_s_mean", 0.0},

@@ -9,15 +9,14 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <unordered_map>
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
-#include "common/rng.hpp"
 #include "model/bpr_loss.hpp"
 #include "model/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
 #include "train/init.hpp"
+#include "train/negative_fetch.hpp"
 
 namespace tkg {
 
@@ -41,25 +40,6 @@ at::Device parse_device(const std::string& name) {
   throw std::invalid_argument("model.device: expected cpu or cuda:N, got '" + name + "'");
 }
 
-// Seed of one line's negative draws: depends on the run seed, epoch, step, user id and the line's
-// position in the user's train list, never on the partition.
-uint64_t line_seed(uint64_t seed, int64_t epoch, int64_t step, int64_t user, int64_t pos) {
-  uint64_t h = splitmix64(seed ^ 0x6e656761746976ULL);
-  h = splitmix64(h ^ static_cast<uint64_t>(epoch));
-  h = splitmix64(h ^ static_cast<uint64_t>(step));
-  h = splitmix64(h ^ static_cast<uint64_t>(user));
-  return splitmix64(h ^ static_cast<uint64_t>(pos));
-}
-
-// Mini-batch step of a line within an epoch.
-int64_t line_step(uint64_t seed, int64_t epoch, int64_t user, int64_t pos, int64_t n_steps) {
-  uint64_t h = splitmix64(seed ^ 0x62617463680aULL);
-  h = splitmix64(h ^ static_cast<uint64_t>(epoch));
-  h = splitmix64(h ^ static_cast<uint64_t>(user));
-  h = splitmix64(h ^ static_cast<uint64_t>(pos));
-  return static_cast<int64_t>(h % static_cast<uint64_t>(n_steps));
-}
-
 }  // namespace
 
 Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm,
@@ -70,7 +50,10 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
       comm_(comm),
       tcomm_(tensor_comm ? *tensor_comm : comm),
       device_(parse_device(model.device)),
-      attention_(parse_attention(model.attention)) {
+      attention_(parse_attention(model.attention)),
+      local_(shard),
+      lines_(build_train_lines(shard, local_)),
+      sampler_(lines_, shard.n_items, train.seed, train.pool_size) {
   TKG_CHECK(tcomm_.size() == comm_.size() && tcomm_.rank() == comm_.rank(), "tensor communicator must match the world");
   // The fused layer has CPU kernels and, in builds with them, CUDA kernels; without, the ATen
   // composition runs (autograd backward).
@@ -100,86 +83,11 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   opt_ = std::make_unique<torch::optim::AdamW>(
       std::vector<at::Tensor>{emb_, B_}, torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
 
-  // Train lines of owned users, their positive items' local ids, per-user train sets.
-  std::unordered_map<int64_t, int64_t> halo_local;
-  for (int64_t k = 0; k < shard.n_halo(); ++k) halo_local.emplace(shard.halo[k], n_own + k);
-  auto local_of = [&](int64_t node) {
-    auto it = std::lower_bound(shard.owned.begin(), shard.owned.end(), node);
-    if (it != shard.owned.end() && *it == node) return static_cast<int64_t>(it - shard.owned.begin());
-    auto h = halo_local.find(node);
-    TKG_CHECK(h != halo_local.end(), "positive item node " << node << " is neither owned nor halo");
-    return h->second;
-  };
-  user_train_set_.resize(static_cast<size_t>(nu));
-  for (int64_t u = 0; u < nu; ++u) {
-    auto& set = user_train_set_[u];
-    for (int64_t k = shard.train.indptr[u]; k < shard.train.indptr[u + 1]; ++k) {
-      int64_t item = shard.train.items[k];
-      line_user_.push_back(u);
-      line_pos_.push_back(k - shard.train.indptr[u]);
-      line_item_.push_back(item);
-      line_item_local_.push_back(local_of(shard.n_users + item));
-      set.push_back(item);
-    }
-    std::sort(set.begin(), set.end());
-    set.erase(std::unique(set.begin(), set.end()), set.end());
-  }
-  global_lines_ = comm_.all_reduce_sum(static_cast<int64_t>(line_user_.size()));
-  full_pool_ = train.pool_size <= 0 || train.pool_size >= shard.n_items;
-  if (full_pool_) build_pool(0, 0);
+  global_lines_ = comm_.all_reduce_sum(lines_.size());
+  fetch_ = std::make_unique<NegativeFetch>(shard, local_, comm_);
 }
 
 Trainer::~Trainer() = default;
-
-void Trainer::build_pool(int64_t epoch, int64_t step) {
-  const int64_t nu = shard_.n_own_users, ni = shard_.n_own() - nu;
-  pool_local_.clear();
-  if (full_pool_) {
-    for (int64_t k = nu; k < nu + ni; ++k) pool_local_.push_back(k);
-  } else {
-    // Q · m_r / m of the owned items, uniformly without replacement.
-    int64_t q = std::min<int64_t>(ni, static_cast<int64_t>(std::llround(static_cast<double>(train_.pool_size) *
-                                                                         static_cast<double>(ni) /
-                                                                         static_cast<double>(shard_.n_items))));
-    std::vector<int64_t> all(static_cast<size_t>(ni));
-    for (int64_t k = 0; k < ni; ++k) all[k] = nu + k;
-    Rng rng(line_seed(train_.seed, epoch, step, -1 - comm_.rank(), 0));
-    for (int64_t k = 0; k < q; ++k) std::swap(all[k], all[k + static_cast<int64_t>(rng.below(ni - k))]);
-    pool_local_.assign(all.begin(), all.begin() + q);
-  }
-  pool_rows_per_rank_ = comm_.all_gather_one(static_cast<int64_t>(pool_local_.size()));
-  int64_t total = 0;
-  for (int64_t q : pool_rows_per_rank_) total += q;
-  std::vector<int64_t> mine;
-  for (int64_t k : pool_local_) mine.push_back(shard_.owned[k] - shard_.n_users);
-  pool_items_.assign(static_cast<size_t>(total), 0);
-  comm_.all_gather_v(mine.data(), static_cast<int64_t>(mine.size()), pool_items_.data(), pool_rows_per_rank_,
-                     DType::kInt64);
-  pool_pos_.assign(static_cast<size_t>(shard_.n_items), -1);
-  for (int64_t k = 0; k < total; ++k) pool_pos_[pool_items_[k]] = k;
-}
-
-std::vector<int64_t> Trainer::sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) {
-  std::vector<int64_t> out(lines.size());
-  const int64_t m = shard_.n_items, q = static_cast<int64_t>(pool_items_.size());
-  // Each line draws from its own generator: parallel, and the same whatever the thread count.
-  at::parallel_for(0, static_cast<int64_t>(lines.size()), 4096, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) {
-      const int64_t line = lines[k];
-      const int64_t u = line_user_[line];
-      Rng rng(line_seed(train_.seed, epoch, step, shard_.owned[u], line_pos_[line]));
-      const auto& set = user_train_set_[u];
-      int64_t j = 0;
-      for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
-        j = full_pool_ ? static_cast<int64_t>(rng.below(static_cast<uint64_t>(m)))
-                       : pool_items_[rng.below(static_cast<uint64_t>(std::max<int64_t>(q, 1)))];
-        if (!std::binary_search(set.begin(), set.end(), j)) break;
-      }
-      out[k] = j;
-    }
-  });
-  return out;
-}
 
 int64_t Trainer::width() const {
   return model_.dim + (quantized_ && model_.quant.concat_levels ? (int64_t{1} << model_.quant.bits) : 0);
@@ -199,7 +107,7 @@ at::Tensor Trainer::quantized_rows(const at::Tensor& lv, const at::Tensor& codes
   return x;
 }
 
-Trainer::Forward Trainer::forward() {
+Trainer::Forward Trainer::forward(bool with_halo) {
   const int64_t w = width();
   Forward f;
   at::Tensor x0_halo;  // [n_halo, w]
@@ -238,10 +146,10 @@ Trainer::Forward Trainer::forward() {
     x = model_.fused ? propagate_fused(xin, bin, graph_, attention_) : propagate_reference(xin, bin, graph_, attention_);
     layers.push_back(x);
   }
-  if (model_.layers == 0 && !quantized_) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
   f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, w]
-  at::Tensor final_halo = halo_exchange(f.final_owned, halo_, tcomm_);  // [n_halo, w]
-  f.final_local = at::cat({f.final_owned, final_halo}, 0);
+  if (!with_halo) return f;
+  if (model_.layers == 0 && !quantized_) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
+  f.final_halo = halo_exchange(f.final_owned, halo_, tcomm_);  // [n_halo, w]
   f.x0_local = at::cat({f.x0_owned, x0_halo}, 0);
   return f;
 }
@@ -250,7 +158,11 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   const double t0 = now_s();
   auto stats = [&] {  // both communicators, once each
     CommStats c = comm_.stats();
-    if (&tcomm_ != &comm_) c.seconds += tcomm_.stats().seconds, c.bytes_sent += tcomm_.stats().bytes_sent;
+    if (&tcomm_ != &comm_) {
+      const CommStats& t = tcomm_.stats();
+      c.seconds += t.seconds, c.bytes_sent += t.bytes_sent;
+      for (int k = 0; k < static_cast<int>(Traffic::kCount); ++k) c.bytes_by_traffic[k] += t.bytes_by_traffic[k];
+    }
     return c;
   };
   const CommStats c0 = stats();
@@ -262,43 +174,42 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   timing_.comm_s += comm_s;
   timing_.compute_s += (now_s() - t0) - comm_s;
   timing_.bytes_sent += c1.bytes_sent - c0.bytes_sent;
+  timing_.bytes_halo += c1.bytes(Traffic::kHalo) - c0.bytes(Traffic::kHalo);
+  timing_.bytes_negatives += c1.bytes(Traffic::kNegatives) - c0.bytes(Traffic::kNegatives);
   return global_loss;
 }
 
 double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
   TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
-  const int64_t d = width();
-  Forward f = forward();
-  const int64_t n_step = comm_.all_reduce_sum(static_cast<int64_t>(lines.size()));
-  // Pool rows: final and layer-0 embeddings of the pooled items of every rank.
-  at::Tensor pool_idx = long_tensor(pool_local_, device_);
-  at::Tensor mine = at::cat({f.final_owned.index_select(0, pool_idx), f.x0_owned.index_select(0, pool_idx)}, 1);  // [q_r, 2w]
-  at::Tensor pool = all_gather_rows(mine, pool_rows_per_rank_, tcomm_);  // [Q, 2w]
-  std::vector<int64_t> lu(lines.size()), li(lines.size()), lj(lines.size());
-  at::parallel_for(0, static_cast<int64_t>(lines.size()), 16384, [&](int64_t b, int64_t e) {
+  const int64_t n = static_cast<int64_t>(lines.size()), n_local = shard_.n_local();
+  // Where each line's negative is: owned or halo rows, or rows fetched from their owners.
+  NegativeRows neg = fetch_->plan(negatives, device_);
+  timing_.negatives_fetched += neg.n_fetched;
+  Forward f = forward(/*with_halo=*/true);
+  const int64_t n_step = comm_.all_reduce_sum(n);
+  at::Tensor fetched = halo_exchange(f.final_owned, neg.fetch, tcomm_);                  // [n_fetched, w]
+  at::Tensor table = at::cat({f.final_owned, f.final_halo, fetched}, 0);                 // [n_local + n_fetched, w]
+  std::vector<int64_t> lu(static_cast<size_t>(n)), li(static_cast<size_t>(n));
+  at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
-      lu[k] = line_user_[lines[k]];
-      li[k] = line_item_local_[lines[k]];
-      lj[k] = pool_pos_[negatives[k]];
+      lu[k] = lines_.user[lines[k]];
+      li[k] = lines_.item_local[lines[k]];
     }
   });
-  for (size_t k = 0; k < lines.size(); ++k)
-    TKG_CHECK(lj[k] >= 0, "negative item " << negatives[k] << " is not in this step's pool");
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
-  at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = long_tensor(lj, device_);  // [n] int64
-  at::Tensor bpr = model_.fused ? bpr_loss_fused(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n)
-                                : bpr_loss_reference(f.final_local, pool.narrow(1, 0, d), tu, ti, tj, inv_n);
-  // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms
-  // (counted where the model lives).
-  at::Tensor tcl = (at::bincount(tu, {}, shard_.n_local()) + at::bincount(ti, {}, shard_.n_local())).to(at::kFloat);  // [n_local]
-  at::Tensor tcp = at::bincount(tj, {}, static_cast<int64_t>(pool_items_.size())).to(at::kFloat);                     // [Q]
-  at::Tensor reg = ((f.x0_local.pow(2).sum(1) * tcl).sum() + (pool.narrow(1, d, d).pow(2).sum(1) * tcp).sum()) *
-                   (0.5 * train_.reg * inv_n);
+  at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = neg.row;  // [n] int64
+  at::Tensor bpr = model_.fused ? bpr_loss_fused(table, table, tu, ti, tj, inv_n)
+                                : bpr_loss_reference(table, table, tu, ti, tj, inv_n);
+  // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms, counted
+  // where the rows are: owned and halo rows here; fetched negatives at their owners (owner_counts).
+  at::Tensor counts = at::bincount(at::cat({tu, ti, tj}), {}, n_local + neg.n_fetched).narrow(0, 0, n_local).to(at::kFloat);  // [n_local]
+  if (neg.owner_counts.defined()) counts.narrow(0, 0, shard_.n_own()).add_(neg.owner_counts);
+  at::Tensor reg = (f.x0_local.pow(2).sum(1) * counts).sum() * (0.5 * train_.reg * inv_n);
   at::Tensor loss = bpr + reg;
   if (quantized_ && model_.quant.rank_loss > 0) {
-    at::Tensor xu = f.final_local.index_select(0, tu);                                 // [n, w]
-    at::Tensor s_pos = (xu * f.final_local.index_select(0, ti)).sum(1);                // [n]
-    at::Tensor s_neg = (xu * pool.narrow(1, 0, d).index_select(0, tj)).sum(1);         // [n]
+    at::Tensor xu = table.index_select(0, tu);                                 // [n, w]
+    at::Tensor s_pos = (xu * table.index_select(0, ti)).sum(1);                // [n]
+    at::Tensor s_neg = (xu * table.index_select(0, tj)).sum(1);                // [n]
     at::Tensor wts = lambda_weights(lu, s_pos.detach().to(at::kCPU).contiguous(), s_neg.detach().to(at::kCPU).contiguous())
                          .to(device_);  // [n]
     loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
@@ -313,26 +224,23 @@ double Trainer::train_epoch(int64_t epoch) {
   if (model_.quant.bits > 0 && !quantized_ && epoch >= model_.quant.warmup_epochs) quantize_now();
   const int64_t n = n_lines();
   if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
-    if (!full_pool_) build_pool(epoch, 0);
     std::vector<int64_t> lines(static_cast<size_t>(n));
     for (int64_t k = 0; k < n; ++k) lines[k] = k;
     return step(lines, sample_negatives(epoch, 0, lines));
   }
   const int64_t n_steps = (global_lines_ + train_.batch_size - 1) / train_.batch_size;
-  std::vector<std::vector<int64_t>> by_step(static_cast<size_t>(n_steps));
-  for (int64_t k = 0; k < n; ++k)
-    by_step[line_step(train_.seed, epoch, shard_.owned[line_user_[k]], line_pos_[k], n_steps)].push_back(k);
+  std::vector<std::vector<int64_t>> by_step = batch_schedule(lines_, train_.seed, epoch, n_steps);
   double sum = 0;
   for (int64_t s = 0; s < n_steps; ++s) {
-    if (!full_pool_) build_pool(epoch, s);
     sum += step(by_step[s], sample_negatives(epoch, s, by_step[s]));
+    if (on_step_) on_step_(s + 1, n_steps);
   }
   return sum / static_cast<double>(n_steps);
 }
 
 at::Tensor Trainer::final_embeddings() {
   at::NoGradGuard no_grad;
-  return forward().final_owned.contiguous();
+  return forward(/*with_halo=*/false).final_owned.contiguous();
 }
 
 MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep) {

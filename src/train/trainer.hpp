@@ -7,6 +7,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +16,11 @@
 #include "eval/topk.hpp"
 #include "model/collective_ops.hpp"
 #include "model/propagate.hpp"
+#include "shard/local_index.hpp"
 #include "shard/shard.hpp"
+#include "train/negative_sampler.hpp"
 #include "train/options.hpp"
+#include "train/train_lines.hpp"
 
 namespace torch::optim {
 class AdamW;
@@ -25,11 +29,15 @@ class AdamW;
 namespace tkg {
 
 class Communicator;
+class NegativeFetch;
 
 struct StepTiming {
   double compute_s = 0;  // forward + backward + optimizer, excluding time inside collectives
   double comm_s = 0;     // time inside collectives (communication and waiting for peers)
-  uint64_t bytes_sent = 0;
+  uint64_t bytes_sent = 0;       // all payload bytes this rank sent in training steps
+  uint64_t bytes_halo = 0;       // of which halo exchanges (every layer, forward and backward)
+  uint64_t bytes_negatives = 0;  // of which negative fetches (directory lookups, ids, rows, gradients)
+  int64_t negatives_fetched = 0; // rows fetched from other ranks (distinct remote negatives per step, summed)
 };
 
 class Trainer {
@@ -57,9 +65,11 @@ class Trainer {
   // embedding().grad() and beta_logits().grad(). Collective.
   double forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives);
 
-  // The negatives the sampler draws for `lines` at (epoch, step). With pool_size 0 or >= n_items
-  // they depend only on (seed, epoch, step, user id, line position): independent of P.
-  std::vector<int64_t> sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines);
+  // The negatives the sampler draws for `lines` at (epoch, step): they depend only on (seed, epoch,
+  // step, user id, line position), never on P (see NegativeSampler).
+  std::vector<int64_t> sample_negatives(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) {
+    return sampler_.sample(epoch, step, lines);
+  }
 
   // Final embeddings of the owned nodes [n_own, d] float32 on the model's device (no grad). Collective.
   at::Tensor final_embeddings();
@@ -90,27 +100,31 @@ class Trainer {
   // The X⁰ table of the owned rows [n_own, d] float32 on the CPU: the fp32 table, or the dequantized one.
   at::Tensor x0_table();
   at::Tensor& beta_logits() { return B_; }   // [n_own_users, L] float32 on device() (β = tanh(B))
-  int64_t n_lines() const { return static_cast<int64_t>(line_user_.size()); }
+  int64_t n_lines() const { return lines_.size(); }
   // Owned user (local index) and position in its train list of line k.
-  int64_t line_user(int64_t k) const { return line_user_[k]; }
-  int64_t line_pos(int64_t k) const { return line_pos_[k]; }
+  int64_t line_user(int64_t k) const { return lines_.user[k]; }
+  int64_t line_pos(int64_t k) const { return lines_.pos[k]; }
+  const NegativeSampler& sampler() const { return sampler_; }
   int64_t global_lines() const { return global_lines_; }
   const StepTiming& timing() const { return timing_; }
+  // Called after each mini-batch step with (steps done, steps in the epoch): progress reporting.
+  void set_step_callback(std::function<void(int64_t, int64_t)> f) { on_step_ = std::move(f); }
   StepTiming& timing() { return timing_; }
 
  private:
   struct Forward {
-    at::Tensor final_local;  // [n_local, w] final embeddings of owned + halo nodes
     at::Tensor x0_local;     // [n_local, w] layer-0 embeddings (H⁰) of owned + halo nodes
     at::Tensor x0_owned;     // [n_own, w]
     at::Tensor final_owned;  // [n_own, w]
+    at::Tensor final_halo;   // [n_halo, w] (undefined unless asked for)
   };
-  Forward forward();
+  // with_halo: also exchange the final rows of halo nodes and layer-0 halo rows (training);
+  // false: owned final rows only (evaluation). Collective either way; every rank passes the same.
+  Forward forward(bool with_halo);
   at::Tensor beta_owned(int l) const;
   at::Tensor quantized_rows(const at::Tensor& lv, const at::Tensor& codes) const;
   void after_quantized_step();
   at::Tensor lambda_weights(const std::vector<int64_t>& lu, const at::Tensor& s_pos, const at::Tensor& s_neg);
-  void build_pool(int64_t epoch, int64_t step);
 
   const Shard& shard_;
   ModelOptions model_;
@@ -133,21 +147,13 @@ class Trainer {
   int64_t quant_steps_ = 0;
   std::string rau_input_, rau_bins_;  // neighbours | propagated; levels | uniform (empty: RAU off)
   std::unique_ptr<torch::optim::AdamW> opt_;
-  // This rank's train lines (owned users' train items, file order within a user).
-  std::vector<int64_t> line_user_;      // local user index (0..n_own_users)
-  std::vector<int64_t> line_pos_;       // position within the user's train list
-  std::vector<int64_t> line_item_;      // global item id
-  std::vector<int64_t> line_item_local_;// local node index of the item (owned or halo)
-  std::vector<std::vector<int64_t>> user_train_set_;  // sorted distinct train items per owned user
+  LocalIndex local_;                     // global node id -> local index (owned, halo)
+  TrainLines lines_;                     // this rank's train lines (owned users' train items)
   int64_t global_lines_ = 0;
-  // Negative pool of the current step: rows contributed by each rank, their global item ids, and
-  // the position of each item id in the pool (or -1).
-  bool full_pool_ = true;
-  std::vector<int64_t> pool_local_;        // owned local indices this rank contributes
-  std::vector<int64_t> pool_rows_per_rank_;
-  std::vector<int64_t> pool_items_;        // [Q] global item ids in pool order
-  std::vector<int64_t> pool_pos_;          // [n_items] position in pool or -1
+  NegativeSampler sampler_;
+  std::unique_ptr<NegativeFetch> fetch_; // sparse fetch of remote negatives' rows
   StepTiming timing_;
+  std::function<void(int64_t, int64_t)> on_step_;
 };
 
 }  // namespace tkg

@@ -32,6 +32,7 @@ struct Case {
   bool fp8_halo = true;
   std::string device = "cpu";  // of the P-rank model: cpu | cuda (GPU local_rank mod GPUs)
   std::string rows = "mpi";    // what moves its rows: mpi (device tensors staged) | nccl
+  int64_t pool_size = 0;       // 0: exact sampler; else the shared negative pool
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -110,6 +111,7 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   t.reg = 1e-3;
   t.seed = 5;
   t.ks = {1, 5, 20};
+  t.pool_size = c.pool_size;
   auto self = tkg::make_self_communicator();
   tkg::Trainer ref(full, m, t, *self);
   tkg::ModelOptions md = m;
@@ -188,11 +190,65 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   for (const std::string& n : re.names()) EXPECT_NEAR(me.mean(n), re.mean(n), 2e-4) << n;
 }
 
+// Whole epochs through the trainer's own schedule and sampler, for every sampler mode: full batch
+// and mini-batches, exact sampler and shared pool. Loss per epoch and parameters after 3 epochs.
+struct EpochCase {
+  std::string name;
+  int64_t batch_size;
+  int64_t pool_size;
+};
+void PrintTo(const EpochCase& c, std::ostream* os) { *os << c.name; }
+class SamplerModes : public ::testing::TestWithParam<EpochCase> {};
+
+TEST_P(SamplerModes, EpochsMatchOneRank) {
+  const EpochCase& c = GetParam();
+  const tkg::Dataset& ds = dataset("synthetic");
+  tkg::Shard full = tkg::build_single_shard(ds);
+  tkg::Shard mine = tkg::testing::my_shard(ds, tkg::parse_partition_method("metis"));
+  tkg::ModelOptions m;
+  m.layers = 2;
+  m.dim = 16;
+  tkg::TrainOptions t;
+  t.lr = 0.01;
+  t.reg = 1e-3;
+  t.seed = 9;
+  t.batch_size = c.batch_size;
+  t.pool_size = c.pool_size;
+  auto self = tkg::make_self_communicator();
+  tkg::Trainer ref(full, m, t, *self);
+  tkg::Trainer dist(mine, m, t, world());
+  for (int64_t e = 0; e < 3; ++e) {
+    const double lr_ = ref.train_epoch(e), ld = dist.train_epoch(e);
+    EXPECT_NEAR(ld, lr_, 1e-5 * std::abs(lr_)) << "loss of epoch " << e;
+  }
+  at::Tensor idx = at::tensor(mine.owned, at::kLong);
+  EXPECT_LT(max_abs(dist.embedding().detach() - ref.embedding().detach().index_select(0, idx)), 1e-4);
+  if (mine.n_own_users > 0) {
+    at::Tensor uidx = idx.narrow(0, 0, mine.n_own_users);
+    EXPECT_LT(max_abs(dist.beta_logits().detach() - ref.beta_logits().detach().index_select(0, uidx)), 1e-4);
+  }
+  // Sparse fetch: a rank never fetches more rows in a step than it has lines in that step, nor
+  // more than there are items it does not hold.
+  const int64_t fetched = dist.timing().negatives_fetched;
+  const int64_t steps = c.batch_size ? (dist.global_lines() + c.batch_size - 1) / c.batch_size : 1;
+  if (world().size() > 1) EXPECT_GT(world().all_reduce_sum(fetched), 0);
+  EXPECT_LE(fetched, 3 * dist.n_lines());
+  if (c.pool_size) EXPECT_LE(fetched, 3 * steps * c.pool_size);
+  if (world().size() == 1) EXPECT_EQ(fetched, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, SamplerModes,
+                         ::testing::Values(EpochCase{"full_exact", 0, 0}, EpochCase{"full_pool", 0, 60},
+                                           EpochCase{"minibatch_exact", 4000, 0}, EpochCase{"minibatch_pool", 4000, 60}),
+                         [](const ::testing::TestParamInfo<EpochCase>& i) { return i.param.name; });
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, Equivalence,
     ::testing::Values(Case{"ali_metis", "Ali-Display", "metis"}, Case{"ali_random", "Ali-Display", "random"},
                       Case{"synthetic_metis", "synthetic", "metis"}, Case{"synthetic_random", "synthetic", "random"},
                       Case{"synthetic_degenerate", "synthetic", "degenerate"},
+                      Case{"synthetic_pool", "synthetic", "metis", "topk", false, 0, "paper", true, "cpu", "mpi", 100},
+                      Case{"ali_random_pool", "Ali-Display", "random", "topk", false, 0, "paper", true, "cpu", "mpi", 500},
                       Case{"synthetic_lightgcn", "synthetic", "random", "one", true},
                       Case{"synthetic_gnaq_paper", "synthetic", "metis", "topk", false, 2, "paper"},
                       Case{"synthetic_gnaq_code_fp32halo", "synthetic", "random", "topk", false, 4, "code", false},

@@ -1,0 +1,59 @@
+#include "train/train_lines.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "common/rng.hpp"
+
+namespace tkg {
+
+bool TrainLines::is_train_pair(int64_t u, int64_t j) const {
+  const auto& set = user_items[u];
+  return std::binary_search(set.begin(), set.end(), j);
+}
+
+TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
+  TrainLines t;
+  const int64_t nu = shard.n_own_users, n = static_cast<int64_t>(shard.train.items.size());
+  t.user.reserve(n), t.pos.reserve(n), t.item.reserve(n), t.item_local.reserve(n);
+  t.user_items.resize(static_cast<size_t>(nu));
+  t.user_id.assign(shard.owned.begin(), shard.owned.begin() + nu);
+  for (int64_t u = 0; u < nu; ++u) {
+    auto& set = t.user_items[u];
+    for (int64_t k = shard.train.indptr[u]; k < shard.train.indptr[u + 1]; ++k) {
+      const int64_t item = shard.train.items[k];
+      const int64_t loc = local(shard.n_users + item);
+      TKG_CHECK(loc >= 0, "positive item node " << shard.n_users + item << " is neither owned nor halo");
+      t.user.push_back(u);
+      t.pos.push_back(k - shard.train.indptr[u]);
+      t.item.push_back(item);
+      t.item_local.push_back(loc);
+      set.push_back(item);
+    }
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+  }
+  return t;
+}
+
+uint64_t line_seed(uint64_t seed, int64_t epoch, int64_t step, int64_t user, int64_t pos) {
+  uint64_t h = splitmix64(seed ^ 0x6e656761746976ULL);
+  h = splitmix64(h ^ static_cast<uint64_t>(epoch));
+  h = splitmix64(h ^ static_cast<uint64_t>(step));
+  h = splitmix64(h ^ static_cast<uint64_t>(user));
+  return splitmix64(h ^ static_cast<uint64_t>(pos));
+}
+
+std::vector<std::vector<int64_t>> batch_schedule(const TrainLines& lines, uint64_t seed, int64_t epoch, int64_t n_steps) {
+  std::vector<std::vector<int64_t>> by_step(static_cast<size_t>(n_steps));
+  for (int64_t k = 0; k < lines.size(); ++k) {
+    uint64_t h = splitmix64(seed ^ 0x62617463680aULL);
+    h = splitmix64(h ^ static_cast<uint64_t>(epoch));
+    h = splitmix64(h ^ static_cast<uint64_t>(lines.user_id[lines.user[k]]));
+    h = splitmix64(h ^ static_cast<uint64_t>(lines.pos[k]));
+    by_step[h % static_cast<uint64_t>(n_steps)].push_back(k);
+  }
+  return by_step;
+}
+
+}  // namespace tkg

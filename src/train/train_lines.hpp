@@ -1,0 +1,38 @@
+// The train lines of a rank: one per (owned user, train item) line of the train split, in file
+// order within a user (DESIGN §2: duplicate lines count). The loss is a sum over lines; the
+// negative sampler and the mini-batch schedule address lines by (user id, position), never by
+// rank, so both are the same at any P.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "shard/local_index.hpp"
+#include "shard/shard.hpp"
+
+namespace tkg {
+
+struct TrainLines {
+  std::vector<int64_t> user;        // [n] local user index (0..n_own_users)
+  std::vector<int64_t> pos;         // [n] position within the user's train list
+  std::vector<int64_t> item;        // [n] global item id
+  std::vector<int64_t> item_local;  // [n] local node index of the item (owned or halo)
+  std::vector<std::vector<int64_t>> user_items;  // [n_own_users] sorted distinct train items
+  std::vector<int64_t> user_id;     // [n_own_users] global user id
+
+  int64_t size() const { return static_cast<int64_t>(user.size()); }
+  // Is (local user u, item j) a train pair?
+  bool is_train_pair(int64_t u, int64_t j) const;
+};
+
+TrainLines build_train_lines(const Shard& shard, const LocalIndex& local);
+
+// Mini-batch schedule: the lines of each of `n_steps` steps of `epoch`. A line's step depends only
+// on (seed, epoch, user id, position).
+std::vector<std::vector<int64_t>> batch_schedule(const TrainLines& lines, uint64_t seed, int64_t epoch, int64_t n_steps);
+
+// Seed of one line's draws at (epoch, step): depends on the run seed, epoch, step, user id and
+// the line's position in the user's train list, never on the partition.
+uint64_t line_seed(uint64_t seed, int64_t epoch, int64_t step, int64_t user, int64_t pos);
+
+}  // namespace tkg
