@@ -7,9 +7,8 @@
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "graph/csr.hpp"
 #include "graph/dataset.hpp"
-#include "partition/partitioner.hpp"
+#include "partition/partition_job.hpp"
 #include "shard/partition_dir.hpp"
 
 namespace po = boost::program_options;
@@ -52,26 +51,9 @@ int main(int argc, char** argv) {
     ro.drop_duplicates = drop_dup;
     tkg::Dataset ds = data.empty() ? tkg::load_split_file(file, split_seed, ro) : tkg::load_dataset(data, ro);
     if (!quiet) std::cout << "dataset: " << tkg::describe_dataset(ds) << "\n";
-    tkg::NodeCsr graph = tkg::build_train_csr(ds, /*distinct=*/true);
-    auto t1 = std::chrono::steady_clock::now();
-    std::vector<int32_t> part = tkg::partition_nodes(graph, popts);
-    double part_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-    tkg::PartitionMeta meta;
-    meta.n_users = ds.n_users;
-    meta.n_items = ds.n_items;
-    meta.n_edges = graph.nnz() / 2;
-    meta.n_train_lines = ds.train.size();
-    meta.parts = popts.parts;
-    meta.method = tkg::partition_method_name(popts.method);
-    meta.seed = popts.seed;
-    meta.ncon = popts.ncon;
-    meta.objective = popts.objective;
-    meta.imbalance = popts.imbalance;
-    meta.partition_id = tkg::compute_partition_id(ds.n_users, ds.n_items, popts.parts, part);
-    meta.inputs = ds.files;
-    graph = tkg::NodeCsr();
-    meta.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    tkg::write_partition_dir(out, force, ds, part, meta);
+    double part_secs = 0;
+    const double read_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    tkg::PartitionMeta meta = tkg::partition_into_dir(ds, popts, out, force, read_secs, &part_secs);
     double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& s = meta.stats;
     if (!quiet) {

@@ -20,6 +20,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   ModelOptions& m = r.model;
   TrainOptions& t = r.train;
   std::string config, ks = "1,3,5,10,20", data_cli, part_cli, out_cli;
+  double eval_block_mb = 64.0;
   po::options_description cli("Command line");
   cli.add_options()
     ("help,h", "show this help")
@@ -73,6 +74,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("train.pool_size", po::value(&t.pool_size)->default_value(t.pool_size),
      "0 = exact sampler (each line's negative uniform over all items; remote ones fetched sparsely); "
      "Q > 0 = each line draws from a pool of Q items per step shared by all ranks (bounds the fetch; docs/scale.md)")
+    ("train.pool_fraction", po::value(&t.pool_fraction)->default_value(0.0),
+     "the shared pool as a fraction of the items (when pool_size = 0), e.g. 0.01")
     ("train.seed", po::value(&t.seed)->default_value(t.seed), "seed of init and sampling")
     ("train.threads", po::value(&r.threads)->default_value(0), "intra-op threads per rank (0 = cores / ranks on the node)")
     ("train.tensor_comm", po::value(&r.tensor_comm)->default_value(r.tensor_comm),
@@ -85,12 +88,18 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("eval.ks", po::value(&ks)->default_value(ks), "K list, ascending, comma separated")
     ("eval.metric", po::value(&t.select_metric)->default_value(t.select_metric), "model selection metric")
     ("eval.topk", po::value(&t.topk_export)->default_value(t.topk_export), "length of exported top-K lists")
+    ("eval.users", po::value(&t.eval_users)->default_value(0),
+     "0 = rank every user with targets; N = a fixed seeded sample of N of them (the same at any P and epoch), "
+     "each ranked against all items; metrics get a 95 % confidence interval")
+    ("eval.block_mb", po::value(&eval_block_mb)->default_value(64.0), "bound on one score block [users x items] in MiB")
     ("output.dir", po::value(&r.out_dir), "run directory")
     ("output.checkpoint", po::value(&r.save_checkpoint)->default_value(true),
      "save the best parameters to RUNDIR/checkpoint (loadable with any number of ranks)")
     ("train.init_from", po::value(&r.init_from), "start from a checkpoint directory (RUNDIR/checkpoint) or a quantized model (RUNDIR/model.gnaq)")
     ("output.embeddings", po::value(&r.export_embeddings)->default_value(true), "export embeddings as .npy")
-    ("output.progress", po::value(&r.progress)->default_value(true), "print progress lines");
+    ("output.progress", po::value(&r.progress)->default_value(true), "print progress lines")
+    ("output.progress_every", po::value(&r.progress_every_s)->default_value(r.progress_every_s),
+     "seconds between progress lines (epochs, long epochs' steps, long evaluations); rank 0 prints");
   po::options_description all;
   all.add(cli).add(file);
   po::variables_map vm;
@@ -158,6 +167,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.epochs == 0 && r.init_from.empty()) bad("train.epochs", "0 epochs needs train.init_from (a checkpoint to evaluate)");
   if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
   if (t.pool_size < 0) bad("train.pool_size", "must be >= 0");
+  if (!(t.pool_fraction >= 0 && t.pool_fraction <= 1)) bad("train.pool_fraction", "must be in [0, 1]");
+  if (t.pool_size > 0 && t.pool_fraction > 0) bad("train.pool_fraction", "give pool_size or pool_fraction, not both");
   if (r.threads < 0) bad("train.threads", "must be >= 0");
   if (!(r.comm_timeout_s > 0)) bad("train.comm_timeout", "must be > 0");
   if (t.eval_every < 1) bad("eval.every", "must be >= 1");
@@ -170,6 +181,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     bad("eval.metric", std::string(e.what()).substr(std::string(e.what()).find(": ") + 2));
   }
   if (t.topk_export < 1 || t.topk_export > 1000) bad("eval.topk", "expected 1..1000");
+  if (t.eval_users < 0) bad("eval.users", "must be >= 0 (0 = every user)");
+  if (!(eval_block_mb >= 0.01 && eval_block_mb <= 1 << 20)) bad("eval.block_mb", "expected 0.01 .. 1048576 MiB");
+  t.eval_block_bytes = static_cast<int64_t>(eval_block_mb * (1 << 20));
+  if (!(r.progress_every_s > 0)) bad("output.progress_every", "must be > 0 seconds");
   if (r.format != "auto" && r.format != "edges" && r.format != "adj") bad("data.format", "expected auto, edges or adj");
   if (r.partition_method != "metis" && r.partition_method != "random" && r.partition_method != "hash")
     bad("data.partition_method", "expected metis, random or hash");
@@ -186,9 +201,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
       << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss
       << "\nfp8_halo = " << m.quant.fp8_halo << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg
       << "\nweight_decay = " << t.weight_decay << "\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
-      << "\npool_size = " << t.pool_size << "\nseed = " << t.seed << "\nthreads = " << r.threads
+      << "\npool_size = " << t.pool_size << "\npool_fraction = " << t.pool_fraction << "\nseed = " << t.seed << "\nthreads = " << r.threads
       << "\n[eval]\nevery = " << t.eval_every << "\npatience = " << t.patience << "\nks = " << ks
-      << "\nmetric = " << t.select_metric << "\ntopk = " << t.topk_export << "\n[output]\ndir = " << r.out_dir
+      << "\nmetric = " << t.select_metric << "\ntopk = " << t.topk_export << "\nusers = " << t.eval_users
+      << "\nblock_mb = " << eval_block_mb << "\n[output]\ndir = " << r.out_dir
       << "\nembeddings = " << r.export_embeddings << "\nprogress = " << r.progress << "\n";
   r.config_text = eff.str();
   return pc;

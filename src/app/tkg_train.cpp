@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app/config.hpp"
+#include "app/shard_source.hpp"
 #include "comm/communicator.hpp"
 #include "comm/mpi_comm.hpp"
 #include "common/cli.hpp"
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
     if (pc.run.tensor_comm == "nccl")
       throw tkg::InputError("train.tensor_comm", 0, "nccl requested but this build has no NCCL (TKG_WITH_NCCL)");
 #endif
-    return tkg::run_training(pc.run, *comm, rows.get());
+    tkg::Shard shard = tkg::obtain_rank_shard(pc.run, *comm);
+    return tkg::run_training(pc.run, shard, *comm, rows.get());
   });
   if (code != 0 && P > 1) tkg::mpi_abort_job(name + " failed with exit code " + std::to_string(code), code);
   return code;

@@ -8,10 +8,20 @@
 
 namespace tkg {
 
+namespace {
+
+uint32_t reflect32(uint32_t x) {
+  uint32_t r = 0;
+  for (int i = 0; i < 32; ++i, x >>= 1) r = (r << 1) | (x & 1u);
+  return r;
+}
+
+}  // namespace
+
 uint32_t crc32_bytes(const void* data, size_t size, uint32_t previous) {
-  // Continue a running CRC: boost's crc_32_type keeps the register un-reflected-xored, so we
-  // rebuild the state from the previous final value.
-  boost::crc_optimal<32, 0x04C11DB7, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc(previous ^ 0xFFFFFFFFu);
+  // Continue a running CRC: the register after `previous` is previous ^ final-xor, and boost
+  // takes the initial remainder of a reflected CRC in unreflected bit order.
+  boost::crc_optimal<32, 0x04C11DB7, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc(reflect32(previous ^ 0xFFFFFFFFu));
   crc.process_bytes(data, size);
   return crc.checksum();
 }

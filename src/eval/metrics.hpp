@@ -19,15 +19,19 @@ struct MetricSums {
   std::vector<int> ks;                // ascending
   int64_t users = 0;                  // users evaluated (non-empty T)
   std::vector<double> precision, recall, recall_capped, ndcg;  // [ks.size()] sums over users
+  std::vector<double> squares;        // [4 · ks.size()] sums of squares, same order (confidence intervals)
 
   explicit MetricSums(std::vector<int> k_list = {});
   // Adds one user. ranked: item ids best first (at least max K entries where available);
   // targets: ascending distinct item ids, non-empty.
   void add_user(const int64_t* ranked, int64_t n_ranked, const std::vector<int64_t>& targets);
-  // Flattened sums [users, P.., R.., RC.., N..] for an all-reduce, and back.
+  // Flattened sums [users, P.., R.., RC.., N.., squares..] for an all-reduce, and back.
   std::vector<double> pack() const;
   void unpack(const std::vector<double>& v);
   double mean(const std::string& name) const;  // "ndcg@20", "recall_capped@10", ...
+  // Half-width of the 95 % confidence interval of the mean over users (1.96 standard errors,
+  // sample variance over users): what a sampled evaluation's mean may be off by. 0 for < 2 users.
+  double ci95(const std::string& name) const;
   std::vector<std::string> names() const;      // all metric names, in CSV column order
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "common/checksum.hpp"
 #include "common/error.hpp"
@@ -117,28 +118,86 @@ std::string serialize_shard(const Shard& s) {
 
 void write_shard(const std::string& path, const Shard& s) { write_file_atomic(path, serialize_shard(s)); }
 
-Shard parse_shard(const std::string& bytes, const std::string& name) {
-  if (bytes.size() < sizeof(Header) + 4) throw InputError(name, 0, "shard file truncated (shorter than its header)");
+namespace {
+
+// Where the bytes of a shard come from: memory, or a file read piece by piece (so that loading a
+// shard needs its size in memory once, not twice).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  virtual void read(uint64_t offset, uint64_t n, void* dst) = 0;
+};
+
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(const std::string& b) : b_(b) {}
+  uint64_t size() const override { return b_.size(); }
+  void read(uint64_t offset, uint64_t n, void* dst) override { std::memcpy(dst, b_.data() + offset, n); }
+
+ private:
+  const std::string& b_;
+};
+
+class FileSource : public ByteSource {
+ public:
+  explicit FileSource(const std::string& path) : path_(path), in_(path, std::ios::binary) {
+    if (!in_) throw InputError(path, 0, "cannot open shard file");
+    in_.seekg(0, std::ios::end);
+    size_ = static_cast<uint64_t>(in_.tellg());
+  }
+  uint64_t size() const override { return size_; }
+  void read(uint64_t offset, uint64_t n, void* dst) override {
+    in_.seekg(static_cast<std::streamoff>(offset));
+    in_.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
+    if (!in_ || static_cast<uint64_t>(in_.gcount()) != n) throw InputError(path_, 0, "read error in shard file");
+  }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  uint64_t size_ = 0;
+};
+
+Shard decode_shard(ByteSource& src, const std::string& name) {
+  const uint64_t file_size = src.size();
+  if (file_size < sizeof(Header) + 4) throw InputError(name, 0, "shard file truncated (shorter than its header)");
   Header h;
-  std::memcpy(&h, bytes.data(), sizeof h);
+  src.read(0, sizeof h, &h);
   if (std::memcmp(h.magic, kShardMagic, 8) != 0) throw InputError(name, 0, "not a shard file (bad magic)");
   if (h.version != kShardFormatVersion)
     throw InputError(name, 0, "shard format version " + std::to_string(h.version) + ", this build reads version " +
                                   std::to_string(kShardFormatVersion) + " (re-run tkg-partition)");
   uint64_t expect_header = sizeof(Header) + static_cast<uint64_t>(h.n_sections) * sizeof(SectionEntry);
-  if (h.header_bytes != expect_header || expect_header + 4 > bytes.size())
+  if (h.header_bytes != expect_header || expect_header + 4 > file_size)
     throw InputError(name, 0, "shard file truncated or corrupt (section table does not fit)");
-  uint64_t data_end = 0;
+  // Pass 1: the checksum over everything before the trailer, in chunks (O(1) memory), so that a
+  // corrupt section table is caught before it sizes any allocation.
+  {
+    std::vector<char> chunk(1 << 20);
+    uint32_t crc = 0;
+    for (uint64_t pos = 0; pos < file_size - 4;) {
+      const uint64_t n = std::min<uint64_t>(chunk.size(), file_size - 4 - pos);
+      src.read(pos, n, chunk.data());
+      crc = crc32_bytes(chunk.data(), n, crc);
+      pos += n;
+    }
+    uint32_t stored_crc;
+    src.read(file_size - 4, 4, &stored_crc);
+    if (crc != stored_crc) throw InputError(name, 0, "shard checksum mismatch (file corrupt or truncated)");
+  }
   std::vector<SectionEntry> table(h.n_sections);
-  std::memcpy(table.data(), bytes.data() + sizeof h, h.n_sections * sizeof(SectionEntry));
-  for (const SectionEntry& e : table) data_end = std::max<uint64_t>(data_end, e.offset + e.count * e.elem_bytes);
-  if (data_end + 4 != bytes.size())
+  src.read(sizeof h, h.n_sections * sizeof(SectionEntry), table.data());
+  // Pass 2: sections straight into the shard's arrays, bounds checked against the file first.
+  uint64_t data_end = h.header_bytes;
+  for (const SectionEntry& e : table) {
+    if (e.elem_bytes != 8 || e.offset < h.header_bytes || e.count > file_size / 8 || e.offset > file_size)
+      throw InputError(name, 0, "shard section " + std::to_string(e.id) + " is malformed");
+    data_end = std::max<uint64_t>(data_end, e.offset + e.count * e.elem_bytes);
+  }
+  if (data_end + 4 != file_size)
     throw InputError(name, 0, "shard file truncated or has trailing bytes (expected " + std::to_string(data_end + 4) +
-                                  " bytes, found " + std::to_string(bytes.size()) + ")");
-  uint32_t stored_crc;
-  std::memcpy(&stored_crc, bytes.data() + data_end, 4);
-  if (crc32_bytes(bytes.data(), data_end) != stored_crc)
-    throw InputError(name, 0, "shard checksum mismatch (file corrupt)");
+                                  " bytes, found " + std::to_string(file_size) + ")");
   Shard s;
   s.partition_id = h.partition_id;
   s.rank = h.rank;
@@ -150,10 +209,9 @@ Shard parse_shard(const std::string& bytes, const std::string& name) {
   for (const SectionEntry& e : table) {
     std::vector<int64_t>* dst = section_target(s, e.id);
     if (!dst) continue;  // unknown sections from a newer minor writer are skipped
-    if (e.elem_bytes != 8 || e.offset < h.header_bytes)
-      throw InputError(name, 0, "shard section " + std::to_string(e.id) + " is malformed");
+    if (seen[e.id]) throw InputError(name, 0, "shard section " + std::to_string(e.id) + " appears twice");
     dst->resize(e.count);
-    if (e.count) std::memcpy(dst->data(), bytes.data() + e.offset, e.count * 8);
+    if (e.count) src.read(e.offset, e.count * 8, dst->data());
     seen[e.id] = true;
   }
   for (uint32_t id = 1; id <= kSectionCount; ++id)
@@ -162,7 +220,17 @@ Shard parse_shard(const std::string& bytes, const std::string& name) {
   return s;
 }
 
-Shard read_shard(const std::string& path) { return parse_shard(read_file(path), path); }
+}  // namespace
+
+Shard parse_shard(const std::string& bytes, const std::string& name) {
+  MemorySource src(bytes);
+  return decode_shard(src, name);
+}
+
+Shard read_shard(const std::string& path) {
+  FileSource src(path);
+  return decode_shard(src, path);
+}
 
 namespace {
 

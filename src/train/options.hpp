@@ -45,13 +45,15 @@ struct TrainOptions {
   int64_t epochs = 2000;
   int64_t batch_size = 0;         // 0 = full batch (one step per epoch); else lines per step
   int64_t pool_size = 0;          // 0 (or >= n_items): exact sampler; else a shared pool of Q items per step (NegativeSampler)
+  double pool_fraction = 0;       // the same as a fraction of the items (used when pool_size = 0)
   uint64_t seed = 2026;
   int64_t eval_every = 20;
   int64_t patience = 200;         // epochs without improvement of select_metric before stopping
   std::vector<int> ks{1, 3, 5, 10, 20};
   std::string select_metric = "ndcg@20";
   int64_t topk_export = 20;       // length of the exported top-K lists
-  int64_t eval_user_block = 1024; // users scored per matrix product in evaluation
+  int64_t eval_block_bytes = int64_t{64} << 20;  // bound on one [users × items] float32 score block
+  int64_t eval_users = 0;         // 0: every user with targets; N: a seeded sample of N users (same at any P)
 };
 
 }  // namespace tkg

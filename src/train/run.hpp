@@ -1,5 +1,6 @@
-// A complete training run on this rank: load the shard, train with periodic validation and early
-// stopping, test at the best validation epoch, write the outputs (DESIGN §7). No torch here.
+// A complete training run on this rank's shard: train with periodic validation and early
+// stopping, test at the best validation epoch, write the outputs (DESIGN §7). The shard comes
+// from the app layer (src/app/shard_source), which owns partitioning. No torch here.
 #pragma once
 
 #include <string>
@@ -9,9 +10,11 @@
 namespace tkg {
 
 class Communicator;
+struct Shard;
 
 struct RunOptions {
-  std::string data_dir;        // dataset directory (partitioned on the fly), or
+  // Where the shard comes from (read by the app layer, not by run_training):
+  std::string data_dir;        // dataset directory (partitioned once, on rank 0, when P > 1), or
   std::string partition_dir;   // a partition directory made by tkg-partition with P = ranks
   std::string out_dir;         // RUNDIR
   std::string format = "auto";
@@ -23,6 +26,7 @@ struct RunOptions {
   std::string tensor_comm = "auto";  // auto | mpi | nccl: what moves the model's rows (the app creates it)
   int threads = 0;             // intra-op threads per rank (0 = LibTorch default)
   bool progress = true;
+  double progress_every_s = 5;  // seconds between progress lines (rank 0)
   bool export_embeddings = true;
   bool save_checkpoint = true;   // RUNDIR/checkpoint: x0.npy, beta_logits.npy, manifest.json
   std::string init_from;         // a checkpoint directory, or a model.gnaq file, to start from (any P)
@@ -32,6 +36,10 @@ struct RunOptions {
 // Returns the process exit code (0 on success). Collective: every rank calls it.
 // `tensor_comm` (optional) moves the model's rows: NCCL when model.device is a GPU; without it
 // `comm` moves them (device tensors staged through the host).
-int run_training(const RunOptions& opts, Communicator& comm, Communicator* tensor_comm = nullptr);
+int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm, Communicator* tensor_comm = nullptr);
+
+// model.device resolved for this rank: cpu, or cuda:N (cuda = local rank mod visible GPUs).
+// Throws InputError when the build or machine has no CUDA.
+std::string resolve_device(const std::string& device, Communicator& comm);
 
 }  // namespace tkg

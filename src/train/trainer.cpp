@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <numeric>
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
+#include "eval/ring_evaluator.hpp"
 #include "model/bpr_loss.hpp"
 #include "model/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
@@ -53,7 +53,9 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
       attention_(parse_attention(model.attention)),
       local_(shard),
       lines_(build_train_lines(shard, local_)),
-      sampler_(lines_, shard.n_items, train.seed, train.pool_size) {
+      sampler_(lines_, shard.n_items, train.seed,
+               train.pool_size > 0 ? train.pool_size
+                                   : static_cast<int64_t>(std::llround(train.pool_fraction * static_cast<double>(shard.n_items)))) {
   TKG_CHECK(tcomm_.size() == comm_.size() && tcomm_.rank() == comm_.rank(), "tensor communicator must match the world");
   // The fused layer has CPU kernels and, in builds with them, CUDA kernels; without, the ATen
   // composition runs (autograd backward).
@@ -244,88 +246,19 @@ at::Tensor Trainer::final_embeddings() {
 }
 
 MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep) {
-  at::NoGradGuard no_grad;
-  const int64_t nu = shard_.n_own_users, ni = shard_.n_own() - nu;
-  const int P = comm_.size(), me = comm_.rank();
-  at::Tensor final = final_embeddings();
-  at::Tensor U = final.narrow(0, 0, nu);                       // [nu, d]
-  at::Tensor cur_emb = final.narrow(0, nu, ni).contiguous();   // [ni, d] the block in hand
-  std::vector<int64_t> cur_ids(static_cast<size_t>(ni));
-  for (int64_t k = 0; k < ni; ++k) cur_ids[k] = shard_.owned[nu + k] - shard_.n_users;
-  std::vector<int64_t> sizes = comm_.all_gather_one(ni);
-  const int kmax = std::max(train_.ks.back(), keep ? keep->k() : 0);
-  TopKAccumulator local_acc(keep ? 0 : nu, keep ? 1 : kmax);
-  TopKAccumulator& acc = keep ? *keep : local_acc;
-  TKG_CHECK(acc.n_users() == nu && acc.k() >= train_.ks.back(), "top-K accumulator shape");
-  const float neg_inf = -std::numeric_limits<float>::infinity();
-  for (int s = 0; s < P; ++s) {
-    const int64_t nb = static_cast<int64_t>(cur_ids.size());
-    for (int64_t ub = 0; ub < nu; ub += train_.eval_user_block) {
-      const int64_t nr = std::min(train_.eval_user_block, nu - ub);
-      at::Tensor scores = at::mm(U.narrow(0, ub, nr), cur_emb.t()).contiguous();  // [nr, nb] on device_
-      // Train items of the block's users that are in this item block: masked to -inf.
-      auto masked = [&](int64_t r, auto&& mark) {
-        const int64_t u = ub + r;
-        for (int64_t k = shard_.train.indptr[u]; k < shard_.train.indptr[u + 1]; ++k) {
-          auto it = std::lower_bound(cur_ids.begin(), cur_ids.end(), shard_.train.items[k]);
-          if (it != cur_ids.end() && *it == shard_.train.items[k]) mark(it - cur_ids.begin());
-        }
-      };
-      if (device_.is_cpu()) {
-        float* sc = scores.data_ptr<float>();
-        at::parallel_for(0, nr, 16, [&](int64_t b, int64_t e) {
-          for (int64_t r = b; r < e; ++r) {
-            masked(r, [&](int64_t c) { sc[r * nb + c] = neg_inf; });
-            acc.offer(ub + r, 1, sc + r * nb, cur_ids.data(), nb);
-          }
-        });
-        continue;
-      }
-      // On a GPU: mask there, keep each row's best kmax there, and offer only those to the host.
-      std::vector<int64_t> mr, mc;
-      for (int64_t r = 0; r < nr; ++r) masked(r, [&](int64_t c) { mr.push_back(r), mc.push_back(c); });
-      if (!mr.empty())
-        scores.index_put_({long_tensor(mr, device_), long_tensor(mc, device_)}, at::scalar_tensor(neg_inf, scores.options()));
-      const int64_t kb = std::min<int64_t>(kmax, nb);
-      auto best = at::topk(scores, kb, /*dim=*/1);
-      at::Tensor vals = std::get<0>(best).to(at::kCPU).contiguous();  // [nr, kb] float32
-      at::Tensor cols = std::get<1>(best).to(at::kCPU).contiguous();  // [nr, kb] int64
-      const float* vp = vals.data_ptr<float>();
-      const int64_t* cp = cols.data_ptr<int64_t>();
-      at::parallel_for(0, nr, 64, [&](int64_t b, int64_t e) {
-        std::vector<int64_t> ids(static_cast<size_t>(kb));
-        for (int64_t r = b; r < e; ++r) {
-          for (int64_t j = 0; j < kb; ++j) ids[j] = cur_ids[cp[r * kb + j]];
-          acc.offer(ub + r, 1, vp + r * kb, ids.data(), kb);
-        }
-      });
-    }
-    if (s == P - 1) break;
-    // Pass the block on around the ring: to me+1, from me-1 (the block of rank me-s-1).
-    const int next = (me + 1) % P, prev = (me - 1 + P) % P, src = ((me - s - 1) % P + P) % P;
-    std::vector<int64_t> send_counts(P, 0), recv_counts(P, 0);
-    send_counts[next] = nb;
-    recv_counts[prev] = sizes[src];
-    std::vector<int64_t> next_ids(static_cast<size_t>(sizes[src]));
-    comm_.all_to_all_v(cur_ids.data(), send_counts, next_ids.data(), recv_counts, DType::kInt64);
-    at::Tensor next_emb = exchange_rows(cur_emb, send_counts, recv_counts, sizes[src], tcomm_);  // [n_src, d]
-    cur_ids = std::move(next_ids);
-    cur_emb = next_emb;
-  }
-  MetricSums sums(train_.ks);
-  std::vector<int64_t> targets;
-  for (int64_t u = 0; u < nu; ++u) {
-    targets.assign(target.items.begin() + target.indptr[u], target.items.begin() + target.indptr[u + 1]);
-    std::sort(targets.begin(), targets.end());
-    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-    if (targets.empty()) continue;
-    std::vector<int64_t> ranked = acc.ranked(u);
-    sums.add_user(ranked.data(), static_cast<int64_t>(ranked.size()), targets);
-  }
-  std::vector<double> packed = sums.pack();
-  comm_.all_reduce_sum(packed.data(), static_cast<int64_t>(packed.size()));
-  sums.unpack(packed);
-  return sums;
+  // Lists for every owned user when they are kept (exported), else only users with targets.
+  std::vector<int64_t> users;
+  for (int64_t u = 0; u < shard_.n_own_users; ++u)
+    if (keep || target.indptr[u + 1] > target.indptr[u]) users.push_back(u);
+  return evaluate(target, users, keep);
+}
+
+MetricSums Trainer::evaluate(const OwnedUserItems& target, const std::vector<int64_t>& users, TopKAccumulator* keep,
+                             const std::function<void(double)>& progress) {
+  RingEvalOptions o;
+  o.ks = train_.ks;
+  o.block_bytes = train_.eval_block_bytes;
+  return ring_evaluate(shard_, final_embeddings(), target, users, o, comm_, tcomm_, keep, progress);
 }
 
 void Trainer::load_parameters(const float* x0, const float* beta) {

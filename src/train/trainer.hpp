@@ -74,9 +74,13 @@ class Trainer {
   // Final embeddings of the owned nodes [n_own, d] float32 on the model's device (no grad). Collective.
   at::Tensor final_embeddings();
 
-  // Full-ranking evaluation of owned users against `target` (one of the shard's splits), train
-  // items masked, item blocks passed around a ring. Global metric sums on every rank.
-  // If `topk` is given (n_own_users rows), the running top-K lists are kept there. Collective.
+  // Full-ranking evaluation (ring_evaluate) of the owned users `users` (ascending local indices)
+  // against `target` (one of the shard's splits), train items masked. Global metric sums on every
+  // rank. If `topk` is given (one row per entry of `users`), the top-K lists are kept there.
+  // progress: see ring_evaluate. Collective.
+  MetricSums evaluate(const OwnedUserItems& target, const std::vector<int64_t>& users, TopKAccumulator* topk = nullptr,
+                      const std::function<void(double)>& progress = {});
+  // The same for every owned user with targets, or every owned user when `topk` (n_own_users rows) is given.
   MetricSums evaluate(const OwnedUserItems& target, TopKAccumulator* topk = nullptr);
 
   // Replaces the parameters: x0 [n_own, d] rows of the owned nodes, beta [n_own_users, L] logits.

@@ -76,6 +76,45 @@ for d in sys.argv[2:]:
     assert open(d + "/topk.tsv").read().count("\n") == 17730
 PY
 
+# The on-the-fly path partitions once, on rank 0, into the run directory; ranks load shards.
+[[ -f $T/p2/partition-P2/meta.json && -f $T/p2/partition-P2/shard-00001.bin ]] \
+  && [[ $(grep -c "partitioned once on rank 0" "$T/p2.log") -eq 1 && $(grep -c "^dataset:" "$T/p2.log") -eq 1 ]] \
+  && pass "on-the-fly partition: once, on rank 0" || { fail "on-the-fly partition"; cat "$T/p2.log"; }
+# Ranks pointed at shards of different partitions (MPMD launch) stop before training.
+"$BUILD/tkg-partition" --data "$DATA/Ali-Display" --parts 2 --method hash --quiet --out "$T/part2h" >/dev/null
+OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 1 "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --out "$T/x" \
+  : -np 1 "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2h" --out "$T/x" >"$T/e11" 2>&1
+rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "loaded a shard of another partition than rank 0" "$T/e11" \
+  && pass "mixed partitions refused" || { fail "mixed partitions (rc $rc)"; cat "$T/e11"; }
+
+# Sampled evaluation: the same users at P = 1 and 2, a 95 % CI per metric, within 3 CI of the
+# full evaluation; its top-K lists are those of the sampled users.
+S=(--eval.users 3000)
+"$BUILD/tkg-train" "${COMMON[@]}" "${S[@]}" --out "$T/s1" >"$T/s1.log" 2>&1 || { fail "sampled 1-rank"; cat "$T/s1.log"; }
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${COMMON[@]}" "${S[@]}" --partition "$T/part2" \
+  --out "$T/s2" >"$T/s2.log" 2>&1 || { fail "sampled 2-rank"; cat "$T/s2.log"; }
+grep -q "evaluation: sampled, 3000 of" "$T/s1.log" && grep -q "± " "$T/s1.log" && pass "sampled evaluation announced" \
+  || { fail "sampled evaluation output"; cat "$T/s1.log"; }
+python3 - "$T/p1" "$T/s1" "$T/s2" <<'PY' && pass "sampled evaluation: same at P=1,2, within its CI" || fail "sampled evaluation"
+import csv, json, sys
+full, s1, s2 = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert s1["test"]["users"] == 3000 and s1["eval_sampled_users"] == 3000, s1["test"]["users"]
+for k, v in s1["test"].items():
+    assert abs(s2["test"][k] - v) < 5e-4, (k, v, s2["test"][k])
+    if k != "users":
+        assert abs(v - full["test"][k]) <= 3 * s1["test_ci95"][k] + 1e-9, (k, v, full["test"][k], s1["test_ci95"][k])
+rows = list(csv.DictReader(open(sys.argv[2] + "/metrics.csv")))
+assert "ndcg@20_ci95" in rows[0] and float(rows[0]["eval_users"]) == 3000
+assert open(sys.argv[2] + "/topk.tsv").read().count("\n") == 3000
+assert float(rows[0]["ndcg@20_ci95"]) > 0
+PY
+# Progress: a long epoch's steps and an ETA under mpirun (here made frequent).
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${BASE[@]}" --train.epochs 2 --train.batch_size 5000 \
+  --output.progress_every 0.001 --partition "$T/part2" --out "$T/pg" >"$T/pg.log" 2>&1 || { fail "progress run"; cat "$T/pg.log"; }
+grep -q "^epoch 1/2  step [0-9]*/[0-9]*.*run ETA" "$T/pg.log" && grep -q "^epoch 2/2  loss .* s/epoch  ETA" "$T/pg.log" \
+  && pass "progress lines with ETA" || { fail "progress lines"; cat "$T/pg.log"; }
+
 # Checkpoint of the 1-rank run, evaluated on 2 ranks without training: the same test metrics.
 [[ -f $T/p1/checkpoint/manifest.json && -f $T/p1/checkpoint/x0.npy ]] && pass "checkpoint written" || fail "no checkpoint"
 OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${BASE[@]}" --train.init_from "$T/p1/checkpoint" \

@@ -154,3 +154,20 @@ TEST(PartitionDir, FailedBuildLeavesNothingBehind) {
   EXPECT_ANY_THROW(tkg::write_partition_dir(d.file("p"), false, ds, {0, 1}, m));
   EXPECT_TRUE(std::filesystem::is_empty(d.path()));
 }
+
+// Shards are read from disk piece by piece (never the whole file plus the arrays): the result is
+// the in-memory parse's, and a damaged file on disk is refused the same way.
+TEST(Shard, ReadFromFileMatchesParseAndRejectsDamage) {
+  tkg::testing::TempDir dir;
+  for (const tkg::Shard& s : build(tiny(), {0, 1, 1, 0}, 2)) {
+    const std::string bytes = tkg::serialize_shard(s);
+    const std::string path = dir.write("shard.bin", bytes);
+    tkg::Shard a = tkg::read_shard(path), b = tkg::parse_shard(bytes, "mem");
+    EXPECT_EQ(tkg::serialize_shard(a), tkg::serialize_shard(b));
+    std::string flipped = bytes;
+    flipped[bytes.size() / 2] ^= 0x01;
+    expect_error_containing([&] { tkg::read_shard(dir.write("bad.bin", flipped)); }, "checksum");
+    expect_error_containing([&] { tkg::read_shard(dir.write("short.bin", bytes.substr(0, bytes.size() - 9))); }, "");
+    expect_error_containing([&] { tkg::read_shard(dir.file("missing.bin")); }, "cannot open");
+  }
+}

@@ -11,6 +11,7 @@
 
 #include "../support/mpi_fixture.hpp"
 #include "../support/temp_dir.hpp"
+#include "eval/eval_users.hpp"
 #include "graph/synthetic.hpp"
 #include "train/trainer.hpp"
 #ifdef TKG_HAVE_NCCL
@@ -188,6 +189,46 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   tkg::MetricSums me = dist.evaluate(mine.test), re = ref.evaluate(full.test);
   EXPECT_EQ(me.users, re.users);
   for (const std::string& n : re.names()) EXPECT_NEAR(me.mean(n), re.mean(n), 2e-4) << n;
+}
+
+// Sampled evaluation: the same users at any P (a seeded sample of those with targets), so the
+// same metric sums and confidence intervals; each user still ranked against all items.
+TEST(SampledEvaluation, SameUsersAndMetricsAtAnyP) {
+  const tkg::Dataset& ds = dataset("synthetic");
+  tkg::Shard full = tkg::build_single_shard(ds);
+  tkg::Shard mine = tkg::testing::my_shard(ds, tkg::parse_partition_method("metis"));
+  tkg::ModelOptions m;
+  m.layers = 2;
+  m.dim = 16;
+  tkg::TrainOptions t;
+  t.ks = {1, 5, 20};
+  t.eval_block_bytes = 4096;  // many small score blocks
+  auto self = tkg::make_self_communicator();
+  tkg::Trainer ref(full, m, t, *self);
+  tkg::Trainer dist(mine, m, t, world());
+  for (int64_t n : {int64_t{1}, int64_t{250}, int64_t{1000000}}) {
+    tkg::EvalUsers ru = tkg::select_eval_users(full, full.test, n, 77, *self);
+    tkg::EvalUsers du = tkg::select_eval_users(mine, mine.test, n, 77, world());
+    EXPECT_EQ(du.global, ru.global);
+    EXPECT_EQ(du.eligible, ru.eligible);
+    EXPECT_EQ(ru.global, std::min<int64_t>(n, ru.eligible));
+    // The same global user ids.
+    std::vector<int64_t> ids;
+    for (int64_t u : du.local) ids.push_back(mine.owned[u]);
+    std::vector<int64_t> counts = world().all_gather_one(static_cast<int64_t>(ids.size()));
+    int64_t total = 0;
+    for (int64_t c : counts) total += c;
+    std::vector<int64_t> all(static_cast<size_t>(total));
+    world().all_gather_v(ids.data(), static_cast<int64_t>(ids.size()), all.data(), counts, tkg::DType::kInt64);
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(all, ru.local);  // P = 1: local index = global user id
+    tkg::MetricSums a = dist.evaluate(mine.test, du.local), b = ref.evaluate(full.test, ru.local);
+    EXPECT_EQ(a.users, b.users);
+    for (const std::string& name : b.names()) {
+      EXPECT_NEAR(a.mean(name), b.mean(name), 1e-12) << name;
+      EXPECT_NEAR(a.ci95(name), b.ci95(name), 1e-9) << name;
+    }
+  }
 }
 
 // Whole epochs through the trainer's own schedule and sampler, for every sampler mode: full batch

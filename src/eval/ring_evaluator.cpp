@@ -1,0 +1,154 @@
+#include "eval/ring_evaluator.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "comm/communicator.hpp"
+#include "common/error.hpp"
+#include "model/collective_ops.hpp"
+
+namespace tkg {
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// [v.size()] int64 on `device`.
+at::Tensor long_tensor(const std::vector<int64_t>& v, const at::Device& device) {
+  return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).to(device, false, true);
+}
+
+// Scores one block of users against the item block in hand and offers them to the top-K lists.
+//   U: [nr, w] rows of the block's users; items: [nb, w]; ids: the items' global ids (ascending);
+//   rows[r]: the local user of row r (for its train items); acc_row0: the accumulator row of row 0.
+void score_block(const Shard& s, const at::Tensor& U, const at::Tensor& items, const std::vector<int64_t>& ids,
+                 const int64_t* rows, int64_t acc_row0, int kmax, TopKAccumulator& acc) {
+  const int64_t nr = U.size(0), nb = items.size(0);
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  at::Tensor scores = at::mm(U, items.t()).contiguous();  // [nr, nb] on the rows' device
+  // Train items of a row's user that are in this item block.
+  auto masked = [&](int64_t r, auto&& mark) {
+    const int64_t u = rows[r];
+    for (int64_t k = s.train.indptr[u]; k < s.train.indptr[u + 1]; ++k) {
+      auto it = std::lower_bound(ids.begin(), ids.end(), s.train.items[k]);
+      if (it != ids.end() && *it == s.train.items[k]) mark(it - ids.begin());
+    }
+  };
+  if (scores.device().is_cpu()) {
+    float* sc = scores.data_ptr<float>();
+    at::parallel_for(0, nr, 16, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        masked(r, [&](int64_t c) { sc[r * nb + c] = neg_inf; });
+        acc.offer(acc_row0 + r, 1, sc + r * nb, ids.data(), nb);
+      }
+    });
+    return;
+  }
+  // On a GPU: mask there, keep each row's best kmax there, and offer only those to the host.
+  std::vector<int64_t> mr, mc;
+  for (int64_t r = 0; r < nr; ++r) masked(r, [&](int64_t c) { mr.push_back(r), mc.push_back(c); });
+  if (!mr.empty())
+    scores.index_put_({long_tensor(mr, scores.device()), long_tensor(mc, scores.device())},
+                      at::scalar_tensor(neg_inf, scores.options()));
+  const int64_t kb = std::min<int64_t>(kmax, nb);
+  auto best = at::topk(scores, kb, /*dim=*/1);
+  at::Tensor vals = std::get<0>(best).to(at::kCPU).contiguous();  // [nr, kb] float32
+  at::Tensor cols = std::get<1>(best).to(at::kCPU).contiguous();  // [nr, kb] int64
+  const float* vp = vals.data_ptr<float>();
+  const int64_t* cp = cols.data_ptr<int64_t>();
+  at::parallel_for(0, nr, 64, [&](int64_t b, int64_t e) {
+    std::vector<int64_t> got(static_cast<size_t>(kb));
+    for (int64_t r = b; r < e; ++r) {
+      for (int64_t j = 0; j < kb; ++j) got[j] = ids[cp[r * kb + j]];
+      acc.offer(acc_row0 + r, 1, vp + r * kb, got.data(), kb);
+    }
+  });
+}
+
+}  // namespace
+
+MetricSums ring_evaluate(const Shard& shard, const at::Tensor& final_owned, const OwnedUserItems& target,
+                         const std::vector<int64_t>& users, const RingEvalOptions& o, Communicator& comm,
+                         Communicator& tcomm, TopKAccumulator* keep, const std::function<void(double)>& progress) {
+  at::NoGradGuard no_grad;
+  TrafficScope scope(comm, Traffic::kEval), tscope(tcomm, Traffic::kEval);
+  const int64_t nu = shard.n_own_users, ni = shard.n_own() - nu, n = static_cast<int64_t>(users.size());
+  const int P = comm.size(), me = comm.rank();
+  const at::Device device = final_owned.device();
+  at::Tensor U = final_owned.narrow(0, 0, nu).index_select(0, long_tensor(users, device));  // [n, w] scored users
+  at::Tensor cur_emb = final_owned.narrow(0, nu, ni).contiguous();                            // [ni, w] the block in hand
+  std::vector<int64_t> cur_ids(static_cast<size_t>(ni));
+  for (int64_t k = 0; k < ni; ++k) cur_ids[k] = shard.owned[nu + k] - shard.n_users;
+  std::vector<int64_t> sizes = comm.all_gather_one(ni);
+  const int kmax = std::max(o.ks.back(), keep ? keep->k() : 0);
+  TopKAccumulator local_acc(keep ? 0 : n, keep ? 1 : kmax);
+  TopKAccumulator& acc = keep ? *keep : local_acc;
+  TKG_CHECK(acc.n_users() == n && acc.k() >= o.ks.back(), "top-K accumulator shape");
+  int64_t max_items = 1;
+  for (int64_t sz : sizes) max_items = std::max(max_items, sz);
+  // Users per score block: the block [rows, items] stays within block_bytes for every item block.
+  const int64_t rows_per_block = std::max<int64_t>(1, o.block_bytes / (4 * max_items));
+  const int64_t blocks = (n + rows_per_block - 1) / rows_per_block;
+  for (int s = 0; s < P; ++s) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t r0 = b * rows_per_block, nr = std::min(rows_per_block, n - r0);
+      if (!cur_ids.empty()) score_block(shard, U.narrow(0, r0, nr), cur_emb, cur_ids, users.data() + r0, r0, kmax, acc);
+      if (progress) progress((static_cast<double>(s) + static_cast<double>(b + 1) / blocks) / P);
+    }
+    if (s == P - 1) break;
+    // Pass the block on around the ring: to me+1, from me-1 (the block of rank me-s-1).
+    const int next = (me + 1) % P, prev = (me - 1 + P) % P, src = ((me - s - 1) % P + P) % P;
+    std::vector<int64_t> send_counts(P, 0), recv_counts(P, 0);
+    send_counts[next] = static_cast<int64_t>(cur_ids.size());
+    recv_counts[prev] = sizes[src];
+    std::vector<int64_t> next_ids(static_cast<size_t>(sizes[src]));
+    comm.all_to_all_v(cur_ids.data(), send_counts, next_ids.data(), recv_counts, DType::kInt64);
+    at::Tensor next_emb = exchange_rows(cur_emb, send_counts, recv_counts, sizes[src], tcomm);  // [n_src, w]
+    cur_ids = std::move(next_ids);
+    cur_emb = next_emb;
+  }
+  MetricSums sums(o.ks);
+  std::vector<int64_t> targets;
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t u = users[r];
+    targets.assign(target.items.begin() + target.indptr[u], target.items.begin() + target.indptr[u + 1]);
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+    if (targets.empty()) continue;
+    std::vector<int64_t> ranked = acc.ranked(r);
+    sums.add_user(ranked.data(), static_cast<int64_t>(ranked.size()), targets);
+  }
+  std::vector<double> packed = sums.pack();
+  comm.all_reduce_sum(packed.data(), static_cast<int64_t>(packed.size()));
+  sums.unpack(packed);
+  return sums;
+}
+
+double probe_score_rate(int64_t dim, const at::Device& device, int k) {
+  at::NoGradGuard no_grad;
+  const int64_t nr = 256, nb = 16384;
+  at::Tensor U = at::randn({nr, dim}).to(device), I = at::randn({nb, dim}).to(device);  // [nr, d], [nb, d]
+  std::vector<int64_t> ids(static_cast<size_t>(nb));
+  for (int64_t j = 0; j < nb; ++j) ids[j] = j;
+  Shard empty;  // no train items to mask
+  empty.n_own_users = nr;
+  empty.train.indptr.assign(static_cast<size_t>(nr + 1), 0);
+  std::vector<int64_t> rows(static_cast<size_t>(nr), 0);
+  TopKAccumulator acc(nr, k);
+  score_block(empty, U.narrow(0, 0, 16), I, ids, rows.data(), 0, k, acc);  // warm-up
+  const double t0 = now_s();
+  int reps = 0;
+  do {
+    score_block(empty, U, I, ids, rows.data(), 0, k, acc);
+    ++reps;
+  } while (now_s() - t0 < 0.05);
+  return static_cast<double>(reps) * nr * nb / std::max(1e-9, now_s() - t0);
+}
+
+}  // namespace tkg

@@ -1,0 +1,125 @@
+#include "train/checkpoint.hpp"
+
+#include <ATen/ATen.h>
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <filesystem>
+#include <sstream>
+
+#include "comm/communicator.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json_writer.hpp"
+#include "quant/gnaq_file.hpp"
+#include "train/outputs.hpp"
+#include "train/trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tkg {
+
+// Checkpoint (DESIGN §5): parameters by global id, so any P can load it. Every rank writes its
+// rows into x0.npy / beta_logits.npy (temp names, renamed when complete); the manifest is written
+// last, so a directory without manifest.json is not a checkpoint.
+void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t epoch, const std::string& dir,
+                     Communicator& comm) {
+  const int64_t d = m.dim, L = tr.beta_logits().size(1), nu = s.n_own_users;
+  const std::string x0 = dir + "/x0.npy", beta = dir + "/beta_logits.npy";
+  if (comm.rank() == 0) {
+    fs::create_directories(dir);
+    fs::remove(dir + "/manifest.json");
+    npy_create_f32(x0 + ".tmp", s.n_users + s.n_items, d);
+    npy_create_f32(beta + ".tmp", s.n_users, L);
+  }
+  comm.barrier();
+  at::Tensor e = tr.x0_table(), b = tr.beta_logits().detach().to(at::kCPU).contiguous();  // host copies
+  npy_write_rows(x0 + ".tmp", d, s.owned, e.data_ptr<float>());
+  npy_write_rows(beta + ".tmp", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), b.data_ptr<float>());
+  comm.barrier();
+  if (comm.rank() == 0) {
+    fs::rename(x0 + ".tmp", x0);
+    fs::rename(beta + ".tmp", beta);
+    JsonWriter w;
+    w.begin_object();
+    w.key("format").value("tkg-checkpoint");
+    w.key("version").value(int64_t{1});
+    w.key("epoch").value(epoch);
+    w.key("n_users").value(s.n_users);
+    w.key("n_items").value(s.n_items);
+    w.key("dim").value(d);
+    w.key("layers").value(static_cast<int64_t>(m.layers));
+    w.key("beta_columns").value(L);
+    w.end_object();
+    write_file_atomic(dir + "/manifest.json", w.str());
+  }
+  comm.barrier();
+}
+
+void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& dir) {
+  const std::string manifest = dir + "/manifest.json";
+  if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json; incomplete or wrong directory)");
+  boost::property_tree::ptree pt;
+  try {
+    std::istringstream in(read_file(manifest));
+    boost::property_tree::read_json(in, pt);
+    if (pt.get<std::string>("format") != "tkg-checkpoint" || pt.get<int>("version") != 1)
+      throw InputError(manifest, 0, "not a version-1 tkg checkpoint");
+    if (pt.get<int64_t>("n_users") != s.n_users || pt.get<int64_t>("n_items") != s.n_items)
+      throw InputError(manifest, 0, "checkpoint is for a graph of " + pt.get<std::string>("n_users") + " users and " +
+                                        pt.get<std::string>("n_items") + " items, this one has " +
+                                        std::to_string(s.n_users) + " and " + std::to_string(s.n_items));
+    if (pt.get<int64_t>("dim") != m.dim)
+      throw InputError(manifest, 0, "checkpoint has dim " + pt.get<std::string>("dim") + ", model.dim is " + std::to_string(m.dim));
+  } catch (const boost::property_tree::ptree_error& e) {
+    throw InputError(manifest, 0, std::string("malformed manifest: ") + e.what());
+  }
+  const int64_t L = tr.beta_logits().size(1), nu = s.n_own_users;
+  std::vector<float> x0(static_cast<size_t>(s.n_own() * m.dim)), beta(static_cast<size_t>(nu * L));
+  npy_read_rows(dir + "/x0.npy", m.dim, s.owned, x0.data());
+  npy_read_rows(dir + "/beta_logits.npy", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), beta.data());
+  tr.load_parameters(x0.data(), beta.data());
+}
+
+// RUNDIR/model.gnaq: the quantized model (codes + FP8 levels + β), written by every rank.
+void export_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm) {
+  GnaqHeader h;
+  h.bits = m.quant.bits;
+  h.n_users = s.n_users;
+  h.n_items = s.n_items;
+  h.dim = m.dim;
+  h.beta_columns = tr.beta_logits().size(1);
+  h.concat_levels = m.quant.concat_levels;
+  h.tanh = m.quant.tanh;
+  if (comm.rank() == 0) gnaq_create(path, h);
+  comm.barrier();
+  at::Tensor codes = tr.codes().to(at::kCPU).contiguous(), levels = tr.levels().detach().to(at::kCPU).contiguous();
+  at::Tensor beta = tr.beta_logits().detach().to(at::kCPU).contiguous();  // host copies
+  gnaq_write(path, h, s.owned, codes.data_ptr<uint8_t>(), levels.data_ptr<float>(),
+             std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data_ptr<float>());
+  comm.barrier();
+  if (comm.rank() == 0) gnaq_seal(path, h);
+  comm.barrier();
+}
+
+void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path) {
+  GnaqHeader h = gnaq_open(path);
+  if (h.n_users != s.n_users || h.n_items != s.n_items)
+    throw InputError(path, 0, "model is for " + std::to_string(h.n_users) + " users and " + std::to_string(h.n_items) +
+                                  " items, the data has " + std::to_string(s.n_users) + " and " + std::to_string(s.n_items));
+  if (h.dim != m.dim || h.bits != m.quant.bits || h.concat_levels != m.quant.concat_levels || h.tanh != m.quant.tanh)
+    throw InputError(path, 0, "model was trained with dim " + std::to_string(h.dim) + ", quant.bits " +
+                                  std::to_string(h.bits) + ", concat_levels " + std::to_string(h.concat_levels) +
+                                  ", tanh " + std::to_string(h.tanh) + "; set the same options to load it");
+  if (h.beta_columns != tr.beta_logits().size(1))
+    throw InputError(path, 0, "model has " + std::to_string(h.beta_columns) + " beta columns, model.layers gives " +
+                                  std::to_string(tr.beta_logits().size(1)));
+  const int64_t L = int64_t{1} << h.bits;
+  std::vector<uint8_t> codes(static_cast<size_t>(s.n_own() * h.dim));
+  std::vector<float> levels(static_cast<size_t>(s.n_own() * L)), beta(static_cast<size_t>(s.n_own_users * h.beta_columns));
+  gnaq_read(path, h, s.owned, codes.data(), levels.data(),
+            std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data());
+  tr.load_quantized(codes.data(), levels.data(), beta.data());
+}
+
+}  // namespace tkg
