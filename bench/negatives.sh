@@ -18,7 +18,7 @@ for f in $FRACS; do
   OMP_NUM_THREADS=$THREADS ./build/tkg-train --config "$CONFIG" --train.epochs "$EPOCHS" --train.threads "$THREADS" \
     --train.pool_fraction "$f" --output.embeddings false --output.checkpoint false --output.progress false \
     --out "$out" > "$W/log$f" 2>&1 || { cat "$W/log$f"; exit 1; }
-  line=$(python3 - "$out" "$f" "$exact" <<'PY'
+  line=$(python3 - "$out" "$f" "$exact" 2>"$W/ndcg" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1] + "/summary.json"))
 f, exact = float(sys.argv[2]), sys.argv[3]
@@ -29,7 +29,7 @@ print(f"| {name} | {s.get('pool_size', 0)} ({100 * f:g} %) | {s['best_epoch']} |
       f"{t['recall_capped@20']:.4f} | {t['recall@20']:.4f} | {rel or '100 %'} | {s['seconds_per_epoch']:.3f} |")
 print(t["ndcg@20"], file=sys.stderr)
 PY
-  2> "$W/ndcg")
+)
   echo "$line"
   [[ -z $exact ]] && exact=$(cat "$W/ndcg")
 done

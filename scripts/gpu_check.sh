@@ -3,7 +3,7 @@
 # (torch.utils.cmake_prefix_path) and the NCCL of that wheel, then run the whole CPU suite there
 # (except Slurm), the NCCL tests and GPU equivalence cases, and training runs on the GPU against
 # the CPU. docs/gpu.md records a run. Stages (TKG_GPU_STAGES, default gpu,train,cpu; also speed,
-# gnaq) run in this order: gpu, speed, train, gnaq, cpu.
+# quick, gnaq) run in this order: gpu, speed, train, quick, gnaq, cpu.
 #
 # Usage: bash scripts/gpu_check.sh [DEB_DIR] [OUT_DIR] [DATA_DIR]
 #   DEB_DIR  Debian 12 .deb files of the C++ dependencies (Boost, METIS, Open MPI, GoogleTest), for
@@ -120,6 +120,16 @@ if [[ ,$STAGES, == *,train,* ]]; then
   train gowalla-20ep-cpu gowalla configs/gowalla.ini cpu --train.epochs 20 --eval.every 20
   train ali-display-cuda Ali-Display configs/ali-display.ini cuda
   train gowalla-cuda gowalla configs/gowalla.ini cuda
+fi
+if [[ ,$STAGES, == *,quick,* ]]; then
+  # A short check of a commit: gowalla 20 epochs on the GPU against the CPU (same metrics), and
+  # two ranks sharing the GPU with the pool sampler and a sampled evaluation.
+  train gowalla-20ep-cuda gowalla configs/gowalla.ini cuda --train.epochs 20 --eval.every 20
+  train gowalla-20ep-cpu gowalla configs/gowalla.ini cpu --train.epochs 20 --eval.every 20
+  LAUNCH="mpirun --oversubscribe -n 2" train ali-p2-cuda-pool-sampled Ali-Display configs/ali-display.ini cuda \
+    --train.epochs 100 --eval.every 50 --train.pool_fraction 0.1 --eval.users 5000 || rc=1
+  LAUNCH="" train ali-p1-cpu-pool-sampled Ali-Display configs/ali-display.ini cpu \
+    --train.epochs 100 --eval.every 50 --train.pool_fraction 0.1 --eval.users 5000 || rc=1
 fi
 if [[ ,$STAGES, == *,gnaq,* ]]; then
   # GNAQ on gowalla on the GPU: the fp32 run to convergence, then b = 1, 2, 4 (bench/gnaq.sh).

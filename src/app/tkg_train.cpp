@@ -1,5 +1,6 @@
 // tkg-train: TopKGAT training on one rank (P = 1) or many (mpirun/srun, see launch/).
 // A failure on any rank ends every rank with a message naming it (MPI_Abort): no hang.
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -16,6 +17,7 @@
 #endif
 
 int main(int argc, char** argv) {
+  const auto start = std::chrono::steady_clock::now();
   tkg::MpiSession mpi(&argc, &argv);
   const int P = mpi.world_size();
   const std::string name = P > 1 ? "tkg-train[rank " + std::to_string(mpi.world_rank()) + "]" : "tkg-train";
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
       throw tkg::InputError("train.tensor_comm", 0, "nccl requested but this build has no NCCL (TKG_WITH_NCCL)");
 #endif
     tkg::Shard shard = tkg::obtain_rank_shard(pc.run, *comm);
+    pc.run.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return tkg::run_training(pc.run, shard, *comm, rows.get());
   });
   if (code != 0 && P > 1) tkg::mpi_abort_job(name + " failed with exit code " + std::to_string(code), code);

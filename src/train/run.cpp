@@ -162,6 +162,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   int64_t best_epoch = 0, epochs_run = 0;
   double train_s_total = 0, train_s_since = 0;
   StepTiming since{};
+  double since_neg_s = 0;
   int64_t cur_epoch = 0;
   double epoch_t0 = 0;
   trainer.set_step_callback([&](int64_t s, int64_t n) {
@@ -205,9 +206,11 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
                       static_cast<double>(cur.bytes_negatives - since.bytes_negatives),
                       static_cast<double>(cur.negatives_fetched - since.negatives_fetched)};
     since = cur;
-    double sums[6] = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]}, maxs[2] = {vals[0], vals[1]};
+    double sums[6] = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]},
+           maxs[3] = {vals[0], vals[1], cur.negatives_s - since_neg_s};
+    since_neg_s = cur.negatives_s;
     comm.all_reduce_sum(sums, 6);
-    comm.all_reduce_max(maxs, 2);
+    comm.all_reduce_max(maxs, 3);
     if (me == 0) {
       auto cols = std::vector<std::pair<std::string, double>>{
           {"epoch", static_cast<double>(epoch)}, {"loss", last_loss},        {"train_s", train_s_since},
@@ -215,7 +218,8 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
           {"bytes_halo", sums[3]},                {"bytes_negatives", sums[4]}, {"negatives_fetched", sums[5]},
           {"compute_s_max", maxs[0]},             {"compute_s_mean", sums[0] / P}, {"comm_s_mean", sums[1] / P},
           // Waiting caused by load imbalance: the slowest rank's compute minus the mean.
-          {"imbalance_s", maxs[0] - sums[0] / P}, {"eval_users", static_cast<double>(m.users)}};
+          {"imbalance_s", maxs[0] - sums[0] / P}, {"negatives_s_max", maxs[2]},
+          {"eval_users", static_cast<double>(m.users)}};
       auto mc = metric_columns(m, sampled);
       cols.insert(cols.end(), mc.begin(), mc.end());
       log->add({{"split", val_plan.name}}, cols);
@@ -267,6 +271,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
                                                             {"compute_s_mean", 0.0},
                                                             {"comm_s_mean", 0.0},
                                                             {"imbalance_s", 0.0},
+                                                            {"negatives_s_max", 0.0},
                                                             {"eval_users", static_cast<double>(test.users)}};
     auto mc = metric_columns(test, sampled);
     cols.insert(cols.end(), mc.begin(), mc.end());
@@ -276,7 +281,10 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   if (trainer.quantized()) export_gnaq(shard, trainer, o.model, o.out_dir + "/model.gnaq", comm);
   if (o.export_embeddings) export_embeddings(shard, trainer, o.out_dir + "/embeddings", comm);
   export_topk(shard, test_users, acc, t.topk_export, o.out_dir + "/topk.tsv", comm);
-  const double peak = comm.all_reduce_max(peak_rss_mb());
+  const double my_peak = peak_rss_mb();
+  std::vector<double> peaks(static_cast<size_t>(P));
+  comm.all_gather_v(&my_peak, 1, peaks.data(), std::vector<int64_t>(P, 1), DType::kFloat64);
+  const double peak = *std::max_element(peaks.begin(), peaks.end());
   const StepTiming& tm = trainer.timing();
   double comm_total = comm.all_reduce_max(tm.comm_s);
   double traffic[3] = {static_cast<double>(tm.bytes_sent), static_cast<double>(tm.bytes_halo),
@@ -313,6 +321,12 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     }
     w.key("threads_per_rank").value(static_cast<int64_t>(at::get_num_threads()));
     w.key("peak_rss_mb").value(peak);
+    w.key("peak_rss_mb_per_rank").begin_array();
+    for (double v : peaks) w.value(v);
+    w.end_array();
+    w.key("setup_seconds").value(o.setup_seconds);
+    w.key("train_seconds").value(train_s_total);
+    w.key("final_eval_seconds").value(eval_s);
     w.key("validation_split").value(val_plan.name);
     w.key("best_" + t.select_metric).value(best);
     w.key("eval_sampled_users").value(sampled ? test_plan.users.global : int64_t{0});

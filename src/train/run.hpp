@@ -31,6 +31,7 @@ struct RunOptions {
   bool save_checkpoint = true;   // RUNDIR/checkpoint: x0.npy, beta_logits.npy, manifest.json
   std::string init_from;         // a checkpoint directory, or a model.gnaq file, to start from (any P)
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
+  double setup_seconds = 0;    // spent by the app before run_training (MPI start, shard), reported
 };
 
 // Returns the process exit code (0 on success). Collective: every rank calls it.

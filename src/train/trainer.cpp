@@ -61,29 +61,22 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   // composition runs (autograd backward).
   if (!fused_supported(device_)) model_.fused = false;
   if (attention_ == Attention::kOne) model_.use_beta = false;
-  // RAU: the presets, then explicit overrides of the input and the binning.
-  const std::string& rau = model.quant.rau;
-  rau_input_ = rau == "paper" ? "neighbours" : rau == "code" ? "propagated" : "";
-  rau_bins_ = rau == "paper" ? "levels" : rau == "code" ? "uniform" : "";
-  if (!model.quant.rau_input.empty()) rau_input_ = model.quant.rau_input;
-  if (!model.quant.rau_bins.empty()) rau_bins_ = model.quant.rau_bins;
   graph_ = build_layer_graph(shard);
   halo_ = build_halo_plan(shard);
   graph_ = layer_graph_to(graph_, device_);  // no copies on the CPU
   halo_.send_index = halo_.send_index.to(device_);
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
-  emb_ = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
-  init_normal_rows(shard.owned, d, model.init_std, train.seed, /*table=*/1, emb_.data_ptr<float>());
+  at::Tensor emb = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
+  init_normal_rows(shard.owned, d, model.init_std, train.seed, /*table=*/1, emb.data_ptr<float>());
   B_ = at::empty({nu, std::max<int64_t>(L, 1)}, at::kFloat);  // [n_own_users, L]
   std::vector<int64_t> users(shard.owned.begin(), shard.owned.begin() + nu);
   init_normal_rows(users, B_.size(1), 1.0, train.seed, /*table=*/2, B_.data_ptr<float>());
-  emb_ = emb_.to(device_);
+  table_ = std::make_unique<Fp32Table>(emb.to(device_));
   B_ = B_.to(device_);
-  emb_.set_requires_grad(true);
   B_.set_requires_grad(true);
-  opt_ = std::make_unique<torch::optim::AdamW>(
-      std::vector<at::Tensor>{emb_, B_}, torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
+  opt_ = std::make_unique<torch::optim::AdamW>(std::vector<at::Tensor>{table_->parameter(), B_},
+                                               torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
 
   global_lines_ = comm_.all_reduce_sum(lines_.size());
   fetch_ = std::make_unique<NegativeFetch>(shard, local_, comm_);
@@ -91,8 +84,15 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
 
 Trainer::~Trainer() = default;
 
-int64_t Trainer::width() const {
-  return model_.dim + (quantized_ && model_.quant.concat_levels ? (int64_t{1} << model_.quant.bits) : 0);
+int64_t Trainer::width() const { return table_->width(); }
+
+at::Tensor& Trainer::embedding() { return table_->quantized() ? undefined_ : table_->parameter(); }
+
+at::Tensor& Trainer::levels() { return table_->quantized() ? table_->parameter() : undefined_; }
+
+at::Tensor& Trainer::codes() {
+  auto* g = dynamic_cast<GnaqTable*>(table_.get());
+  return g ? g->codes() : undefined_;
 }
 
 at::Tensor Trainer::beta_owned(int l) const {
@@ -101,36 +101,18 @@ at::Tensor Trainer::beta_owned(int l) const {
   return at::cat({at::tanh(B_.select(1, l)), at::zeros({ni}, B_.options().requires_grad(false))});  // [n_own]
 }
 
-// H⁰ rows from (FP8-rounded) levels and codes: [n, d] or [n, d + 2^b].
-at::Tensor Trainer::quantized_rows(const at::Tensor& lv, const at::Tensor& codes) const {
-  at::Tensor x = at::gather(lv, 1, codes.to(at::kLong));  // [n, d] e'[i,t] = S[i, q[i,t]]
-  if (model_.quant.tanh) x = at::tanh(x);
-  if (model_.quant.concat_levels) x = at::cat({x, lv}, 1);
-  return x;
-}
-
 Trainer::Forward Trainer::forward(bool with_halo) {
   const int64_t w = width();
   Forward f;
-  at::Tensor x0_halo;  // [n_halo, w]
-  if (!quantized_) {
-    f.x0_owned = emb_;  // [n_own, d]
-  } else {
-    at::Tensor lv = fp8_round_ste(levels_);         // [n_own, 2^b]
-    f.x0_owned = quantized_rows(lv, codes_);        // [n_own, w]
-    if (model_.quant.fp8_halo) {
-      QuantHalo qh = quantized_halo_exchange(lv, codes_, model_.quant.bits, halo_, tcomm_);
-      x0_halo = quantized_rows(qh.levels, qh.codes);
-    } else {
-      x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
-    }
-  }
+  at::Tensor x0_halo;  // [n_halo, w]: moved by the table itself (GNAQ), or below with β
+  f.x0_owned = table_->layer0(&x0_halo);  // [n_own, w]
+  const bool table_halo = x0_halo.defined();
   at::Tensor x = f.x0_owned;
   std::vector<at::Tensor> layers{x};
   for (int l = 0; l < model_.layers; ++l) {
     at::Tensor bo = beta_owned(l);  // [n_own]
     at::Tensor xin, bin;            // [n_local, w], [n_local]
-    if (l == 0 && quantized_) {
+    if (l == 0 && table_halo) {
       at::Tensor bh = halo_exchange(bo.unsqueeze(1), halo_, tcomm_);  // [n_halo, 1]
       xin = at::cat({f.x0_owned, x0_halo}, 0);
       bin = at::cat({bo, bh.squeeze(1)}, 0);
@@ -150,7 +132,7 @@ Trainer::Forward Trainer::forward(bool with_halo) {
   }
   f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, w]
   if (!with_halo) return f;
-  if (model_.layers == 0 && !quantized_) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
+  if (model_.layers == 0 && !table_halo) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
   f.final_halo = halo_exchange(f.final_owned, halo_, tcomm_);  // [n_halo, w]
   f.x0_local = at::cat({f.x0_owned, x0_halo}, 0);
   return f;
@@ -170,7 +152,8 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   const CommStats c0 = stats();
   const double global_loss = forward_backward(lines, negatives);
   opt_->step();
-  if (quantized_) after_quantized_step();
+  table_->after_step(*opt_, last_final_);
+  last_final_ = at::Tensor();
   const CommStats c1 = stats();
   const double comm_s = c1.seconds - c0.seconds;
   timing_.comm_s += comm_s;
@@ -185,7 +168,9 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
   const int64_t n = static_cast<int64_t>(lines.size()), n_local = shard_.n_local();
   // Where each line's negative is: owned or halo rows, or rows fetched from their owners.
+  const double p0 = now_s();
   NegativeRows neg = fetch_->plan(negatives, device_);
+  timing_.negatives_s += now_s() - p0;
   timing_.negatives_fetched += neg.n_fetched;
   Forward f = forward(/*with_halo=*/true);
   const int64_t n_step = comm_.all_reduce_sum(n);
@@ -208,7 +193,7 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   if (neg.owner_counts.defined()) counts.narrow(0, 0, shard_.n_own()).add_(neg.owner_counts);
   at::Tensor reg = (f.x0_local.pow(2).sum(1) * counts).sum() * (0.5 * train_.reg * inv_n);
   at::Tensor loss = bpr + reg;
-  if (quantized_ && model_.quant.rank_loss > 0) {
+  if (table_->quantized() && model_.quant.rank_loss > 0) {
     at::Tensor xu = table.index_select(0, tu);                                 // [n, w]
     at::Tensor s_pos = (xu * table.index_select(0, ti)).sum(1);                // [n]
     at::Tensor s_neg = (xu * table.index_select(0, tj)).sum(1);                // [n]
@@ -216,25 +201,31 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
                          .to(device_);  // [n]
     loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
   }
-  if (quantized_ && rau_input_ == "propagated") last_final_ = f.final_owned.detach();
+  last_final_ = f.final_owned.detach();
   opt_->zero_grad();
   loss.backward();
   return comm_.all_reduce_sum(loss.item<double>());
 }
 
 double Trainer::train_epoch(int64_t epoch) {
-  if (model_.quant.bits > 0 && !quantized_ && epoch >= model_.quant.warmup_epochs) quantize_now();
+  if (model_.quant.bits > 0 && !quantized() && epoch >= model_.quant.warmup_epochs) quantize_now();
   const int64_t n = n_lines();
   if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
     std::vector<int64_t> lines(static_cast<size_t>(n));
     for (int64_t k = 0; k < n; ++k) lines[k] = k;
-    return step(lines, sample_negatives(epoch, 0, lines));
+    const double s0 = now_s();
+    std::vector<int64_t> neg = sample_negatives(epoch, 0, lines);
+    timing_.negatives_s += now_s() - s0;
+    return step(lines, neg);
   }
   const int64_t n_steps = (global_lines_ + train_.batch_size - 1) / train_.batch_size;
   std::vector<std::vector<int64_t>> by_step = batch_schedule(lines_, train_.seed, epoch, n_steps);
   double sum = 0;
   for (int64_t s = 0; s < n_steps; ++s) {
-    sum += step(by_step[s], sample_negatives(epoch, s, by_step[s]));
+    const double s0 = now_s();
+    std::vector<int64_t> neg = sample_negatives(epoch, s, by_step[s]);
+    timing_.negatives_s += now_s() - s0;
+    sum += step(by_step[s], neg);
     if (on_step_) on_step_(s + 1, n_steps);
   }
   return sum / static_cast<double>(n_steps);
@@ -262,103 +253,43 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, const std::vector<int
 }
 
 void Trainer::load_parameters(const float* x0, const float* beta) {
-  TKG_CHECK(!quantized_, "load parameters before quantizing");
+  TKG_CHECK(!quantized(), "load parameters before quantizing");
   at::NoGradGuard no_grad;
-  emb_.copy_(at::from_blob(const_cast<float*>(x0), emb_.sizes(), at::kFloat));
+  table_->parameter().copy_(at::from_blob(const_cast<float*>(x0), table_->parameter().sizes(), at::kFloat));
   B_.copy_(at::from_blob(const_cast<float*>(beta), B_.sizes(), at::kFloat));
 }
 
 void Trainer::save_best() {
-  at::NoGradGuard no_grad;
-  best_emb_ = quantized_ ? levels_.detach().clone() : emb_.detach().clone();
-  best_codes_ = quantized_ ? codes_.clone() : at::Tensor();
+  table_->keep_best();
   best_B_ = B_.detach().clone();
-  best_quantized_ = quantized_;
+  best_quantized_ = table_->quantized();
 }
 
 void Trainer::restore_best() {
-  if (!best_emb_.defined() || best_quantized_ != quantized_) return;
+  if (!best_B_.defined() || best_quantized_ != table_->quantized()) return;
   at::NoGradGuard no_grad;
-  (quantized_ ? levels_ : emb_).copy_(best_emb_);
-  if (quantized_) codes_.copy_(best_codes_);
+  table_->restore_best();
   B_.copy_(best_B_);
 }
 
-at::Tensor Trainer::x0_table() {
-  at::NoGradGuard no_grad;
-  if (!quantized_) return emb_.detach().to(at::kCPU).contiguous();
-  return at::gather(fp8_round_ste(levels_), 1, codes_.to(at::kLong)).to(at::kCPU).contiguous();  // [n_own, d]
-}
+at::Tensor Trainer::x0_table() { return table_->x0_host(); }
 
 void Trainer::quantize_now() {
-  const int bits = model_.quant.bits;
-  TKG_CHECK(bits == 1 || bits == 2 || bits == 4 || bits == 8, "quant.bits must be 1, 2, 4 or 8");
-  const int64_t n = shard_.n_own(), d = model_.dim, L = int64_t{1} << bits;
-  at::NoGradGuard no_grad;
-  at::Tensor table = emb_.detach().to(at::kCPU).contiguous();  // quantized on the host
-  codes_ = at::empty({n, d}, at::kByte);   // [n_own, d]
-  at::Tensor lv = at::empty({n, L}, at::kFloat);  // [n_own, 2^b]
-  quantize_rows(table.data_ptr<float>(), n, d, bits, codes_.data_ptr<uint8_t>(), lv.data_ptr<float>());
-  codes_ = codes_.to(device_);
-  levels_ = lv.to(device_).set_requires_grad(true);
+  TableContext ctx{&graph_, &halo_, &tcomm_};
+  table_ = std::make_unique<GnaqTable>(table_->parameter(), model_.quant, ctx);  // the fp32 table is gone
   auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());
   auto next = std::make_unique<torch::optim::AdamW>(
-      std::vector<at::Tensor>{levels_, B_},
+      std::vector<at::Tensor>{table_->parameter(), B_},
       torch::optim::AdamWOptions(model_.quant.lr > 0 ? model_.quant.lr : o.lr()).weight_decay(o.weight_decay()));
   move_optimizer_state(*opt_, *next, B_);  // β keeps its Adam moments
   opt_ = std::move(next);
-  emb_ = at::Tensor();  // the fp32 table is gone: the quantized table replaces it
-  best_emb_ = at::Tensor();
-  quantized_ = true;
 }
 
 void Trainer::load_quantized(const uint8_t* codes, const float* levels, const float* beta) {
-  if (!quantized_) quantize_now();
+  if (!quantized()) quantize_now();
+  static_cast<GnaqTable&>(*table_).load(codes, levels);
   at::NoGradGuard no_grad;
-  codes_.copy_(at::from_blob(const_cast<uint8_t*>(codes), codes_.sizes(), at::kByte));
-  levels_.copy_(at::from_blob(const_cast<float*>(levels), levels_.sizes(), at::kFloat));
   B_.copy_(at::from_blob(const_cast<float*>(beta), B_.sizes(), at::kFloat));
-}
-
-void Trainer::after_quantized_step() {
-  at::NoGradGuard no_grad;
-  ++quant_steps_;
-  const int bits = model_.quant.bits;
-  const int64_t n = shard_.n_own(), d = model_.dim, L = int64_t{1} << bits;
-  if (model_.quant.dqs) {  // dynamic quantization step: sorted levels, codes and Adam moments follow
-    // Sorted on the host (a copy when the model lives on a GPU).
-    std::vector<uint8_t> perm(static_cast<size_t>(n * L));
-    at::Tensor lv = levels_.detach().to(at::kCPU).contiguous(), cd = codes_.to(at::kCPU).contiguous();  // [n, L], [n, d]
-    sort_levels(lv.data_ptr<float>(), cd.data_ptr<uint8_t>(), n, d, bits, perm.data());
-    if (lv.data_ptr() != levels_.data_ptr()) levels_.copy_(lv);  // not sorted in place
-    if (cd.data_ptr() != codes_.data_ptr()) codes_.copy_(cd);
-    at::Tensor p = at::from_blob(perm.data(), {n, L}, at::kByte).to(at::kLong).to(device_);  // [n, L]
-    permute_optimizer_rows(*opt_, levels_, p);
-  }
-  if (model_.quant.rau == "off" || quant_steps_ % model_.quant.rau_every != 0) return;
-  at::Tensor values;  // [n_own, d] the aggregate to re-quantize
-  if (rau_input_ == "neighbours") {
-    // Mean of the first-order neighbours' dequantized embeddings (halo rows through the same
-    // exchange as layer 0).
-    at::Tensor lv = fp8_round_ste(levels_);
-    at::Tensor own = at::gather(lv, 1, codes_.to(at::kLong));  // [n_own, d]
-    at::Tensor halo;
-    if (model_.quant.fp8_halo) {
-      QuantHalo qh = quantized_halo_exchange(lv, codes_, bits, halo_, tcomm_);
-      halo = at::gather(qh.levels, 1, qh.codes.to(at::kLong));
-    } else {
-      halo = halo_exchange(own, halo_, tcomm_);
-    }
-    values = neighbour_mean(graph_, at::cat({own, halo}, 0));
-  } else {
-    TKG_CHECK(last_final_.defined(), "RAU from the propagated embedding needs the step's forward");
-    values = last_final_.narrow(1, 0, d);
-  }
-  at::Tensor old_codes = codes_.clone();
-  codes_.copy_(rebin_codes(values, levels_, bits, rau_bins_));
-  // Nodes without neighbours have no aggregate: they keep their codes.
-  at::Tensor isolated = (graph_.indptr.narrow(0, 1, n) == graph_.indptr.narrow(0, 0, n)).nonzero().squeeze(1);
-  if (isolated.numel()) codes_.index_copy_(0, isolated, old_codes.index_select(0, isolated));
 }
 
 // LambdaLoss-style weights (|ΔNDCG| of swapping the pair): each owned user's list in this step is

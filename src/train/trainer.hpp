@@ -18,6 +18,7 @@
 #include "model/propagate.hpp"
 #include "shard/local_index.hpp"
 #include "shard/shard.hpp"
+#include "train/embedding_table.hpp"
 #include "train/negative_sampler.hpp"
 #include "train/options.hpp"
 #include "train/train_lines.hpp"
@@ -38,6 +39,7 @@ struct StepTiming {
   uint64_t bytes_halo = 0;       // of which halo exchanges (every layer, forward and backward)
   uint64_t bytes_negatives = 0;  // of which negative fetches (directory lookups, ids, rows, gradients)
   int64_t negatives_fetched = 0; // rows fetched from other ranks (distinct remote negatives per step, summed)
+  double negatives_s = 0;        // drawing negatives and planning their fetch (part of compute_s + comm_s)
 };
 
 class Trainer {
@@ -87,18 +89,20 @@ class Trainer {
   void load_parameters(const float* x0, const float* beta);
 
   void save_best();     // keep a copy of the current parameters
-  void restore_best();  // put the kept copy back
+  void restore_best();  // put the kept copy back (if it is of the current table kind)
 
   const Shard& shard() const { return shard_; }
   const at::Device& device() const { return device_; }
-  at::Tensor& embedding() { return emb_; }   // [n_own, d] float32 on device(), X⁰ rows of owned nodes (fp32 phase)
+  // [n_own, d] float32 on device(), X⁰ rows of owned nodes (fp32 phase; undefined after quantizing)
+  at::Tensor& embedding();
   // GNAQ: switch from the fp32 table to codes + levels (quantize_rows of the current table).
   void quantize_now();
   // GNAQ: start from a quantized model: codes [n_own, d] uint8, levels [n_own, 2^b], beta [n_own_users, L].
   void load_quantized(const uint8_t* codes, const float* levels, const float* beta);
-  bool quantized() const { return quantized_; }
-  at::Tensor& levels() { return levels_; }    // [n_own, 2^b] float32 parameter on device() (GNAQ phase)
-  at::Tensor& codes() { return codes_; }      // [n_own, d] uint8 on device() (GNAQ phase)
+  bool quantized() const { return table_->quantized(); }
+  at::Tensor& levels();  // [n_own, 2^b] float32 parameter on device() (GNAQ phase)
+  at::Tensor& codes();   // [n_own, d] uint8 on device() (GNAQ phase)
+  EmbeddingTable& table() { return *table_; }
   // Width of H⁰ and of every layer: d, or d + 2^b when the levels are concatenated.
   int64_t width() const;
   // The X⁰ table of the owned rows [n_own, d] float32 on the CPU: the fp32 table, or the dequantized one.
@@ -126,8 +130,6 @@ class Trainer {
   // false: owned final rows only (evaluation). Collective either way; every rank passes the same.
   Forward forward(bool with_halo);
   at::Tensor beta_owned(int l) const;
-  at::Tensor quantized_rows(const at::Tensor& lv, const at::Tensor& codes) const;
-  void after_quantized_step();
   at::Tensor lambda_weights(const std::vector<int64_t>& lu, const at::Tensor& s_pos, const at::Tensor& s_neg);
 
   const Shard& shard_;
@@ -139,17 +141,12 @@ class Trainer {
   Attention attention_;
   LayerGraph graph_;
   HaloPlan halo_;
-  at::Tensor emb_, B_;            // parameters
-  at::Tensor best_emb_, best_B_;  // kept copies (best_emb_ holds the levels in the GNAQ phase)
-  at::Tensor best_codes_;
-  bool best_quantized_ = false;
-  // GNAQ state.
-  bool quantized_ = false;
-  at::Tensor levels_;      // [n_own, 2^b] float32 parameter
-  at::Tensor codes_;       // [n_own, d] uint8
-  at::Tensor last_final_;  // [n_own, w] propagated embeddings of the last step (code-rule RAU)
-  int64_t quant_steps_ = 0;
-  std::string rau_input_, rau_bins_;  // neighbours | propagated; levels | uniform (empty: RAU off)
+  std::unique_ptr<EmbeddingTable> table_;  // H⁰ of the owned nodes: fp32 rows, or GNAQ codes + levels
+  at::Tensor B_;                           // [n_own_users, L] β logits (parameter)
+  at::Tensor best_B_;                      // kept copy
+  bool best_quantized_ = false;            // kind of table the kept copy belongs to
+  at::Tensor last_final_;  // [n_own, w] final embeddings of the current step (detached; GNAQ's code-rule RAU)
+  at::Tensor undefined_;   // what embedding() / levels() / codes() return for the other table kind
   std::unique_ptr<torch::optim::AdamW> opt_;
   LocalIndex local_;                     // global node id -> local index (owned, halo)
   TrainLines lines_;                     // this rank's train lines (owned users' train items)
