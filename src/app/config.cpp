@@ -95,6 +95,11 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("output.dir", po::value(&r.out_dir), "run directory")
     ("output.checkpoint", po::value(&r.save_checkpoint)->default_value(true),
      "save the best parameters to RUNDIR/checkpoint (loadable with any number of ranks)")
+    ("train.resume", po::value(&r.resume),
+     "continue a run: auto (the newest complete checkpoint in RUNDIR/checkpoints, if any) or a checkpoint directory")
+    ("output.checkpoint_every", po::value(&r.checkpoint_every)->default_value(0),
+     "resumable checkpoint every N epochs (0: at every evaluation); also at the end and on SIGTERM/SIGUSR1")
+    ("output.checkpoint_keep", po::value(&r.checkpoint_keep)->default_value(2), "resumable checkpoints kept (newest)")
     ("train.init_from", po::value(&r.init_from), "start from a checkpoint directory (RUNDIR/checkpoint) or a quantized model (RUNDIR/model.gnaq)")
     ("output.embeddings", po::value(&r.export_embeddings)->default_value(true), "export embeddings as .npy")
     ("output.progress", po::value(&r.progress)->default_value(true), "print progress lines")
@@ -170,6 +175,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (!(t.pool_fraction >= 0 && t.pool_fraction <= 1)) bad("train.pool_fraction", "must be in [0, 1]");
   if (t.pool_size > 0 && t.pool_fraction > 0) bad("train.pool_fraction", "give pool_size or pool_fraction, not both");
   if (r.threads < 0) bad("train.threads", "must be >= 0");
+  if (r.checkpoint_every < 0) bad("output.checkpoint_every", "must be >= 0");
+  if (r.checkpoint_keep < 1) bad("output.checkpoint_keep", "must be >= 1");
+  if (!r.resume.empty() && r.resume != "auto" && !fs::is_directory(r.resume))
+    bad("train.resume", "expected auto or a checkpoint directory, got '" + r.resume + "'");
   if (!(r.comm_timeout_s > 0)) bad("train.comm_timeout", "must be > 0");
   if (t.eval_every < 1) bad("eval.every", "must be >= 1");
   if (t.patience < 0) bad("eval.patience", "must be >= 0");

@@ -1,5 +1,8 @@
 #include "common/fs.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -40,6 +43,15 @@ static std::string unique_suffix() {
   return s.str();
 }
 
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw InputError(path, 0, std::string("cannot open to sync: ") + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) throw InputError(path, 0, std::string("fsync failed: ") + std::strerror(err));
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
   std::string tmp = path + unique_suffix();
   {
@@ -52,11 +64,18 @@ void write_file_atomic(const std::string& path, const std::string& content) {
       throw InputError(path, 0, "write failed (disk full?)");
     }
   }
+  try {
+    fsync_path(tmp);  // the data is on disk before the name points to it
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     std::remove(tmp.c_str());
     throw InputError(path, 0, std::string("cannot rename temp file into place: ") + std::strerror(err));
   }
+  fsync_path(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string());  // the rename too
 }
 
 void write_dir_atomic(const std::string& dir, bool overwrite,

@@ -19,6 +19,10 @@ void write_file_atomic(const std::string& path, const std::string& content);
 void write_dir_atomic(const std::string& dir, bool overwrite,
                       const std::function<void(const std::string& tmp_dir)>& fill);
 
+// fsync of a file or a directory (a directory's fsync makes a rename in it durable). Throws
+// InputError naming the path on failure.
+void fsync_path(const std::string& path);
+
 // Peak resident set size of this process in MiB (getrusage ru_maxrss).
 double peak_rss_mb();
 

@@ -4,7 +4,6 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
-#include <torch/optim/adamw.h>
 
 #include <type_traits>
 
@@ -81,17 +80,6 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
   }
 };
 
-template <typename Key>
-Key state_key(const at::Tensor& p) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    // LibTorch 1.x keys by the printed pointer (c10::guts::to_string, which 2.x no longer has).
-    std::ostringstream key;
-    key << p.unsafeGetTensorImpl();
-    return key.str();
-  } else
-    return p.unsafeGetTensorImpl();  // LibTorch 2.x keys by pointer
-}
-
 }  // namespace
 
 QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const HaloPlan& plan,
@@ -127,29 +115,6 @@ at::Tensor rebin_codes(const at::Tensor& values, const at::Tensor& levels, int b
   requantize_nearest(v.data_ptr<float>(), sorted.data_ptr<float>(), n, d, bits, fresh.data());
   at::Tensor idx = at::from_blob(fresh.data(), {n, d}, at::kByte).to(at::kLong);
   return order.gather(1, idx).to(at::kByte);
-}
-
-void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm) {
-  auto& st = opt.state();
-  using Key = typename std::decay_t<decltype(st)>::key_type;
-  auto it = st.find(state_key<Key>(param));
-  if (it == st.end()) return;
-  auto* s = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get());
-  TKG_CHECK(s, "DQS supports AdamW state only");
-  s->exp_avg(s->exp_avg().gather(1, perm));
-  s->exp_avg_sq(s->exp_avg_sq().gather(1, perm));
-  if (s->max_exp_avg_sq().defined() && s->max_exp_avg_sq().numel()) s->max_exp_avg_sq(s->max_exp_avg_sq().gather(1, perm));
-}
-
-void move_optimizer_state(torch::optim::Optimizer& from, torch::optim::Optimizer& to, const at::Tensor& param) {
-  auto& a = from.state();
-  auto& b = to.state();
-  using KeyA = typename std::decay_t<decltype(a)>::key_type;
-  using KeyB = typename std::decay_t<decltype(b)>::key_type;
-  auto it = a.find(state_key<KeyA>(param));
-  if (it == a.end()) return;
-  b[state_key<KeyB>(param)] = std::move(it->second);
-  a.erase(it);
 }
 
 }  // namespace tkg

@@ -8,10 +8,6 @@
 
 #include "model/collective_ops.hpp"
 
-namespace torch::optim {
-class Optimizer;
-}
-
 namespace tkg {
 
 class Communicator;
@@ -43,12 +39,5 @@ at::Tensor neighbour_mean(const LayerGraph& g, const at::Tensor& local_rows);
 // midpoints of the sorted levels, the paper); "uniform": 2^b equal bins over the row's own
 // min..max (the official code).
 at::Tensor rebin_codes(const at::Tensor& values, const at::Tensor& levels, int bits, const std::string& bins);
-
-// Reorders the Adam(W) moments of `param` [n, L] like the parameter: new[i, k] = old[i, perm[i, k]].
-//   perm: [n, L] int64. No-op if the optimizer has no state for `param` yet.
-void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm);
-
-// Moves the optimizer state of `param` from one optimizer to another (both hold `param`).
-void move_optimizer_state(torch::optim::Optimizer& from, torch::optim::Optimizer& to, const at::Tensor& param);
 
 }  // namespace tkg

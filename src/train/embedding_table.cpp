@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "model/optimizer_state.hpp"
 #include "model/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
 
@@ -89,6 +90,11 @@ void GnaqTable::restore_best() {
   at::NoGradGuard no_grad;
   levels_.copy_(best_levels_);
   codes_.copy_(best_codes_);
+}
+
+void GnaqTable::set_kept_best(const at::Tensor& parameter, const at::Tensor& codes) {
+  best_levels_ = parameter.to(levels_.device()).clone();
+  best_codes_ = codes.to(codes_.device()).clone();
 }
 
 void GnaqTable::load(const uint8_t* codes, const float* levels) {

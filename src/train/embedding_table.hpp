@@ -50,6 +50,9 @@ class EmbeddingTable {
   virtual at::Tensor x0_host() const = 0;
   virtual void keep_best() = 0;     // copy of the current state
   virtual void restore_best() = 0;  // back to the copy (no-op without one)
+  // The kept copy of parameter() (undefined without one), and setting it (checkpoints).
+  virtual at::Tensor kept_best() const = 0;
+  virtual void set_kept_best(const at::Tensor& parameter, const at::Tensor& codes) = 0;
 };
 
 class Fp32Table final : public EmbeddingTable {
@@ -64,6 +67,8 @@ class Fp32Table final : public EmbeddingTable {
   at::Tensor x0_host() const override;
   void keep_best() override;
   void restore_best() override;
+  at::Tensor kept_best() const override { return best_; }
+  void set_kept_best(const at::Tensor& parameter, const at::Tensor&) override { best_ = parameter.to(rows_.device()).clone(); }
 
  private:
   at::Tensor rows_;  // [n_own, d] float32 parameter
@@ -82,6 +87,11 @@ class GnaqTable final : public EmbeddingTable {
   at::Tensor x0_host() const override;
   void keep_best() override;
   void restore_best() override;
+  at::Tensor kept_best() const override { return best_levels_; }
+  void set_kept_best(const at::Tensor& parameter, const at::Tensor& codes) override;
+  at::Tensor kept_best_codes() const { return best_codes_; }  // [n_own, d] uint8 (undefined without a copy)
+  int64_t steps() const { return steps_; }                    // optimizer steps since quantizing (RAU cadence)
+  void set_steps(int64_t s) { steps_ = s; }
 
   // Replaces codes [n_own, d] uint8 and levels [n_own, 2^b] float32 (host arrays).
   void load(const uint8_t* codes, const float* levels);

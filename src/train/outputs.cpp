@@ -1,10 +1,13 @@
 #include "train/outputs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
@@ -17,9 +20,11 @@ namespace tkg {
 
 namespace {
 
-std::string npy_header(int64_t rows, int64_t cols) {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                     std::to_string(cols) + "), }";
+const char* npy_descr(NpyType t) { return t == NpyType::kFloat32 ? "'<f4'" : "'|u1'"; }
+
+std::string npy_header(int64_t rows, int64_t cols, NpyType type) {
+  std::string dict = std::string("{'descr': ") + npy_descr(type) + ", 'fortran_order': False, 'shape': (" +
+                     std::to_string(rows) + ", " + std::to_string(cols) + "), }";
   // magic(6) + version(2) + header_len(2) + dict + padding + '\n' is a multiple of 64.
   size_t total = 10 + dict.size() + 1;
   size_t pad = (64 - total % 64) % 64;
@@ -33,78 +38,90 @@ std::string npy_header(int64_t rows, int64_t cols) {
   return h + dict;
 }
 
+// Open file with its header checked: fd, header bytes, rows.
+struct NpyFile {
+  int fd = -1;
+  int64_t header = 0, rows = 0;
+  ~NpyFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void open_npy(const std::string& path, int flags, int64_t cols, NpyType type, NpyFile& f) {
+  f.fd = ::open(path.c_str(), flags);
+  if (f.fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  char head[10];
+  if (::pread(f.fd, head, 10, 0) != 10 || std::memcmp(head, "\x93NUMPY", 6) != 0) throw InputError(path, 0, "not a .npy file");
+  f.header = 10 + (static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8));
+  std::string dict(static_cast<size_t>(f.header - 10), '\0');
+  if (::pread(f.fd, dict.data(), dict.size(), 10) != static_cast<ssize_t>(dict.size()))
+    throw InputError(path, 0, "truncated .npy header");
+  long long r = 0, c = 0;
+  auto open_paren = dict.find('(');
+  if (dict.find(npy_descr(type)) == std::string::npos || open_paren == std::string::npos ||
+      std::sscanf(dict.c_str() + open_paren, "(%lld, %lld)", &r, &c) != 2)
+    throw InputError(path, 0, std::string("expected a 2-d ") + (type == NpyType::kFloat32 ? "float32" : "uint8") + " .npy");
+  if (c != cols) throw InputError(path, 0, "has " + std::to_string(c) + " columns, expected " + std::to_string(cols));
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0 || static_cast<int64_t>(st.st_size) < f.header + r * c * static_cast<int64_t>(npy_type_size(type)))
+    throw InputError(path, 0, "truncated .npy data");
+  f.rows = r;
+}
+
 }  // namespace
 
-void npy_create_f32(const std::string& path, int64_t rows, int64_t cols) {
-  std::string h = npy_header(rows, cols);
+size_t npy_type_size(NpyType t) { return t == NpyType::kFloat32 ? 4 : 1; }
+
+void npy_create(const std::string& path, int64_t rows, int64_t cols, NpyType type) {
+  std::string h = npy_header(rows, cols, type);
   int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
   if (fd < 0) throw InputError(path, 0, std::string("cannot create: ") + std::strerror(errno));
   bool ok = ::write(fd, h.data(), h.size()) == static_cast<ssize_t>(h.size()) &&
-            ::ftruncate(fd, static_cast<off_t>(h.size()) + rows * cols * 4) == 0;
+            ::ftruncate(fd, static_cast<off_t>(h.size()) + rows * cols * static_cast<int64_t>(npy_type_size(type))) == 0;
   ::close(fd);
   if (!ok) throw InputError(path, 0, "cannot write .npy header (disk full?)");
 }
 
-void npy_write_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, const float* data) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  if (fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
-  char head[10];
-  if (::pread(fd, head, 10, 0) != 10) {
-    ::close(fd);
-    throw InputError(path, 0, "not a .npy file");
-  }
-  const int64_t header = 10 + (static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8));
-  const size_t row_bytes = static_cast<size_t>(cols) * 4;
+void npy_write_rows(const std::string& path, int64_t cols, NpyType type, const std::vector<int64_t>& row_ids,
+                    const void* data) {
+  NpyFile f;
+  open_npy(path, O_RDWR, cols, type, f);
+  const size_t row_bytes = static_cast<size_t>(cols) * npy_type_size(type);
+  const char* src = static_cast<const char*>(data);
   for (size_t k = 0; k < row_ids.size(); ++k) {
-    off_t off = static_cast<off_t>(header + row_ids[k] * static_cast<int64_t>(row_bytes));
-    if (::pwrite(fd, data + k * cols, row_bytes, off) != static_cast<ssize_t>(row_bytes)) {
-      ::close(fd);
-      throw InputError(path, 0, "short write");
-    }
+    if (row_ids[k] < 0 || row_ids[k] >= f.rows)
+      throw InputError(path, 0, "row " + std::to_string(row_ids[k]) + " outside its " + std::to_string(f.rows) + " rows");
+    off_t off = static_cast<off_t>(f.header + row_ids[k] * static_cast<int64_t>(row_bytes));
+    if (::pwrite(f.fd, src + k * row_bytes, row_bytes, off) != static_cast<ssize_t>(row_bytes))
+      throw InputError(path, 0, std::string("short write: ") + std::strerror(errno));
   }
-  ::close(fd);
+}
+
+void npy_read_rows(const std::string& path, int64_t cols, NpyType type, const std::vector<int64_t>& row_ids, void* out,
+                   int64_t* rows_out) {
+  NpyFile f;
+  open_npy(path, O_RDONLY, cols, type, f);
+  const size_t row_bytes = static_cast<size_t>(cols) * npy_type_size(type);
+  char* dst = static_cast<char*>(out);
+  for (size_t k = 0; k < row_ids.size(); ++k) {
+    if (row_ids[k] < 0 || row_ids[k] >= f.rows)
+      throw InputError(path, 0, "row " + std::to_string(row_ids[k]) + " outside its " + std::to_string(f.rows) + " rows");
+    off_t off = static_cast<off_t>(f.header + row_ids[k] * static_cast<int64_t>(row_bytes));
+    if (::pread(f.fd, dst + k * row_bytes, row_bytes, off) != static_cast<ssize_t>(row_bytes))
+      throw InputError(path, 0, "truncated .npy data");
+  }
+  if (rows_out) *rows_out = f.rows;
+}
+
+void npy_create_f32(const std::string& path, int64_t rows, int64_t cols) { npy_create(path, rows, cols, NpyType::kFloat32); }
+
+void npy_write_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, const float* data) {
+  npy_write_rows(path, cols, NpyType::kFloat32, row_ids, data);
 }
 
 void npy_read_rows(const std::string& path, int64_t cols, const std::vector<int64_t>& row_ids, float* out,
                    int64_t* rows_out) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
-  char head[10];
-  if (::pread(fd, head, 10, 0) != 10 || std::memcmp(head, "\x93NUMPY", 6) != 0) {
-    ::close(fd);
-    throw InputError(path, 0, "not a .npy file");
-  }
-  const int64_t header = 10 + (static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8));
-  std::string dict(static_cast<size_t>(header - 10), '\0');
-  if (::pread(fd, dict.data(), dict.size(), 10) != static_cast<ssize_t>(dict.size())) {
-    ::close(fd);
-    throw InputError(path, 0, "truncated .npy header");
-  }
-  long long r = 0, c = 0;
-  auto open_paren = dict.find('(');
-  if (dict.find("'<f4'") == std::string::npos || open_paren == std::string::npos ||
-      std::sscanf(dict.c_str() + open_paren, "(%lld, %lld)", &r, &c) != 2) {
-    ::close(fd);
-    throw InputError(path, 0, "expected a 2-d float32 .npy");
-  }
-  if (c != cols) {
-    ::close(fd);
-    throw InputError(path, 0, "has " + std::to_string(c) + " columns, expected " + std::to_string(cols));
-  }
-  const size_t row_bytes = static_cast<size_t>(cols) * 4;
-  for (size_t k = 0; k < row_ids.size(); ++k) {
-    if (row_ids[k] < 0 || row_ids[k] >= r) {
-      ::close(fd);
-      throw InputError(path, 0, "row " + std::to_string(row_ids[k]) + " outside its " + std::to_string(r) + " rows");
-    }
-    off_t off = static_cast<off_t>(header + row_ids[k] * static_cast<int64_t>(row_bytes));
-    if (::pread(fd, out + k * static_cast<size_t>(cols), row_bytes, off) != static_cast<ssize_t>(row_bytes)) {
-      ::close(fd);
-      throw InputError(path, 0, "truncated .npy data");
-    }
-  }
-  ::close(fd);
-  if (rows_out) *rows_out = r;
+  npy_read_rows(path, cols, NpyType::kFloat32, row_ids, out, rows_out);
 }
 
 std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t* cols) {
@@ -125,8 +142,53 @@ std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t*
   return out;
 }
 
-MetricsLog::MetricsLog(const std::string& csv_path, const std::string& jsonl_path)
-    : csv_(csv_path, std::ios::trunc), jsonl_(jsonl_path, std::ios::trunc) {
+namespace {
+
+// Keeps the header and the rows of a resumed run's metrics that precede its checkpoint: rows
+// with epoch <= keep_until and final == 0 (the final test row of an earlier attempt goes).
+// Returns whether a header was kept.
+bool trim_metrics(const std::string& csv_path, const std::string& jsonl_path, int64_t keep_until) {
+  if (!path_exists(csv_path)) return false;
+  std::istringstream in(read_file(csv_path));
+  std::string header, line, kept_csv, kept_jsonl;
+  if (!std::getline(in, header) || header.empty()) return false;
+  std::vector<std::string> cols;
+  {
+    std::istringstream h(header);
+    std::string c;
+    while (std::getline(h, c, ',')) cols.push_back(c);
+  }
+  const auto epoch_col = std::find(cols.begin(), cols.end(), "epoch") - cols.begin();
+  const auto final_col = std::find(cols.begin(), cols.end(), "final") - cols.begin();
+  std::vector<bool> keep;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream l(line);
+    std::string c;
+    while (std::getline(l, c, ',')) f.push_back(c);
+    bool k = static_cast<size_t>(epoch_col) < f.size() && std::atof(f[epoch_col].c_str()) <= static_cast<double>(keep_until);
+    if (static_cast<size_t>(final_col) < f.size() && std::atof(f[final_col].c_str()) != 0) k = false;
+    keep.push_back(k);
+    if (k) kept_csv += line + "\n";
+  }
+  if (path_exists(jsonl_path)) {  // same rows, same order
+    std::istringstream js(read_file(jsonl_path));
+    for (size_t r = 0; std::getline(js, line); ++r)
+      if (r < keep.size() && keep[r]) kept_jsonl += line + "\n";
+  }
+  write_file_atomic(csv_path, header + "\n" + kept_csv);
+  write_file_atomic(jsonl_path, kept_jsonl);
+  return true;
+}
+
+}  // namespace
+
+MetricsLog::MetricsLog(const std::string& csv_path, const std::string& jsonl_path, int64_t keep_until_epoch) {
+  const bool append = keep_until_epoch >= 0 && trim_metrics(csv_path, jsonl_path, keep_until_epoch);
+  const auto mode = append ? std::ios::app : std::ios::trunc;
+  csv_.open(csv_path, mode);
+  jsonl_.open(jsonl_path, mode);
+  header_written_ = append;
   if (!csv_) throw InputError(csv_path, 0, "cannot create file");
   if (!jsonl_) throw InputError(jsonl_path, 0, "cannot create file");
 }

@@ -10,6 +10,20 @@
 
 namespace tkg {
 
+// Element types of the .npy files written row-wise by several ranks.
+enum class NpyType { kFloat32, kUInt8 };
+size_t npy_type_size(NpyType t);
+
+// Creates `path` as a .npy of shape [rows, cols] (C order), zero-filled to full size.
+void npy_create(const std::string& path, int64_t rows, int64_t cols, NpyType type);
+// Rows (data [n, cols] of `type`, row-major) at row positions row_ids (pwrite; disjoint rows may
+// be written by several processes at once), and read back (pread; O(len(row_ids)) memory).
+// Reading checks the element type and the column count and refuses rows outside the file.
+void npy_write_rows(const std::string& path, int64_t cols, NpyType type, const std::vector<int64_t>& row_ids,
+                    const void* data);
+void npy_read_rows(const std::string& path, int64_t cols, NpyType type, const std::vector<int64_t>& row_ids, void* out,
+                   int64_t* rows_out = nullptr);
+
 // Creates `path` as a float32 .npy of shape [rows, cols] (C order), zero-filled to full size.
 void npy_create_f32(const std::string& path, int64_t rows, int64_t cols);
 // Writes rows (data [n, cols] float32, row-major) at row positions row_ids of an existing .npy
@@ -26,7 +40,9 @@ std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t*
 // the first row. Values are numbers except the named string columns.
 class MetricsLog {
  public:
-  MetricsLog(const std::string& csv_path, const std::string& jsonl_path);
+  // keep_until_epoch >= 0 (a resumed run): keep the existing rows up to that epoch (not a final
+  // test row) and append; else start new files.
+  MetricsLog(const std::string& csv_path, const std::string& jsonl_path, int64_t keep_until_epoch = -1);
   void add(const std::vector<std::pair<std::string, std::string>>& string_cols,
            const std::vector<std::pair<std::string, double>>& number_cols);
 

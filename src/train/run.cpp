@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "train/outputs.hpp"
 #include "train/progress.hpp"
 #include "train/report.hpp"
+#include "train/resume.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -46,6 +48,21 @@ void inject_fault(int me) {
   if (colon == std::string::npos || std::atoi(spec.c_str() + colon + 1) != me) return;
   if (spec.compare(0, colon, "stall") == 0) std::this_thread::sleep_for(std::chrono::hours(1));
   if (spec.compare(0, colon, "fail") == 0) throw InternalError("injected failure (TKG_FAULT_INJECT)");
+}
+
+// SIGTERM / SIGUSR1 ask for a checkpoint and a clean stop at the end of the current epoch.
+// TKG_SIGNAL_AT_EPOCH=E raises SIGUSR1 on rank 0 after epoch E (for the tests).
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+void install_stop_signals() {
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stop_signal);
+}
+
+bool stop_signal_received(int me, int64_t epoch) {
+  if (const char* e = std::getenv("TKG_SIGNAL_AT_EPOCH"); e && me == 0 && std::atoll(e) == epoch) std::raise(SIGUSR1);
+  return g_stop_signal != 0;
 }
 
 // The users one evaluation of a split scores, and what it costs.
@@ -117,9 +134,18 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   };
   EvalPlan val_plan = plan_eval(valid_lines > 0 ? "valid" : "test", val_split);
   EvalPlan test_plan = valid_lines > 0 ? plan_eval("test", shard.test) : val_plan;
+  // Resumable checkpoints: continue from one (train.resume), write one every N epochs, at the
+  // end, and when SIGTERM / SIGUSR1 arrives (what Slurm sends before preemption or the time limit).
+  const std::string ckpt_root = o.out_dir + "/checkpoints";
+  LoopState resumed;
+  const bool did_resume = !o.resume.empty() && resume_from(shard, trainer, o.model, t, o.resume, ckpt_root, &resumed, comm);
+  if (!o.resume.empty() && !did_resume && me == 0)
+    std::printf("no checkpoint to resume in %s: starting from scratch\n", ckpt_root.c_str());
+  install_stop_signals();
   std::unique_ptr<MetricsLog> log;
   if (me == 0) {
-    log = std::make_unique<MetricsLog>(o.out_dir + "/metrics.csv", o.out_dir + "/metrics.jsonl");
+    log = std::make_unique<MetricsLog>(o.out_dir + "/metrics.csv", o.out_dir + "/metrics.jsonl",
+                                       did_resume ? resumed.epoch : -1);
     std::printf("tkg-train: %d rank(s), %s backend%s, device %s, %d thread(s)/rank; %lld users, %lld items, "
                 "%lld train lines; L=%d d=%d attention=%s%s lr=%g reg=%g; negatives: %s\n",
                 P, comm.backend().c_str(),
@@ -158,9 +184,15 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     }
     return trainer.evaluate(split, p.users.local, keep, [&](double f) { progress.evaluation(p.name, f, now_s() - v0); });
   };
-  double best = -1, last_loss = 0;
-  int64_t best_epoch = 0, epochs_run = 0;
-  double train_s_total = 0, train_s_since = 0;
+  double best = resumed.best, last_loss = 0;
+  int64_t best_epoch = resumed.best_epoch, epochs_run = resumed.epoch, saved_epoch = -1;
+  double train_s_total = resumed.train_seconds, train_s_since = 0;
+  auto checkpoint = [&](int64_t epoch) {
+    if (!o.save_checkpoint || saved_epoch == epoch) return;
+    save_resumable(shard, trainer, o.model, t, LoopState{epoch, best, best_epoch, train_s_total}, ckpt_root,
+                   o.checkpoint_keep, comm);
+    saved_epoch = epoch;
+  };
   StepTiming since{};
   double since_neg_s = 0;
   int64_t cur_epoch = 0;
@@ -168,7 +200,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   trainer.set_step_callback([&](int64_t s, int64_t n) {
     progress.step(cur_epoch, t.epochs, s, n, now_s() - epoch_t0, epochs_run ? train_s_total / static_cast<double>(epochs_run) : 0);
   });
-  for (int64_t epoch = 1; epoch <= t.epochs; ++epoch) {
+  for (int64_t epoch = resumed.epoch + 1; epoch <= t.epochs; ++epoch) {
     cur_epoch = epoch;
     epoch_t0 = now_s();
     const bool was_quantized = trainer.quantized();
@@ -193,7 +225,8 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     }
     const bool eval_now = epoch % t.eval_every == 0 || epoch == t.epochs;
     progress.epoch(epoch, t.epochs, last_loss, train_s_total / static_cast<double>(epoch), eval_now);
-    if (!eval_now) continue;
+    bool stop = false;
+    if (eval_now) {
     const double v0 = now_s();
     MetricSums m = run_eval(val_plan, val_split, nullptr);
     const double eval_s = now_s() - v0;
@@ -219,7 +252,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
           {"compute_s_max", maxs[0]},             {"compute_s_mean", sums[0] / P}, {"comm_s_mean", sums[1] / P},
           // Waiting caused by load imbalance: the slowest rank's compute minus the mean.
           {"imbalance_s", maxs[0] - sums[0] / P}, {"negatives_s_max", maxs[2]},
-          {"eval_users", static_cast<double>(m.users)}};
+          {"eval_users", static_cast<double>(m.users)}, {"final", 0.0}};
       auto mc = metric_columns(m, sampled);
       cols.insert(cols.end(), mc.begin(), mc.end());
       log->add({{"split", val_plan.name}}, cols);
@@ -238,9 +271,24 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     } else if (epoch - best_epoch >= t.patience) {
       if (me == 0) std::printf("early stop: no %s improvement for %lld epochs\n", t.select_metric.c_str(),
                                static_cast<long long>(epoch - best_epoch));
-      break;
+      stop = true;
     }
+    }  // eval_now
+    if (o.checkpoint_every > 0 ? epoch % o.checkpoint_every == 0 : eval_now) checkpoint(epoch);
+    // A stop signal on any rank: every rank checkpoints and ends (all ranks agree first).
+    if (comm.all_reduce_max(stop_signal_received(me, epoch) ? 1.0 : 0.0) > 0) {
+      checkpoint(epoch);
+      if (me == 0) {
+        progress.break_line();
+        std::printf("stop signal: checkpoint of epoch %lld written to %s; continue with --train.resume auto\n",
+                    static_cast<long long>(epoch), ckpt_root.c_str());
+        std::fflush(stdout);
+      }
+      return kExitInterrupted;
+    }
+    if (stop) break;
   }
+  checkpoint(epochs_run);
   progress.break_line();
   trainer.restore_best();
   // The final test: the evaluated users, plus (full evaluation) every other owned user, whose
@@ -272,7 +320,8 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
                                                             {"comm_s_mean", 0.0},
                                                             {"imbalance_s", 0.0},
                                                             {"negatives_s_max", 0.0},
-                                                            {"eval_users", static_cast<double>(test.users)}};
+                                                            {"eval_users", static_cast<double>(test.users)},
+                                                            {"final", 1.0}};
     auto mc = metric_columns(test, sampled);
     cols.insert(cols.end(), mc.begin(), mc.end());
     log->add({{"split", "test"}}, cols);

@@ -30,9 +30,15 @@ struct RunOptions {
   bool export_embeddings = true;
   bool save_checkpoint = true;   // RUNDIR/checkpoint: x0.npy, beta_logits.npy, manifest.json
   std::string init_from;         // a checkpoint directory, or a model.gnaq file, to start from (any P)
+  std::string resume;            // "" | auto (newest complete RUNDIR/checkpoints/epoch-*) | a checkpoint directory
+  int64_t checkpoint_every = 0;  // resumable checkpoint every N epochs (0: at every evaluation), plus at the end
+  int checkpoint_keep = 2;       // newest resumable checkpoints kept
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
   double setup_seconds = 0;    // spent by the app before run_training (MPI start, shard), reported
 };
+
+// Exit code of a run stopped by SIGTERM / SIGUSR1 after writing a checkpoint (resume it).
+constexpr int kExitInterrupted = 75;
 
 // Returns the process exit code (0 on success). Collective: every rank calls it.
 // `tensor_comm` (optional) moves the model's rows: NCCL when model.device is a GPU; without it

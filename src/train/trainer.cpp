@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "eval/ring_evaluator.hpp"
 #include "model/bpr_loss.hpp"
+#include "model/optimizer_state.hpp"
 #include "model/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
 #include "train/init.hpp"
@@ -273,6 +274,51 @@ void Trainer::restore_best() {
 }
 
 at::Tensor Trainer::x0_table() { return table_->x0_host(); }
+
+TrainerState Trainer::state() {
+  at::NoGradGuard no_grad;
+  auto host = [](const at::Tensor& t) { return t.defined() ? t.detach().to(at::kCPU).contiguous() : at::Tensor(); };
+  TrainerState s;
+  s.quantized = table_->quantized();
+  s.table = host(table_->parameter());
+  s.beta = host(B_);
+  AdamMoments tm = get_adam_state(*opt_, table_->parameter()), bm = get_adam_state(*opt_, B_);
+  s.table_step = tm.step, s.table_m = host(tm.exp_avg), s.table_v = host(tm.exp_avg_sq);
+  s.beta_step = bm.step, s.beta_m = host(bm.exp_avg), s.beta_v = host(bm.exp_avg_sq);
+  if (auto* g = dynamic_cast<GnaqTable*>(table_.get())) {
+    s.codes = host(g->codes());
+    s.gnaq_steps = g->steps();
+  }
+  s.has_best = best_B_.defined() && table_->kept_best().defined();
+  if (s.has_best) {
+    s.best_quantized = best_quantized_;
+    s.best_table = host(table_->kept_best());
+    s.best_beta = host(best_B_);
+    if (auto* g = dynamic_cast<GnaqTable*>(table_.get())) s.best_codes = host(g->kept_best_codes());
+  }
+  return s;
+}
+
+void Trainer::set_state(const TrainerState& s) {
+  if (s.quantized && !quantized()) quantize_now();
+  TKG_CHECK(s.quantized == quantized(), "a GNAQ state cannot be loaded into a trainer that quantized differently");
+  at::NoGradGuard no_grad;
+  TKG_CHECK(s.table.sizes() == table_->parameter().sizes() && s.beta.sizes() == B_.sizes(), "state shapes");
+  table_->parameter().copy_(s.table);
+  B_.copy_(s.beta);
+  if (auto* g = dynamic_cast<GnaqTable*>(table_.get())) {
+    g->codes().copy_(s.codes);
+    g->set_steps(s.gnaq_steps);
+  }
+  set_adam_state(*opt_, table_->parameter(), AdamMoments{s.table_step, s.table_m, s.table_v});
+  set_adam_state(*opt_, B_, AdamMoments{s.beta_step, s.beta_m, s.beta_v});
+  best_B_ = at::Tensor();
+  if (s.has_best && s.best_quantized == table_->quantized()) {
+    table_->set_kept_best(s.best_table, s.best_codes);
+    best_B_ = s.best_beta.to(device_).clone();
+    best_quantized_ = s.best_quantized;
+  }
+}
 
 void Trainer::quantize_now() {
   TableContext ctx{&graph_, &halo_, &tcomm_};

@@ -42,6 +42,20 @@ struct StepTiming {
   double negatives_s = 0;        // drawing negatives and planning their fetch (part of compute_s + comm_s)
 };
 
+// Everything that determines how a rank's training continues, as host tensors of its owned rows
+// (checkpoints; rows are stored by global id so another P can load them).
+struct TrainerState {
+  bool quantized = false;
+  int64_t gnaq_steps = 0;           // optimizer steps since quantizing (RAU cadence)
+  at::Tensor table;                 // [n_own, W] float32: X⁰ rows, or GNAQ levels (W = 2^b)
+  at::Tensor codes;                 // [n_own, d] uint8 (GNAQ; else undefined)
+  at::Tensor beta;                  // [n_own_users, L] float32 β logits
+  int64_t table_step = 0, beta_step = 0;  // AdamW steps (0: no moments yet)
+  at::Tensor table_m, table_v, beta_m, beta_v;  // AdamW moments, shapes of table / beta
+  bool has_best = false, best_quantized = false;
+  at::Tensor best_table, best_codes, best_beta;  // the kept best copy (model selection)
+};
+
 class Trainer {
  public:
   // `comm` carries host buffers (control, ids, metric sums: self or MPI). `tensor_comm`, if given,
@@ -87,6 +101,11 @@ class Trainer {
 
   // Replaces the parameters: x0 [n_own, d] rows of the owned nodes, beta [n_own_users, L] logits.
   void load_parameters(const float* x0, const float* beta);
+
+  // The whole training state (host copies), and setting it (after constructing the trainer with
+  // the same options; quantizes first when the state is quantized).
+  TrainerState state();
+  void set_state(const TrainerState& s);
 
   void save_best();     // keep a copy of the current parameters
   void restore_best();  // put the kept copy back (if it is of the current table kind)

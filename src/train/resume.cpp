@@ -1,0 +1,306 @@
+#include "train/resume.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "comm/communicator.hpp"
+#include "common/checksum.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/json_writer.hpp"
+#include "train/outputs.hpp"
+#include "train/trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tkg {
+
+namespace {
+
+constexpr const char* kFormat = "tkg-train-state";
+constexpr int kVersion = 1;
+
+std::string ckpt_name(int64_t epoch) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "epoch-%06lld", static_cast<long long>(epoch));
+  return buf;
+}
+
+// The options a checkpoint must agree on to be resumed (name, value as text).
+std::vector<std::pair<std::string, std::string>> must_match(const Shard& s, const ModelOptions& m, const TrainOptions& t) {
+  return {{"n_users", std::to_string(s.n_users)},
+          {"n_items", std::to_string(s.n_items)},
+          {"model.dim", std::to_string(m.dim)},
+          {"model.layers", std::to_string(m.layers)},
+          {"model.attention", m.attention},
+          {"model.beta", std::to_string(m.use_beta)},
+          {"model.mean_layers", std::to_string(m.mean_layers)},
+          {"quant.bits", std::to_string(m.quant.bits)},
+          {"quant.concat_levels", std::to_string(m.quant.concat_levels)},
+          {"quant.tanh", std::to_string(m.quant.tanh)},
+          {"train.seed", std::to_string(t.seed)},
+          {"eval.metric", t.select_metric}};
+}
+
+// One row-wise file of the checkpoint: its name, element type, columns, and which rows it holds.
+struct Part {
+  std::string name;
+  NpyType type;
+  int64_t cols;
+  bool users_only;  // rows = users (β) or all nodes (table)
+};
+
+std::vector<Part> parts_of(const TrainerState& st, int64_t d) {
+  const int64_t W = st.table.size(1), L = st.beta.size(1);
+  std::vector<Part> p{{"table.npy", NpyType::kFloat32, W, false}, {"beta.npy", NpyType::kFloat32, L, true}};
+  if (st.quantized) p.push_back({"codes.npy", NpyType::kUInt8, d, false});
+  if (st.table_step) p.push_back({"table_m.npy", NpyType::kFloat32, W, false}), p.push_back({"table_v.npy", NpyType::kFloat32, W, false});
+  if (st.beta_step) p.push_back({"beta_m.npy", NpyType::kFloat32, L, true}), p.push_back({"beta_v.npy", NpyType::kFloat32, L, true});
+  if (st.has_best) {
+    p.push_back({"best_table.npy", NpyType::kFloat32, W, false});
+    p.push_back({"best_beta.npy", NpyType::kFloat32, L, true});
+    if (st.best_codes.defined()) p.push_back({"best_codes.npy", NpyType::kUInt8, d, false});
+  }
+  return p;
+}
+
+at::Tensor* tensor_of(TrainerState& st, const std::string& name) {
+  if (name == "table.npy") return &st.table;
+  if (name == "beta.npy") return &st.beta;
+  if (name == "codes.npy") return &st.codes;
+  if (name == "table_m.npy") return &st.table_m;
+  if (name == "table_v.npy") return &st.table_v;
+  if (name == "beta_m.npy") return &st.beta_m;
+  if (name == "beta_v.npy") return &st.beta_v;
+  if (name == "best_table.npy") return &st.best_table;
+  if (name == "best_beta.npy") return &st.best_beta;
+  if (name == "best_codes.npy") return &st.best_codes;
+  return nullptr;
+}
+
+std::vector<int64_t> user_ids(const Shard& s) { return std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users); }
+
+// Rank 0: a complete checkpoint's manifest, checked; throws InputError (damage) or IncompatibleCheckpoint.
+struct IncompatibleCheckpoint : InputError {
+  using InputError::InputError;
+};
+
+boost::property_tree::ptree check_checkpoint(const std::string& dir, const Shard& s, const ModelOptions& m,
+                                             const TrainOptions& t, bool verify_files) {
+  const std::string manifest = dir + "/manifest.json";
+  if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json: incomplete or wrong directory)");
+  boost::property_tree::ptree pt;
+  try {
+    std::istringstream in(read_file(manifest));
+    boost::property_tree::read_json(in, pt);
+    if (pt.get<std::string>("format") != kFormat || pt.get<int>("version") != kVersion)
+      throw InputError(manifest, 0, std::string("not a version-") + std::to_string(kVersion) + " " + kFormat + " manifest");
+    for (const auto& [key, value] : must_match(s, m, t)) {
+      // Option names contain dots: address them with '/' as the path separator.
+      const std::string have = pt.get<std::string>(boost::property_tree::ptree::path_type("options/" + key, '/'));
+      if (have != value)
+        throw IncompatibleCheckpoint(manifest, 0, "checkpoint was written with " + key + " = " + have + ", this run has " +
+                                                      value + " (same dataset and options needed to resume)");
+    }
+    if (verify_files) {
+      for (const auto& [name, f] : pt.get_child("files")) {
+        const std::string path = dir + "/" + name;
+        if (!path_exists(path)) throw InputError(path, 0, "file named in the manifest is missing");
+        uint64_t bytes = 0;
+        const uint32_t crc = crc32_file(path, &bytes);
+        if (bytes != f.get<uint64_t>("bytes"))
+          throw InputError(path, 0, "has " + std::to_string(bytes) + " bytes, the manifest says " + f.get<std::string>("bytes") + " (truncated?)");
+        if (crc != f.get<uint32_t>("crc32")) throw InputError(path, 0, "checksum mismatch (file corrupt)");
+      }
+    }
+  } catch (const boost::property_tree::ptree_error& e) {
+    throw InputError(manifest, 0, std::string("malformed manifest: ") + e.what());
+  }
+  return pt;
+}
+
+// Complete checkpoints under root, newest first.
+std::vector<std::string> complete_checkpoints(const std::string& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return out;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("epoch-", 0) == 0 && n.find(".tmp") == std::string::npos && path_exists(e.path().string() + "/manifest.json"))
+      out.push_back(e.path().string());
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+// Rank 0 decides, every rank learns: a string (or the error that stops the run) from rank 0.
+std::string share_from_rank0(const std::string& mine, Communicator& comm) {
+  int64_t len = static_cast<int64_t>(mine.size());
+  comm.broadcast(&len, sizeof len, 0);
+  std::string out = mine;
+  out.resize(static_cast<size_t>(len));
+  if (len) comm.broadcast(out.data(), len, 0);
+  return out;
+}
+
+}  // namespace
+
+void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const LoopState& loop,
+                    const std::string& root, int keep, Communicator& comm) {
+  const int me = comm.rank();
+  TrainerState st = tr.state();
+  const std::string final_dir = root + "/" + ckpt_name(loop.epoch), dir = final_dir + ".tmp";
+  const std::vector<Part> parts = parts_of(st, m.dim);
+  // Rank 0 lays out the files; a failure there (unwritable directory, full disk) reaches every rank.
+  std::string error;
+  if (me == 0) {
+    try {
+      fs::create_directories(root);
+      fs::remove_all(dir);
+      fs::create_directories(dir);
+      for (const Part& p : parts) npy_create(dir + "/" + p.name, p.users_only ? s.n_users : s.n_users + s.n_items, p.cols, p.type);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = share_from_rank0(error, comm);
+  if (!error.empty()) throw InputError(root, 0, "cannot write a checkpoint: " + error);
+  // Every rank its rows; any rank's failure is everyone's.
+  std::vector<int64_t> users = user_ids(s);
+  try {
+    for (const Part& p : parts) {
+      at::Tensor* x = tensor_of(st, p.name);
+      TKG_CHECK(x && x->defined(), "checkpoint part " << p.name << " has no data");
+      npy_write_rows(dir + "/" + p.name, p.cols, p.type, p.users_only ? users : s.owned, x->data_ptr());
+    }
+    error.clear();
+  } catch (const std::exception& e) {
+    error = "rank " + std::to_string(me) + ": " + e.what();
+  }
+  int64_t failed = comm.all_reduce_sum(static_cast<int64_t>(!error.empty()));
+  if (failed) {
+    if (!error.empty()) throw InputError(root, 0, "cannot write a checkpoint: " + error);
+    throw InputError(root, 0, "cannot write a checkpoint: another rank failed to write its rows");
+  }
+  if (me == 0) {
+    try {
+      JsonWriter w;
+      w.begin_object();
+      w.key("format").value(kFormat);
+      w.key("version").value(static_cast<int64_t>(kVersion));
+      w.key("epoch").value(loop.epoch);
+      w.key("best").value(loop.best);
+      w.key("best_epoch").value(loop.best_epoch);
+      w.key("train_seconds").value(loop.train_seconds);
+      w.key("ranks").value(static_cast<int64_t>(comm.size()));
+      w.key("quantized").value(static_cast<int64_t>(st.quantized));
+      w.key("gnaq_steps").value(st.gnaq_steps);
+      w.key("table_step").value(st.table_step);
+      w.key("beta_step").value(st.beta_step);
+      w.key("has_best").value(static_cast<int64_t>(st.has_best));
+      w.key("best_quantized").value(static_cast<int64_t>(st.best_quantized));
+      w.key("options").begin_object();
+      for (const auto& [k, v] : must_match(s, m, t)) w.key(k).value(v);
+      w.end_object();
+      w.key("files").begin_object();
+      for (const Part& p : parts) {
+        const std::string path = dir + "/" + p.name;
+        fsync_path(path);
+        uint64_t bytes = 0;
+        const uint32_t crc = crc32_file(path, &bytes);
+        w.key(p.name).begin_object();
+        w.key("bytes").value(static_cast<int64_t>(bytes));
+        w.key("crc32").value(static_cast<int64_t>(crc));
+        w.key("cols").value(p.cols);
+        w.end_object();
+      }
+      w.end_object();
+      w.end_object();
+      write_file_atomic(dir + "/manifest.json", w.str());
+      fs::remove_all(final_dir);
+      fs::rename(dir, final_dir);
+      fsync_path(root);
+      // Keep the newest `keep` complete checkpoints; unfinished ones go too.
+      std::vector<std::string> all = complete_checkpoints(root);
+      for (size_t k = static_cast<size_t>(std::max(1, keep)); k < all.size(); ++k) fs::remove_all(all[k]);
+      for (const auto& e : fs::directory_iterator(root))
+        if (e.path().filename().string().find(".tmp") != std::string::npos) fs::remove_all(e.path());
+      error.clear();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = share_from_rank0(error, comm);
+  if (!error.empty()) throw InputError(root, 0, "cannot complete a checkpoint: " + error);
+}
+
+bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& spec,
+                 const std::string& root, LoopState* loop, Communicator& comm) {
+  const int me = comm.rank();
+  // Rank 0 picks the checkpoint (verifying sizes and checksums); "!" + message stops every rank.
+  std::string chosen;
+  if (me == 0) {
+    std::vector<std::string> candidates = spec == "auto" ? complete_checkpoints(root) : std::vector<std::string>{spec};
+    for (const std::string& dir : candidates) {
+      try {
+        check_checkpoint(dir, s, m, t, /*verify_files=*/true);
+        chosen = dir;
+        break;
+      } catch (const IncompatibleCheckpoint& e) {
+        chosen = std::string("!") + e.what();
+        break;
+      } catch (const std::exception& e) {
+        if (spec != "auto") {
+          chosen = std::string("!") + e.what();
+          break;
+        }
+        std::printf("warning: skipping a damaged checkpoint: %s\n", e.what());
+        std::fflush(stdout);
+      }
+    }
+  }
+  chosen = share_from_rank0(chosen, comm);
+  if (!chosen.empty() && chosen[0] == '!') throw InputError("train.resume", 0, chosen.substr(1));
+  if (chosen.empty()) {
+    if (spec != "auto") throw InputError(spec, 0, "not a checkpoint");
+    return false;
+  }
+  boost::property_tree::ptree pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false);
+  TrainerState st;
+  st.quantized = pt.get<int>("quantized") != 0;
+  st.gnaq_steps = pt.get<int64_t>("gnaq_steps");
+  st.table_step = pt.get<int64_t>("table_step");
+  st.beta_step = pt.get<int64_t>("beta_step");
+  st.has_best = pt.get<int>("has_best") != 0;
+  st.best_quantized = pt.get<int>("best_quantized") != 0;
+  std::vector<int64_t> users = user_ids(s);
+  for (const auto& [name, f] : pt.get_child("files")) {
+    at::Tensor* x = tensor_of(st, name);
+    if (!x) throw InputError(chosen, 0, "unknown checkpoint file " + name);
+    const bool users_only = name.find("beta") != std::string::npos;
+    const bool codes = name.find("codes") != std::string::npos;
+    const int64_t cols = f.get<int64_t>("cols"), n = users_only ? s.n_own_users : s.n_own();
+    *x = at::empty({n, cols}, codes ? at::kByte : at::kFloat);
+    npy_read_rows(chosen + "/" + name, cols, codes ? NpyType::kUInt8 : NpyType::kFloat32, users_only ? users : s.owned,
+                  x->data_ptr());
+  }
+  tr.set_state(st);
+  loop->epoch = pt.get<int64_t>("epoch");
+  loop->best = pt.get<double>("best");
+  loop->best_epoch = pt.get<int64_t>("best_epoch");
+  loop->train_seconds = pt.get<double>("train_seconds");
+  if (me == 0) {
+    std::printf("resumed from %s (epoch %lld, written by %d rank(s), this run has %d)\n", chosen.c_str(),
+                static_cast<long long>(loop->epoch), pt.get<int>("ranks"), comm.size());
+    std::fflush(stdout);
+  }
+  return true;
+}
+
+}  // namespace tkg

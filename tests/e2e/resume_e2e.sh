@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Resumable checkpoints end to end (src/train/resume): a run stopped by a signal and resumed ends
+# with exactly the uninterrupted run's metrics; resuming on another P continues from the same
+# state; a damaged newest checkpoint falls back to the previous one; incompatible options and a
+# failed write stop with a clear message and leave the previous checkpoint usable.
+# Usage: resume_e2e.sh BUILD_DIR SOURCE_DIR SHARED_DATA_DIR
+set -u
+BUILD=$1; SRC=$2; DATA=$3
+T=$(mktemp -d)
+[[ -n ${TKG_KEEP_TMP:-} ]] && echo "temp: $T" || trap 'rm -rf "$T"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+fails=0
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+BASE=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --eval.every 2 --output.embeddings false)
+RUN=("${BASE[@]}" --model.dim 16 --train.epochs 8)
+
+"$BUILD/tkg-train" "${RUN[@]}" --out "$T/a" >"$T/a.log" 2>&1 || { fail "uninterrupted run"; cat "$T/a.log"; }
+# Stopped by SIGUSR1 after epoch 5 (raised on rank 0 by the test hook): checkpoint, exit 75.
+TKG_SIGNAL_AT_EPOCH=5 "$BUILD/tkg-train" "${RUN[@]}" --out "$T/b" >"$T/b1.log" 2>&1
+rc=$?
+[[ $rc -eq 75 && -f $T/b/checkpoints/epoch-000005/manifest.json && -f $T/b/checkpoints/epoch-000004/manifest.json ]] \
+  && grep -q "stop signal: checkpoint of epoch 5" "$T/b1.log" && pass "signal: checkpoint and exit 75" \
+  || { fail "signal (rc $rc)"; cat "$T/b1.log"; ls -R "$T/b"; }
+for d in c d; do mkdir -p "$T/$d" && cp -r "$T/b/checkpoints" "$T/$d/"; done
+"$BUILD/tkg-train" "${RUN[@]}" --train.resume auto --out "$T/b" >"$T/b2.log" 2>&1 || { fail "resume"; cat "$T/b2.log"; }
+grep -q "resumed from .*epoch-000005 (epoch 5" "$T/b2.log" && pass "resumed from the newest checkpoint" || fail "resume message"
+python3 - "$T/a" "$T/b" <<'PY' && pass "resumed run = uninterrupted run (metrics, best epoch, every row)" || fail "resumed run differs"
+import csv, json, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert a["best_epoch"] == b["best_epoch"] and a["epochs_run"] == b["epochs_run"] == 8, (a["best_epoch"], b["best_epoch"])
+assert a["test"] == b["test"], (a["test"], b["test"])
+ra, rb = (list(csv.DictReader(open(d + "/metrics.csv"))) for d in sys.argv[1:])
+assert len(ra) == len(rb) == 5, (len(ra), len(rb))
+for x, y in zip(ra, rb):
+    for k in x:
+        if k in ("epoch", "split", "loss", "final") or "@" in k:
+            assert x[k] == y[k], (k, x[k], y[k])
+PY
+# GNAQ: a checkpoint after quantizing holds codes, levels, their moments and the RAU cadence.
+Q=(--quant.bits 2 --quant.warmup_epochs 3 --quant.rau paper --quant.rau_every 2)
+"$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --out "$T/qa" >"$T/qa.log" 2>&1 || { fail "GNAQ run"; cat "$T/qa.log"; }
+TKG_SIGNAL_AT_EPOCH=5 "$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --out "$T/qb" >"$T/qb1.log" 2>&1
+"$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --train.resume auto --out "$T/qb" >"$T/qb2.log" 2>&1 || { fail "GNAQ resume"; cat "$T/qb2.log"; }
+[[ -f $T/qb/checkpoints/epoch-000008/codes.npy ]] && python3 - "$T/qa" "$T/qb" <<'PY' && pass "GNAQ resumed run = uninterrupted run" || fail "GNAQ resume differs"
+import json, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert a["best_epoch"] == b["best_epoch"] and a["test"] == b["test"], (a["test"], b["test"])
+PY
+# The same checkpoint resumed on 2 ranks (another partition): the same state, to float tolerance.
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${RUN[@]}" --train.resume auto --out "$T/c" \
+  >"$T/c.log" 2>&1 || { fail "resume on P=2"; cat "$T/c.log"; }
+python3 - "$T/b" "$T/c" <<'PY' && pass "resume on P=2 = resume on P=1" || fail "resume on P=2 differs"
+import csv, json, sys
+b, c = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert c["ranks"] == 2 and b["best_epoch"] == c["best_epoch"]
+for k, v in b["test"].items():
+    assert abs(c["test"][k] - v) < 5e-4, (k, v, c["test"][k])
+# The P=2 run directory holds only the copied checkpoints: compare the rows it wrote (epochs 6, 8, test).
+rb = {(r["epoch"], r["split"], r["final"]): r for r in csv.DictReader(open(sys.argv[1] + "/metrics.csv"))}
+rc = list(csv.DictReader(open(sys.argv[2] + "/metrics.csv")))
+assert [r["epoch"] for r in rc] == ["6", "8", "8"], [r["epoch"] for r in rc]
+for y in rc:
+    x = rb[(y["epoch"], y["split"], y["final"])]
+    assert abs(float(x["loss"]) - float(y["loss"])) < 1e-5 * abs(float(x["loss"])), (x["loss"], y["loss"])
+    assert abs(float(x["ndcg@20"]) - float(y["ndcg@20"])) < 5e-4, (x["ndcg@20"], y["ndcg@20"])
+PY
+# A damaged newest checkpoint: skipped with a warning, the previous one is used.
+python3 - "$T/d/checkpoints/epoch-000005/table.npy" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x40; open(p, "wb").write(b)
+PY
+cp -r "$T/d/checkpoints/epoch-000005" "$T/damaged"
+"$BUILD/tkg-train" "${RUN[@]}" --train.resume auto --out "$T/d" >"$T/d.log" 2>&1 || { fail "resume past damage"; cat "$T/d.log"; }
+grep -q "skipping a damaged checkpoint: .*epoch-000005/table.npy: checksum mismatch" "$T/d.log" \
+  && grep -q "resumed from .*epoch-000004" "$T/d.log" && pass "damaged checkpoint skipped" || { fail "damaged checkpoint"; cat "$T/d.log"; }
+python3 - "$T/a" "$T/d" <<'PY' && pass "resumed from the previous checkpoint: same metrics" || fail "fallback metrics differ"
+import json, sys
+a, d = (json.load(open(x + "/summary.json")) for x in sys.argv[1:])
+assert a["test"] == d["test"]
+PY
+# Naming a damaged checkpoint explicitly stops the run; so do incompatible options, and a
+# manifest naming a missing file.
+"$BUILD/tkg-train" "${RUN[@]}" --train.resume "$T/damaged" --out "$T/x" >"$T/e1" 2>&1
+[[ $? -eq 2 ]] && grep -q "checksum mismatch" "$T/e1" && pass "named damaged checkpoint refused" || { fail "named damaged"; cat "$T/e1"; }
+"$BUILD/tkg-train" "${BASE[@]}" --model.dim 8 --train.epochs 8 --train.resume auto --out "$T/d" >"$T/e2" 2>&1
+[[ $? -eq 2 ]] && grep -q "checkpoint was written with model.dim = 16, this run has 8" "$T/e2" \
+  && pass "incompatible options refused" || { fail "incompatible options"; cat "$T/e2"; }
+cp -r "$T/b/checkpoints/epoch-000008" "$T/missing" && rm "$T/missing/beta.npy"
+"$BUILD/tkg-train" "${RUN[@]}" --train.resume "$T/missing" --out "$T/x" >"$T/e5" 2>&1
+[[ $? -eq 2 ]] && grep -q "beta.npy: file named in the manifest is missing" "$T/e5" && pass "missing file refused" \
+  || { fail "missing file"; cat "$T/e5"; }
+# A failed write (a file-size limit under the checkpoint's size; SIGXFSZ ignored, so writes fail
+# with EFBIG) stops with a clear error and leaves the previous checkpoint usable.
+BIG=("${BASE[@]}" --model.dim 256)
+"$BUILD/tkg-train" "${BIG[@]}" --train.epochs 2 --out "$T/e" >"$T/e3a" 2>&1 || { fail "dim-256 run"; cat "$T/e3a"; }
+(trap '' XFSZ; ulimit -f 20000; exec "$BUILD/tkg-train" "${BIG[@]}" --train.epochs 4 --train.resume auto --out "$T/e") >"$T/e3" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "cannot write a checkpoint: .*table.npy: cannot write .npy header" "$T/e3" \
+  && [[ -f $T/e/checkpoints/epoch-000002/manifest.json ]] \
+  && pass "failed write: clear error, previous checkpoint intact" || { fail "failed write (rc $rc)"; cat "$T/e3"; }
+"$BUILD/tkg-train" "${BIG[@]}" --train.epochs 4 --train.resume auto --out "$T/e" >"$T/e4" 2>&1 \
+  && grep -q "resumed from .*epoch-000002" "$T/e4" && pass "resume after a failed write" || { fail "resume after failed write"; cat "$T/e4"; }
+
+echo "resume_e2e: $fails failure(s)"
+[[ $fails -eq 0 ]]
