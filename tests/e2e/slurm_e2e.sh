@@ -19,13 +19,14 @@ eval "$(bash "$SRC/launch/local-slurm.sh" start "$T/cluster")" || { echo "FAIL: 
 
 "$BUILD/tkg-partition" --data "$DATA/Ali-Display" --parts 2 --quiet --out "$T/part" >/dev/null
 
-# wait_job JID -> prints "STATE EXITCODE" once the job has left PENDING/RUNNING (at most 240 s).
+# wait_job JID -> prints "STATE EXITCODE" once the job has left PENDING/RUNNING/REQUEUED (at most 240 s).
 wait_job() {
   local line state
   for _ in $(seq 1 480); do
     line=$(scontrol show job -o "$1" 2>/dev/null)
     state=$(grep -o 'JobState=[A-Z_]*' <<<"$line" | cut -d= -f2)
-    if [[ -n $state && $state != PENDING && $state != RUNNING && $state != CONFIGURING && $state != COMPLETING ]]; then
+    if [[ -n $state && $state != PENDING && $state != RUNNING && $state != CONFIGURING && $state != COMPLETING \
+          && $state != REQUEUED && $state != REQUEUE_FED && $state != REQUEUE_HOLD ]]; then
       echo "$state $(grep -o 'ExitCode=[0-9:]*' <<<"$line" | cut -d= -f2)"
       return
     fi
@@ -44,6 +45,32 @@ python3 - "$T/run/summary.json" <<'PY' && pass "summary.json from the job" || fa
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["ranks"] == 2 and s["epochs_run"] == 4 and s["test"]["ndcg@20"] > 0, s
+PY
+
+# Preemption: the ranks of this job get the stop signal after epoch 3 (test hook); they write a
+# checkpoint and exit 75, launch/slurm-step.sh requeues the job, and the requeued job resumes:
+# it ends with the undisturbed job's metrics.
+jid=$(sbatch --parsable --ntasks 2 --output "$T/rq-%j.out" --export=ALL,TKG_OUT="$T/rq",TKG_SIGNAL_AT_EPOCH=3 \
+        slurm/train-cpu.sbatch configs/smoke.ini "$T/part" --train.epochs 4 --eval.every 2 --output.embeddings false)
+# Slurm holds a requeued job back (Reason=BeginTime, about two minutes); once the node has
+# finished cleaning up after the first run (idle again), let it start now.
+( for _ in $(seq 1 240); do
+    if scontrol show job -o "$jid" 2>/dev/null | grep -q "JobState=PENDING.*Reason=BeginTime" \
+       && [[ $(sinfo -h -o %T 2>/dev/null) == idle ]]; then
+      sleep 2
+      scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1; break
+    fi
+    sleep 0.5
+  done ) &
+read -r state code <<<"$(wait_job "$jid")"
+restarts=$(scontrol show job -o "$jid" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+[[ $state == COMPLETED && ${restarts:-0} -ge 1 ]] && grep -q "requeueing job $jid" "$T/rq-$jid.out" \
+  && grep -q "resumed from .*epoch-000003" "$T/rq-$jid.out" && pass "job requeued after the stop signal and resumed" \
+  || { fail "requeue: $state $code restarts=${restarts:-?}"; cat "$T/rq-$jid.out"; }
+python3 - "$T/run/summary.json" "$T/rq/summary.json" <<'PY' && pass "requeued job = undisturbed job" || fail "requeued job metrics"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["best_epoch"] == b["best_epoch"] and a["test"] == b["test"], (a["test"], b["test"])
 PY
 
 # A PMI mismatch must fail loudly: srun without PMIx starts two 1-rank processes.
