@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
       if (mpi.world_rank() == 0) std::cout << pc.help_text;
       return 0;
     }
+    // GPU training calls MPI from the autograd engine's device thread (the backward exchanges).
+    if (pc.run.model.device != "cpu" && !mpi.serialized())
+      throw tkg::InputError("MPI", 0, "this MPI provides " + mpi.thread_level_name() +
+                                          "; GPU training needs MPI_THREAD_SERIALIZED (build Open MPI with thread support)");
+    pc.run.mpi_thread_level = mpi.thread_level_name();
     auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
     // Rows of a GPU model travel over NCCL (MPI stays the control plane), when this build has it.
     std::unique_ptr<tkg::Communicator> rows;

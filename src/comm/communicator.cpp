@@ -1,5 +1,8 @@
 #include "comm/communicator.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -7,6 +10,19 @@
 #include "common/error.hpp"
 
 namespace tkg {
+
+namespace {
+JobAbortHandler g_abort_handler = nullptr;
+}  // namespace
+
+void set_job_abort_handler(JobAbortHandler handler) { g_abort_handler = handler; }
+
+void fail_job(int rank, const std::string& message) {
+  if (g_abort_handler) g_abort_handler(message, kExitCommFailure);  // prints "[rank R] message", aborts all ranks
+  std::fprintf(stderr, "[rank %d] %s\n", rank, message.c_str());
+  std::fflush(stderr);
+  std::exit(kExitCommFailure);
+}
 
 size_t dtype_size(DType t) {
   switch (t) {

@@ -120,6 +120,14 @@ class TrafficScope {
   Traffic old_;
 };
 
+// Ends the whole job after a communication failure (a timeout or an error in a collective), the
+// same way for every backend (MPI, NCCL): "[rank R] MESSAGE" on stderr and exit code 4 on every
+// rank. The MPI session installs MPI_Abort as the handler; without one the process exits.
+constexpr int kExitCommFailure = 4;
+[[noreturn]] void fail_job(int rank, const std::string& message);
+using JobAbortHandler = void (*)(const std::string& message, int code);
+void set_job_abort_handler(JobAbortHandler handler);
+
 // A world of one rank (P = 1): collectives are local copies.
 std::unique_ptr<Communicator> make_self_communicator();
 

@@ -44,8 +44,12 @@ int world_rank_or_minus1() {
   } while (0)
 
 MpiSession::MpiSession(int* argc, char*** argv) {
+  // MPI calls come from one thread at a time, but not always the main one: on a GPU the autograd
+  // engine runs the backward exchanges on its device thread. Hence SERIALIZED.
   int provided = 0;
-  TKG_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  TKG_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided));
+  thread_level_ = provided;
+  set_job_abort_handler([](const std::string& message, int code) { mpi_abort_job(message, code); });
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   TKG_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
   TKG_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
@@ -55,6 +59,18 @@ MpiSession::~MpiSession() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
+}
+
+bool MpiSession::serialized() const { return thread_level_ >= MPI_THREAD_SERIALIZED; }
+
+std::string MpiSession::thread_level_name() const {
+  switch (thread_level_) {
+    case MPI_THREAD_SINGLE: return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED: return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED: return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE: return "MPI_THREAD_MULTIPLE";
+    default: return "level " + std::to_string(thread_level_);
+  }
 }
 
 void mpi_abort_job(const std::string& message, int code) {
@@ -104,20 +120,21 @@ class MpiCommunicator : public Communicator {
     for (int p = 0; p < size_; ++p) soff[p + 1] = soff[p] + sc[p], roff[p + 1] = roff[p] + rc[p];
     CollectiveTimer timer(stats_);
     std::vector<MPI_Request> reqs;
+    std::vector<int> peers;  // of each request (a timeout names the ranks still missing)
     const char* s = static_cast<const char*>(send);
     char* r = static_cast<char*>(recv);
     for (int p = 0; p < size_; ++p) {
       if (p == rank_) continue;
-      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, reqs);
+      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, reqs, peers);
     }
     for (int p = 0; p < size_; ++p) {
       if (p == rank_) continue;
-      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, reqs);
+      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, reqs, peers);
       count_sent(static_cast<uint64_t>(sc[p]) * es);
     }
     TKG_CHECK(sc[rank_] == rc[rank_], "self block: send " << sc[rank_] << " != recv " << rc[rank_]);
     if (sc[rank_]) std::memmove(r + roff[rank_] * es, s + soff[rank_] * es, static_cast<size_t>(sc[rank_]) * es);
-    wait_all(reqs, "all_to_all_v (MPI_Isend/MPI_Irecv)");
+    wait_all(reqs, "all_to_all_v (MPI_Isend/MPI_Irecv)", &peers);
   }
 
   void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& rc, DType t) override {
@@ -129,16 +146,17 @@ class MpiCommunicator : public Communicator {
     std::vector<int64_t> roff(size_ + 1, 0);
     for (int p = 0; p < size_; ++p) roff[p + 1] = roff[p] + rc[p];
     std::vector<MPI_Request> reqs;
+    std::vector<int> peers;
     char* r = static_cast<char*>(recv);
     for (int p = 0; p < size_; ++p)
-      if (p != rank_) post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, false, reqs);
+      if (p != rank_) post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, false, reqs, peers);
     for (int p = 0; p < size_; ++p)
       if (p != rank_) {
-        post_chunks(static_cast<char*>(const_cast<void*>(send)), count * static_cast<int64_t>(es), p, true, reqs);
+        post_chunks(static_cast<char*>(const_cast<void*>(send)), count * static_cast<int64_t>(es), p, true, reqs, peers);
         count_sent(static_cast<uint64_t>(count) * es);
       }
     if (count) std::memmove(r + roff[rank_] * es, send, static_cast<size_t>(count) * es);
-    wait_all(reqs, "all_gather_v (MPI_Isend/MPI_Irecv)");
+    wait_all(reqs, "all_gather_v (MPI_Isend/MPI_Irecv)", &peers);
   }
 
   void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_SUM, "MPI_Iallreduce(sum, double)"); }
@@ -169,7 +187,8 @@ class MpiCommunicator : public Communicator {
  private:
   // Posts a transfer of `bytes` to/from `peer` as messages of at most g_max_message_bytes.
   // A zero-byte transfer posts nothing (both sides agree on the count, so both skip it).
-  void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, std::vector<MPI_Request>& reqs) {
+  void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, std::vector<MPI_Request>& reqs,
+                   std::vector<int>& peers) {
     for (int64_t off = 0; off < bytes; off += g_max_message_bytes) {
       int n = static_cast<int>(std::min(g_max_message_bytes, bytes - off));
       MPI_Request req;
@@ -178,6 +197,7 @@ class MpiCommunicator : public Communicator {
       else
         TKG_MPI_CHECK(MPI_Irecv(buf + off, n, MPI_BYTE, peer, /*tag=*/7, comm_, &req));
       reqs.push_back(req);
+      peers.push_back(peer);
     }
   }
 
@@ -195,8 +215,9 @@ class MpiCommunicator : public Communicator {
     }
   }
 
-  // Waits for every request, polling; past the deadline the job is aborted with a message.
-  void wait_all(std::vector<MPI_Request>& reqs, const char* what) {
+  // Waits for every request, polling; past the deadline the job is aborted with a message that
+  // names the peers still missing (peers[k]: the peer of reqs[k], when point-to-point).
+  void wait_all(std::vector<MPI_Request>& reqs, const char* what, const std::vector<int>* peers = nullptr) {
     if (reqs.empty()) return;
     auto start = std::chrono::steady_clock::now();
     int spins = 0;
@@ -207,9 +228,22 @@ class MpiCommunicator : public Communicator {
       if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
       if (spins % 4096 == 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
-        mpi_abort_job("timeout: " + std::string(what) + " did not complete within " + std::to_string(timeout_s_) +
-                          " s (a peer died or called a different collective); aborting the job",
-                      4);
+        std::string missing;
+        if (peers) {
+          std::vector<int> late;
+          for (size_t k = 0; k < reqs.size(); ++k) {
+            int flag = 1;
+            if (reqs[k] != MPI_REQUEST_NULL) MPI_Test(&reqs[k], &flag, MPI_STATUS_IGNORE);
+            if (!flag && std::find(late.begin(), late.end(), (*peers)[k]) == late.end()) late.push_back((*peers)[k]);
+          }
+          std::sort(late.begin(), late.end());
+          for (int p : late) missing += (missing.empty() ? "" : ", ") + std::to_string(p);
+          if (!missing.empty()) missing = "; no answer from rank " + missing + " (lost, stalled, or in another collective)";
+        } else {
+          missing = "; some rank did not join (lost, stalled, or in another collective)";
+        }
+        fail_job(rank_, "timeout: " + std::string(what) + " did not complete within " + std::to_string(timeout_s_) + " s" +
+                            missing + "; aborting the job");
       }
     }
   }

@@ -22,9 +22,14 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
   int world_rank() const { return rank_; }
   int world_size() const { return size_; }
+  // The thread support MPI provided: SERIALIZED is what GPU training needs (MPI calls from the
+  // autograd engine's device thread); CPU training makes every call on the main thread.
+  bool serialized() const;
+  std::string thread_level_name() const;
 
  private:
   int rank_ = 0, size_ = 1;
+  int thread_level_ = 0;
 };
 
 // A communicator over a duplicate of MPI_COMM_WORLD. timeout_s bounds every wait.

@@ -136,20 +136,27 @@ class NcclCommunicator : public Communicator {
   }
   // Bounded wait: the non-blocking communicator leaves ncclInProgress (the group is enqueued),
   // then the stream completes; NCCL's asynchronous error state is polled all along.
+  // A timeout or an NCCL error ends the job as the MPI backend does (fail_job: exit code 4 on
+  // every rank, the message naming this rank and the call).
   void wait(const char* what) {
     auto start = std::chrono::steady_clock::now();
-    comm_->wait_ready(timeout_s_, what);
-    for (;;) {
-      cudaError_t q = cudaStreamQuery(stream_);
-      if (q == cudaSuccess) return;
-      if (q != cudaErrorNotReady) TKG_CUDA_CHECK(q);
-      comm_->check_async();  // throws (after aborting) on an asynchronous NCCL error
-      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
-        comm_->abort();
-        throw CommError("rank " + std::to_string(rank()) + ": " + what + " did not finish within " +
-                        std::to_string(timeout_s_) + " s; NCCL communicator aborted");
+    try {
+      comm_->wait_ready(timeout_s_, what);
+      for (;;) {
+        cudaError_t q = cudaStreamQuery(stream_);
+        if (q == cudaSuccess) return;
+        if (q != cudaErrorNotReady) TKG_CUDA_CHECK(q);
+        comm_->check_async();  // throws (after aborting) on an asynchronous NCCL error
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
+          comm_->abort();
+          fail_job(rank(), "timeout: " + std::string(what) + " did not complete within " + std::to_string(timeout_s_) +
+                               " s; NCCL communicator aborted; aborting the job");
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
       }
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    } catch (const CommError& e) {
+      comm_->abort();
+      fail_job(rank(), std::string(e.what()) + "; aborting the job");
     }
   }
 

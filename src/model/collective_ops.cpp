@@ -5,6 +5,7 @@
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
+#include "common/fault_injection.hpp"
 #include "shard/shard.hpp"
 
 namespace tkg {
@@ -66,6 +67,7 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     ctx->saved_data["bf16"] = bf16;
     ctx->saved_data["width"] = owned.size(1);
     at::Tensor send = owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
+    fault_point("forward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
     return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
   }
@@ -77,6 +79,7 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     // An undefined gradient still takes part in the reverse exchange (as zeros): every rank calls.
     at::Tensor g = grad[0].defined() ? grad[0].contiguous()
                                      : at::zeros({plan->n_halo, w}, plan->send_index.options().dtype(at::kFloat));  // [n_halo, w]
+    fault_point("backward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
     at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);

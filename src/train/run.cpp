@@ -16,6 +16,7 @@
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
+#include "common/fault_injection.hpp"
 #include "common/fs.hpp"
 #include "common/json_writer.hpp"
 #include "eval/eval_users.hpp"
@@ -36,18 +37,6 @@ namespace {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Fault injection for the failure tests: TKG_FAULT_INJECT=stall:R makes rank R stop calling
-// collectives (its peers must time out and end the job), fail:R makes it throw.
-void inject_fault(int me) {
-  const char* f = std::getenv("TKG_FAULT_INJECT");
-  if (!f) return;
-  std::string spec(f);
-  auto colon = spec.find(':');
-  if (colon == std::string::npos || std::atoi(spec.c_str() + colon + 1) != me) return;
-  if (spec.compare(0, colon, "stall") == 0) std::this_thread::sleep_for(std::chrono::hours(1));
-  if (spec.compare(0, colon, "fail") == 0) throw InternalError("injected failure (TKG_FAULT_INJECT)");
 }
 
 // SIGTERM / SIGUSR1 ask for a checkpoint and a clean stop at the end of the current epoch.
@@ -119,7 +108,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
   const double halo_bytes_layer =
       static_cast<double>(comm.all_reduce_sum(static_cast<int64_t>(shard.send_list.size()))) * (o.model.dim + 1) * 4.0;
-  inject_fault(me);
+  fault_point("start", me);  // TKG_FAULT_INJECT (failure tests)
   const TrainOptions& t = o.train;
   const int64_t valid_lines = comm.all_reduce_sum(static_cast<int64_t>(shard.valid.items.size()));
   const OwnedUserItems& val_split = valid_lines > 0 ? shard.valid : shard.test;
@@ -374,6 +363,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     for (double v : peaks) w.value(v);
     w.end_array();
     w.key("setup_seconds").value(o.setup_seconds);
+    w.key("mpi_thread_level").value(o.mpi_thread_level);
     w.key("train_seconds").value(train_s_total);
     w.key("final_eval_seconds").value(eval_s);
     w.key("validation_split").value(val_plan.name);

@@ -34,6 +34,7 @@ struct RunOptions {
   int64_t checkpoint_every = 0;  // resumable checkpoint every N epochs (0: at every evaluation), plus at the end
   int checkpoint_keep = 2;       // newest resumable checkpoints kept
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
+  std::string mpi_thread_level;  // what MPI provided (reported)
   double setup_seconds = 0;    // spent by the app before run_training (MPI start, shard), reported
 };
 

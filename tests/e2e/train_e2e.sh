@@ -186,6 +186,24 @@ rc=$?
 [[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "shard-00001.bin: shard checksum mismatch" "$T/e7" && pass "corrupt shard" \
   || { fail "corrupt shard (rc $rc)"; cat "$T/e7"; }
 
+# Faults in the middle of a step: a rank killed inside the first forward or backward halo
+# exchange ends the job at once (mpirun names the lost rank), well within train.comm_timeout; a
+# rank that stalls there makes its peers time out, naming the rank they wait for.
+for where in forward backward; do
+  start=$(date +%s)
+  TKG_FAULT_INJECT=die@$where:1 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT \
+    "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --train.comm_timeout 30 --out "$T/x" >"$T/f-$where" 2>&1
+  rc=$? elapsed=$(( $(date +%s) - start ))
+  [[ $rc -ne 0 && $rc -ne 124 && $elapsed -lt 30 ]] && grep -q "die at $where" "$T/f-$where" \
+    && grep -q "process rank 1 .*exited on signal 9" "$T/f-$where" && pass "rank killed in the $where exchange ends the job (${elapsed} s)" \
+    || { fail "rank killed in the $where exchange (rc $rc, ${elapsed} s)"; cat "$T/f-$where"; }
+  TKG_FAULT_INJECT=stall@$where:1 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT \
+    "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --train.comm_timeout 3 --out "$T/x" >"$T/s-$where" 2>&1
+  rc=$?
+  [[ $rc -eq 4 ]] && grep -q "\[rank 0\] timeout: .* no answer from rank 1" "$T/s-$where" \
+    && pass "rank stalled in the $where exchange: peers time out naming it" || { fail "stall in $where (rc $rc)"; cat "$T/s-$where"; }
+done
+
 # Under srun with a PMI mismatch every process sees a world of 1 while Slurm says N tasks.
 SLURM_STEP_NUM_TASKS=2 "$BUILD/tkg-train" "${COMMON[@]}" --out "$T/x" >"$T/e4" 2>&1
 [[ $? -eq 2 ]] && grep -q "Slurm started 2 tasks but MPI sees a world of 1" "$T/e4" && pass "world size check" \
