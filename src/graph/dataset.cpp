@@ -72,9 +72,20 @@ int64_t parse_id(const char* b, const char* e, const std::string& path, int64_t 
   return v;
 }
 
-bool has_letter(const char* b, const char* e) {
-  return std::any_of(b, e, [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+// A header line is recognised explicitly: its first two fields are words (letters and '_', e.g.
+// "user item", "user_id,item_id,rating"), never a number or an id like "u17".
+bool is_header(const char* b, const char* e) {
+  int fields = 0;
+  bool words = true;
+  for_each_token(b, e, [&](const char* tb, const char* te) {
+    words = words && std::all_of(tb, te, [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; });
+    return ++fields < 2;
+  });
+  return words && fields >= 1;
 }
+
+// A UTF-8 byte-order mark (files exported on Windows) is skipped.
+size_t bom_length(const std::string& data) { return data.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0; }
 
 struct LineRange {
   const char* begin;
@@ -85,8 +96,8 @@ struct LineRange {
 // Calls f(LineRange) for each non-blank line.
 template <typename F>
 void for_each_line(const std::string& data, F&& f) {
-  const char* p = data.data();
-  const char* end = p + data.size();
+  const char* p = data.data() + bom_length(data);
+  const char* end = data.data() + data.size();
   int64_t number = 0;
   while (p < end) {
     const char* nl = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
@@ -113,7 +124,7 @@ TextFormat detect_format(const std::string& data) {
       if (first.empty()) first.assign(b, e);
       return true;
     });
-    bool header = first_line && has_letter(l.begin, l.end);
+    bool header = first_line && is_header(l.begin, l.end);
     first_line = false;
     if (header) return;
     if (n != 2) all_two = false;
@@ -156,9 +167,12 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
   EdgeList el;
   bool first_line = true;
   for_each_line(data, [&](const LineRange& l) {
-    bool header = first_line && has_letter(l.begin, l.end);
+    bool header = first_line && is_header(l.begin, l.end);
     first_line = false;
-    if (header) return;  // optional header line
+    if (header) {  // optional header line
+      fi.header = true;
+      return;
+    }
     if (format == TextFormat::kEdges) {
       int64_t vals[2];
       int64_t k = 0;
@@ -168,14 +182,19 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
       });
       if (k < 2) throw InputError(path, l.number, "expected 'user item', found a single field");
       el.push(vals[0], vals[1]);
+      if (vals[0] > fi.max_user) fi.max_user = vals[0], fi.max_user_line = l.number;
+      if (vals[1] > fi.max_item) fi.max_item = vals[1], fi.max_item_line = l.number;
     } else {
       int64_t user = -1;
       int64_t items = 0;
       for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
         if (user < 0) {
           user = parse_id(b, e, path, l.number, "user");
+          if (user > fi.max_user) fi.max_user = user, fi.max_user_line = l.number;
         } else {
-          el.push(user, parse_id(b, e, path, l.number, "item"));
+          const int64_t item = parse_id(b, e, path, l.number, "item");
+          el.push(user, item);
+          if (item > fi.max_item) fi.max_item = item, fi.max_item_line = l.number;
           ++items;
         }
         return true;
@@ -196,10 +215,24 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
 }
 
 void finalize_dataset(Dataset& ds) {
-  int64_t max_u = -1, max_i = -1;
+  int64_t max_u = -1, max_i = -1, lines = 0;
   for (const EdgeList* el : {&ds.train, &ds.valid, &ds.test}) {
     for (int64_t u : el->user) max_u = std::max(max_u, u);
     for (int64_t i : el->item) max_i = std::max(max_i, i);
+    lines += el->size();
+  }
+  // Tables are sized by the largest id: refuse ids far beyond the data before allocating them.
+  const int64_t limit = std::max(kDenseIdFloor, kDenseIdFactor * lines);
+  for (const FileInfo& f : ds.files) {
+    for (int kind = 0; kind < 2; ++kind) {
+      const int64_t id = kind == 0 ? f.max_user : f.max_item;
+      if (id < limit) continue;
+      throw InputError(f.path, kind == 0 ? f.max_user_line : f.max_item_line,
+                       std::string(kind == 0 ? "user" : "item") + " id " + std::to_string(id) +
+                           " is far beyond the " + std::to_string(lines) +
+                           " interactions (ids index tables sized by the largest id; at most " + std::to_string(limit - 1) +
+                           " here): renumber the ids densely from 0 (string or sparse ids need remapping)");
+    }
   }
   ds.n_users = max_u + 1;
   ds.n_items = max_i + 1;
@@ -224,10 +257,11 @@ Dataset load_dataset(const std::string& dir, const ReadOptions& opts) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(dir, 0, "dataset directory does not exist");
   Dataset ds;
+  ReadOptions split_opts = opts;
   auto load = [&](const char* name, EdgeList& el, bool required, bool require_items) {
     std::string path = (fs::path(dir) / name).string();
     if (!required && !fs::exists(path, ec)) return;
-    ReadOptions o = opts;
+    ReadOptions o = split_opts;
     o.require_items = require_items;
     FileInfo fi;
     el = read_interactions(path, o, &fi);
@@ -235,6 +269,9 @@ Dataset load_dataset(const std::string& dir, const ReadOptions& opts) {
     ds.files.push_back(fi);
   };
   load("train.txt", ds.train, true, true);
+  // Every split is read in the train file's format (auto-detection on a short valid or test file
+  // could otherwise pick the other format).
+  split_opts.format = ds.files.front().format;
   load("valid.txt", ds.valid, false, false);
   load("test.txt", ds.test, true, false);
   finalize_dataset(ds);

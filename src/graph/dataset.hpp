@@ -49,7 +49,16 @@ struct FileInfo {
   int64_t lines = 0;                 // interactions read (after dropping duplicates)
   int64_t duplicates_dropped = 0;
   int64_t users_without_items = 0;   // adjacency lines with no items (when allowed)
+  bool header = false;               // the first line was a header
+  int64_t max_user = -1, max_user_line = 0;  // the largest user id and the line it is on
+  int64_t max_item = -1, max_item_line = 0;
 };
+
+// Ids index tables sized by the largest id, so an id far beyond the number of interactions (a
+// stray 2^31, raw 64-bit ids) would allocate without bound. A dataset is refused before any such
+// allocation when n_users or n_items exceeds max(kDenseIdFloor, kDenseIdFactor × interactions).
+constexpr int64_t kDenseIdFloor = int64_t{1} << 20;
+constexpr int64_t kDenseIdFactor = 16;
 
 // Reads one interaction file. Throws InputError naming the file and line on bad input: a missing
 // or empty file, a non-numeric token, a negative id, an id that overflows or exceeds kMaxId, a

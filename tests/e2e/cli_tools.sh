@@ -64,5 +64,13 @@ expect_exit 2 "unknown kind" "$BUILD/tkg-gen" --kind lattice --out "$T/never"
 "$BUILD/tkg-partition" --data "$T/pl" --parts 2 --out "$T/p3" --force >/dev/null && [[ ! -e $T/p3/shard-00002.bin ]] \
   && pass "--force replaces" || fail "--force"
 
+# A stray huge id (2^31) is refused with its file and line, fast and without the memory it would
+# size tables to (here under a 1 GiB address-space limit), by tkg-partition and tkg-train alike.
+mkdir -p "$T/huge"
+printf '0 1\n1 2\n2147483648 0\n' >"$T/huge/train.txt"
+printf '0 2\n' >"$T/huge/test.txt"
+expect_exit 2 "huge/train.txt:3: user id 2147483648 is far beyond" bash -c "ulimit -v 1048576; exec $BUILD/tkg-partition --data $T/huge --parts 2 --out $T/hp"
+expect_exit 2 "huge/train.txt:3: user id 2147483648 is far beyond" bash -c "ulimit -v 8388608; exec $BUILD/tkg-train --data $T/huge --out $T/ht --train.epochs 1"
+
 echo "cli_tools: $fails failure(s)"
 [[ $fails -eq 0 ]]

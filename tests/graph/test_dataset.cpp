@@ -201,3 +201,49 @@ TEST(ShippedData, AmazonBookKgatWithEmptyTestLines) {
   EXPECT_EQ(ds.test.size(), 193920);
   EXPECT_EQ(ds.files.back().users_without_items, 88);
 }
+
+// An id far beyond the data (a stray 2^31) is refused with its file and line before any table is
+// sized by it; the message says what to do.
+TEST(LoadDataset, IdFarBeyondTheDataIsRefusedBeforeAllocating) {
+  TempDir d;
+  d.write("ds/train.txt", "0 1\n1 2\n2147483648 0\n3 3\n");
+  d.write("ds/test.txt", "0 2\n");
+  expect_input_error([&] { tkg::load_dataset(d.file("ds"), ReadOptions{}); }, d.file("ds/train.txt"), 3,
+                     "user id 2147483648 is far beyond the 5 interactions");
+  d.write("ds2/train.txt", "0 1\n1 2\n");
+  d.write("ds2/test.txt", "0 9000000000\n");
+  expect_input_error([&] { tkg::load_dataset(d.file("ds2"), ReadOptions{}); }, d.file("ds2/test.txt"), 1,
+                     "renumber the ids densely");
+  // Sparse but plausible ids (within 16 × interactions, or below 2^20) are accepted.
+  d.write("ds3/train.txt", "0 1\n1000000 2\n");
+  d.write("ds3/test.txt", "0 2\n");
+  EXPECT_EQ(tkg::load_dataset(d.file("ds3"), ReadOptions{}).n_users, 1000001);
+}
+
+// Files exported on Windows start with a UTF-8 byte-order mark; a header line is recognised by its
+// words, so string ids on the first line are an error, not a silently dropped "header".
+TEST(ReadInteractions, ByteOrderMarkAndExplicitHeader) {
+  TempDir d;
+  tkg::FileInfo fi;
+  tkg::EdgeList a = tkg::read_interactions(d.write("bom.txt", "\xEF\xBB\xBF" "0 1\n2 3\n"), ReadOptions{}, &fi);
+  EXPECT_EQ(a.user, (std::vector<int64_t>{0, 2}));
+  EXPECT_FALSE(fi.header);
+  tkg::EdgeList b = tkg::read_interactions(d.write("bomh.txt", "\xEF\xBB\xBF" "user_id,item_id\n4,5\n"), ReadOptions{}, &fi);
+  EXPECT_EQ(b.user, (std::vector<int64_t>{4}));
+  EXPECT_TRUE(fi.header);
+  std::string p = d.write("ids.txt", "u1 i1\nu2 i2\n");
+  expect_input_error([&] { tkg::read_interactions(p, ReadOptions{}); }, p, 1, "expected a non-negative integer user id, got 'u1'");
+}
+
+// All splits are read in the train file's format: a valid file whose lines all have two fields
+// would read the same either way, but one with a single user line must not become adjacency.
+TEST(LoadDataset, EverySplitReadInTheTrainFormat) {
+  TempDir d;
+  d.write("ds/train.txt", "0 1\n0 2\n1 2\n");               // edges (the first column repeats)
+  d.write("ds/test.txt", "1 0 2\n");                          // one line of three fields: adjacency on its own
+  tkg::Dataset ds = tkg::load_dataset(d.file("ds"), ReadOptions{});
+  ASSERT_EQ(ds.files.size(), 2u);
+  EXPECT_EQ(ds.files[1].format, TextFormat::kEdges);
+  EXPECT_EQ(ds.test.size(), 1);                               // edges: (1, 0), the third column ignored
+  EXPECT_EQ(ds.test.item, (std::vector<int64_t>{0}));
+}
