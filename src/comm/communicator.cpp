@@ -1,5 +1,7 @@
 #include "comm/communicator.hpp"
 
+#include "common/clock.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -36,7 +38,6 @@ size_t dtype_size(DType t) {
 }
 
 namespace {
-double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 }  // namespace
 
 Communicator::CollectiveTimer::CollectiveTimer(CommStats& s) : stats_(s), start_(now_s()) {}

@@ -1,5 +1,8 @@
 #include "eval/ring_evaluator.hpp"
 
+#include "common/clock.hpp"
+#include "model/index_tensor.hpp"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -15,14 +18,7 @@ namespace tkg {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
-// [v.size()] int64 on `device`.
-at::Tensor long_tensor(const std::vector<int64_t>& v, const at::Device& device) {
-  return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).to(device, false, true);
-}
 
 // Scores one block of users against the item block in hand and offers them to the top-K lists.
 //   U: [nr, w] rows of the block's users; items: [nb, w]; ids: the items' global ids (ascending);

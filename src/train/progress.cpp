@@ -1,17 +1,11 @@
 #include "train/progress.hpp"
 
+#include "common/clock.hpp"
+
 #include <chrono>
 #include <cstdio>
 
 namespace tkg {
-
-namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::string fmt_duration(double s) {
   char buf[32];

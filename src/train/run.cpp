@@ -1,5 +1,7 @@
 #include "train/run.hpp"
 
+#include "common/clock.hpp"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -35,9 +37,6 @@ namespace tkg {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // SIGTERM / SIGUSR1 ask for a checkpoint and a clean stop at the end of the current epoch.
 // TKG_SIGNAL_AT_EPOCH=E raises SIGUSR1 on rank 0 after epoch E (for the tests).

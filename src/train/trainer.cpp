@@ -1,5 +1,8 @@
 #include "train/trainer.hpp"
 
+#include "common/clock.hpp"
+#include "model/index_tensor.hpp"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/optim/adamw.h>
@@ -23,14 +26,7 @@ namespace tkg {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
-// [v.size()] int64 on `device`.
-at::Tensor long_tensor(const std::vector<int64_t>& v, const at::Device& device) {
-  return at::from_blob(const_cast<int64_t*>(v.data()), {static_cast<int64_t>(v.size())}, at::kLong).to(device, false, true);
-}
 
 at::Device parse_device(const std::string& name) {
   try {

@@ -193,13 +193,22 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
 
 // Sampled evaluation: the same users at any P (a seeded sample of those with targets), so the
 // same metric sums and confidence intervals; each user still ranked against all items.
+// The synthetic graph whole (1 rank) and this rank's METIS shard of it, and a small model.
+struct SyntheticPair {
+  tkg::Shard full, mine;
+  tkg::ModelOptions model;
+  SyntheticPair()
+      : full(tkg::build_single_shard(dataset("synthetic"))),
+        mine(tkg::testing::my_shard(dataset("synthetic"), tkg::parse_partition_method("metis"))) {
+    model.layers = 2;
+    model.dim = 16;
+  }
+};
+
 TEST(SampledEvaluation, SameUsersAndMetricsAtAnyP) {
-  const tkg::Dataset& ds = dataset("synthetic");
-  tkg::Shard full = tkg::build_single_shard(ds);
-  tkg::Shard mine = tkg::testing::my_shard(ds, tkg::parse_partition_method("metis"));
-  tkg::ModelOptions m;
-  m.layers = 2;
-  m.dim = 16;
+  SyntheticPair sp;
+  const tkg::Shard &full = sp.full, &mine = sp.mine;
+  const tkg::ModelOptions& m = sp.model;
   tkg::TrainOptions t;
   t.ks = {1, 5, 20};
   t.eval_block_bytes = 4096;  // many small score blocks
@@ -243,12 +252,9 @@ class SamplerModes : public ::testing::TestWithParam<EpochCase> {};
 
 TEST_P(SamplerModes, EpochsMatchOneRank) {
   const EpochCase& c = GetParam();
-  const tkg::Dataset& ds = dataset("synthetic");
-  tkg::Shard full = tkg::build_single_shard(ds);
-  tkg::Shard mine = tkg::testing::my_shard(ds, tkg::parse_partition_method("metis"));
-  tkg::ModelOptions m;
-  m.layers = 2;
-  m.dim = 16;
+  SyntheticPair sp;
+  const tkg::Shard &full = sp.full, &mine = sp.mine;
+  const tkg::ModelOptions& m = sp.model;
   tkg::TrainOptions t;
   t.lr = 0.01;
   t.reg = 1e-3;
