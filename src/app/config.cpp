@@ -5,6 +5,9 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
+#include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -13,6 +16,28 @@
 namespace po = boost::program_options;
 
 namespace tkg {
+
+namespace {
+
+// An option's value as config-file text (numbers exactly: the shortest form that reads back).
+std::string option_text(const boost::any& v) {
+  if (auto* x = boost::any_cast<std::string>(&v)) return *x;
+  if (auto* x = boost::any_cast<bool>(&v)) return *x ? "true" : "false";
+  if (auto* x = boost::any_cast<int>(&v)) return std::to_string(*x);
+  if (auto* x = boost::any_cast<int64_t>(&v)) return std::to_string(*x);
+  if (auto* x = boost::any_cast<uint64_t>(&v)) return std::to_string(*x);
+  if (auto* x = boost::any_cast<double>(&v)) {
+    char buf[40];
+    for (int prec = 6; prec <= 17; ++prec) {
+      std::snprintf(buf, sizeof buf, "%.*g", prec, *x);
+      if (std::strtod(buf, nullptr) == *x) break;
+    }
+    return buf;
+  }
+  throw std::logic_error("option of a type the effective configuration cannot write");
+}
+
+}  // namespace
 
 ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   ParsedConfig pc;
@@ -197,24 +222,34 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (r.format != "auto" && r.format != "edges" && r.format != "adj") bad("data.format", "expected auto, edges or adj");
   if (r.partition_method != "metis" && r.partition_method != "random" && r.partition_method != "hash")
     bad("data.partition_method", "expected metis, random or hash");
-  // Effective configuration, for the run directory.
+  // Effective configuration, for the run directory: every option of the file section with its
+  // final value (command line, config file or default), so that `--config RUNDIR/config.ini`
+  // reruns the run. train.resume is left out: it is an action of one invocation, not a setting.
+  // Paths are written absolute, so the file works from any directory.
+  auto absolute = [](const std::string& p) { return p.empty() ? p : fs::absolute(p).lexically_normal().string(); };
+  std::map<std::string, std::string> resolved{{"data.dir", absolute(r.data_dir)},
+                                              {"data.partition", absolute(r.partition_dir)},
+                                              {"output.dir", absolute(r.out_dir)},
+                                              {"train.init_from", absolute(r.init_from)}};
   std::ostringstream eff;
-  eff << "# effective configuration of this run\n[data]\n"
-      << (r.partition_dir.empty() ? "dir = " + r.data_dir : "partition = " + r.partition_dir) << "\nformat = " << r.format
-      << "\ndrop_duplicates = " << r.drop_duplicates << "\npartition_method = " << r.partition_method
-      << "\n[model]\nlayers = " << m.layers << "\ndim = " << m.dim << "\nattention = " << m.attention
-      << "\nbeta = " << m.use_beta << "\nmean_layers = " << m.mean_layers << "\ninit_std = " << m.init_std
-      << "\nfused = " << m.fused << "\nbf16_halo = " << m.bf16_halo << "\n[quant]\nbits = " << m.quant.bits << "\nwarmup_epochs = " << m.quant.warmup_epochs << "\nlr = " << m.quant.lr
-      << "\nconcat_levels = " << m.quant.concat_levels << "\ntanh = " << m.quant.tanh << "\ndqs = " << m.quant.dqs
-      << "\nrau = " << m.quant.rau << "\nrau_input = " << m.quant.rau_input << "\nrau_bins = " << m.quant.rau_bins
-      << "\nrau_every = " << m.quant.rau_every << "\nrank_loss = " << m.quant.rank_loss
-      << "\nfp8_halo = " << m.quant.fp8_halo << "\n[train]\nlr = " << t.lr << "\nreg = " << t.reg
-      << "\nweight_decay = " << t.weight_decay << "\nepochs = " << t.epochs << "\nbatch_size = " << t.batch_size
-      << "\npool_size = " << t.pool_size << "\npool_fraction = " << t.pool_fraction << "\nseed = " << t.seed << "\nthreads = " << r.threads
-      << "\n[eval]\nevery = " << t.eval_every << "\npatience = " << t.patience << "\nks = " << ks
-      << "\nmetric = " << t.select_metric << "\ntopk = " << t.topk_export << "\nusers = " << t.eval_users
-      << "\nblock_mb = " << eval_block_mb << "\n[output]\ndir = " << r.out_dir
-      << "\nembeddings = " << r.export_embeddings << "\nprogress = " << r.progress << "\n";
+  eff << "# effective configuration of this run (tkg-train --config this-file reruns it)\n";
+  std::string section;
+  for (const auto& opt : file.options()) {
+    const std::string& name = opt->long_name();
+    if (name == "train.resume") continue;
+    std::string value;
+    if (auto it = resolved.find(name); it != resolved.end()) {
+      value = it->second;
+    } else if (vm.count(name)) {
+      value = option_text(vm[name].value());
+    } else {
+      continue;  // unset and without a default
+    }
+    if (value.empty()) continue;
+    const std::string sec = name.substr(0, name.find('.')), key = name.substr(name.find('.') + 1);
+    if (sec != section) eff << "[" << (section = sec) << "]\n";
+    eff << key << " = " << value << "\n";
+  }
   r.config_text = eff.str();
   return pc;
 }

@@ -4,8 +4,12 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <torch/version.h>
+
 #include "app/config.hpp"
 #include "app/shard_source.hpp"
+#include "common/version.hpp"
+#include "partition/partitioner.hpp"
 #include "comm/communicator.hpp"
 #include "comm/mpi_comm.hpp"
 #include "common/cli.hpp"
@@ -13,6 +17,7 @@
 #include "train/run.hpp"
 
 #ifdef TKG_HAVE_NCCL
+#include "comm/nccl_comm.hpp"
 #include "comm/nccl_communicator.hpp"
 #endif
 
@@ -38,6 +43,17 @@ int main(int argc, char** argv) {
       throw tkg::InputError("MPI", 0, "this MPI provides " + mpi.thread_level_name() +
                                           "; GPU training needs MPI_THREAD_SERIALIZED (build Open MPI with thread support)");
     pc.run.mpi_thread_level = mpi.thread_level_name();
+    for (int k = 0; k < argc; ++k) pc.run.command_line += (k ? " " : "") + std::string(argv[k]);
+    pc.run.build_info = {{"commit", tkg::build_version()},
+                         {"libtorch", TORCH_VERSION},
+                         {"mpi", mpi.library_version()},
+                         {"metis", tkg::metis_version()},
+#ifdef TKG_HAVE_NCCL
+                         {"nccl", tkg::nccl_version_string()},
+#else
+                         {"nccl", "not built"},
+#endif
+                         {"compiler", __VERSION__}};
     auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
     // Rows of a GPU model travel over NCCL (MPI stays the control plane), when this build has it.
     std::unique_ptr<tkg::Communicator> rows;

@@ -61,6 +61,14 @@ MpiSession::~MpiSession() {
   if (!finalized) MPI_Finalize();
 }
 
+std::string MpiSession::library_version() const {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  if (MPI_Get_library_version(buf, &len) != MPI_SUCCESS) return "unknown";
+  std::string v(buf, static_cast<size_t>(len));
+  return v.substr(0, v.find_first_of("\n,"));
+}
+
 bool MpiSession::serialized() const { return thread_level_ >= MPI_THREAD_SERIALIZED; }
 
 std::string MpiSession::thread_level_name() const {

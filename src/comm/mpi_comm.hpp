@@ -26,6 +26,8 @@ class MpiSession {
   // autograd engine's device thread); CPU training makes every call on the main thread.
   bool serialized() const;
   std::string thread_level_name() const;
+  // MPI_Get_library_version, first line (e.g. "Open MPI v4.1.4, package: ...").
+  std::string library_version() const;
 
  private:
   int rank_ = 0, size_ = 1;

@@ -363,6 +363,12 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     w.end_array();
     w.key("setup_seconds").value(o.setup_seconds);
     w.key("mpi_thread_level").value(o.mpi_thread_level);
+    w.key("command_line").value(o.command_line);
+    const char* slurm_job = std::getenv("SLURM_JOB_ID");
+    w.key("slurm_job_id").value(slurm_job ? slurm_job : "");
+    w.key("build").begin_object();
+    for (const auto& [k, v] : o.build_info) w.key(k).value(v);
+    w.end_object();
     w.key("train_seconds").value(train_s_total);
     w.key("final_eval_seconds").value(eval_s);
     w.key("validation_split").value(val_plan.name);

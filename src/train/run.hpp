@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "train/options.hpp"
 
@@ -35,6 +37,8 @@ struct RunOptions {
   int checkpoint_keep = 2;       // newest resumable checkpoints kept
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
   std::string mpi_thread_level;  // what MPI provided (reported)
+  std::string command_line;      // as invoked (reported)
+  std::vector<std::pair<std::string, std::string>> build_info;  // commit and library versions (reported)
   double setup_seconds = 0;    // spent by the app before run_training (MPI start, shard), reported
 };
 

@@ -3,7 +3,7 @@
 # on the fly, and from a tkg-partition directory), clear errors for bad configs.
 # Usage: train_e2e.sh BUILD_DIR SOURCE_DIR SHARED_DATA_DIR
 set -u
-BUILD=$1; SRC=$2; DATA=$3
+BUILD=$(cd "$1" && pwd); SRC=$2; DATA=$3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -74,6 +74,23 @@ for d in sys.argv[2:]:
     for k, v in ref["test"].items():
         assert abs(s["test"][k] - v) < 5e-4, (d, k, s["test"][k], v)
     assert open(d + "/topk.tsv").read().count("\n") == 17730
+PY
+
+# config.ini holds every option with its final value: rerunning with it (from another directory)
+# reproduces the run; summary.json says what built and ran it.
+(cd / && "$BUILD/tkg-train" --config "$T/p1/config.ini" --out "$T/p1again" >"$T/rerun.log" 2>&1) || { fail "rerun from config.ini"; cat "$T/rerun.log"; }
+python3 - "$T/p1" "$T/p1again" <<'PY' && pass "config.ini round trip" || fail "config.ini round trip"
+import json, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert a["test"] == b["test"] and a["best_epoch"] == b["best_epoch"]
+ca, cb = (open(d + "/config.ini").read().replace(d, "RUNDIR") for d in sys.argv[1:])
+assert ca == cb, (ca, cb)
+for key in ("[model]", "device = cpu", "[output]", "checkpoint_keep = 2", "comm_timeout = 600", "lr = 0.05", "seed = 7"):
+    assert key in ca, key
+assert "resume" not in ca
+for k in ("commit", "libtorch", "mpi", "metis", "nccl"):
+    assert b["build"][k], k
+assert b["command_line"].endswith("--out " + sys.argv[2]) and "slurm_job_id" in b and b["mpi_thread_level"]
 PY
 
 # The on-the-fly path partitions once, on rank 0, into the run directory; ranks load shards.
