@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     std::string data, file, out, method, format;
     uint64_t split_seed = 2026;
     tkg::PartitionOptions popts;
-    bool force = false, drop_dup = false, quiet = false;
+    bool force = false, drop_dup = false, quiet = false, remap = false;
     po::options_description desc("tkg-partition: partition a dataset's train graph into P shards\nOptions");
     desc.add_options()
       ("help,h", "show this help")
@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
       ("split-seed", po::value(&split_seed)->default_value(split_seed), "seed of the 7:1:2 split of --file")
       ("format", po::value(&format)->default_value("auto"), "input format: auto | edges | adj")
       ("drop-duplicates", po::bool_switch(&drop_dup), "drop repeated (user, item) lines (kept by default)")
+      ("remap-ids", po::bool_switch(&remap), "ids are arbitrary tokens (strings, sparse numbers): renumber them densely "
+                                             "and write the original ids to PDIR/user_ids.txt, item_ids.txt")
       ("parts", po::value(&popts.parts)->required(), "number of parts P (ranks)")
       ("method", po::value(&method)->default_value("metis"), "metis | random | hash")
       ("ncon", po::value(&popts.ncon)->default_value(2), "METIS constraints: 1 = node count, 2 = node count and degree")
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
     tkg::ReadOptions ro;
     ro.format = tkg::parse_text_format(format);
     ro.drop_duplicates = drop_dup;
+    ro.remap_ids = remap;
     tkg::Dataset ds = data.empty() ? tkg::load_split_file(file, split_seed, ro) : tkg::load_dataset(data, ro);
     if (!quiet) std::cout << "dataset: " << tkg::describe_dataset(ds) << "\n";
     double part_secs = 0;

@@ -59,6 +59,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("data.partition", po::value(&r.partition_dir), "partition directory (P must equal the number of ranks)")
     ("data.format", po::value(&r.format)->default_value("auto"), "input format: auto | edges | adj")
     ("data.drop_duplicates", po::value(&r.drop_duplicates)->default_value(false), "drop repeated train lines")
+    ("data.remap_ids", po::value(&r.remap_ids)->default_value(false),
+     "ids are arbitrary tokens (strings, sparse or 64-bit numbers): renumber them densely; embeddings and top-K "
+     "lists carry the original ids (with --partition, partition with tkg-partition --remap-ids)")
     ("data.partition_method", po::value(&r.partition_method)->default_value("metis"),
      "on-the-fly partition method when training a dataset on P > 1 ranks: metis | random | hash")
     ("model.layers", po::value(&m.layers)->default_value(m.layers), "propagation layers L (0 = MF)")

@@ -21,6 +21,7 @@ ReadOptions read_options(const RunOptions& o) {
   ReadOptions ro;
   ro.format = parse_text_format(o.format);
   ro.drop_duplicates = o.drop_duplicates;
+  ro.remap_ids = o.remap_ids;
   return ro;
 }
 
@@ -57,19 +58,27 @@ void partition_on_rank0(const RunOptions& o, const std::string& dir, Communicato
 
 }  // namespace
 
-Shard obtain_rank_shard(const RunOptions& o, Communicator& comm) {
+Shard obtain_rank_shard(RunOptions& o, Communicator& comm) {
   const int P = comm.size(), me = comm.rank();
   std::string pdir = o.partition_dir;
   if (pdir.empty()) {
     if (P == 1) {
       Dataset ds = load_dataset(o.data_dir, read_options(o));
       std::cout << "dataset: " << describe_dataset(ds) << std::endl;
+      if (!ds.user_names.empty()) {  // the original ids, for the exports
+        std::filesystem::create_directories(o.out_dir);
+        write_id_maps(ds, o.out_dir);
+        o.id_map_dir = o.out_dir;
+      }
       return build_single_shard(ds);
     }
     pdir = (std::filesystem::path(o.out_dir) / ("partition-P" + std::to_string(P))).string();
     if (me == 0) std::filesystem::create_directories(o.out_dir);
     partition_on_rank0(o, pdir, comm);
   }
+  if (path_exists(pdir + "/user_ids.txt")) o.id_map_dir = pdir;
+  else if (o.remap_ids)
+    throw InputError(pdir, 0, "data.remap_ids is set but the partition has no id maps (partition with tkg-partition --remap-ids)");
   PartitionMeta meta = read_partition_meta(pdir);
   if (meta.parts != P)
     throw InputError(pdir, 0, "partition has " + std::to_string(meta.parts) + " parts but the job runs " +

@@ -16,6 +16,7 @@ class Communicator;
 
 // Collective. Throws InputError on a partition for another P, shards of different partitions,
 // or a failed partitioning on rank 0 (on every rank, with the reason).
-Shard obtain_rank_shard(const RunOptions& o, Communicator& comm);
+// Sets o.id_map_dir when the dataset's ids were remapped (where the original ids are).
+Shard obtain_rank_shard(RunOptions& o, Communicator& comm);
 
 }  // namespace tkg

@@ -1,6 +1,7 @@
 #include "graph/dataset.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -84,6 +85,23 @@ bool is_header(const char* b, const char* e) {
   return words && fields >= 1;
 }
 
+// With remapped ids any token may be an id ("alice bob" is data), so a header must name its
+// columns: the first field starts with "user" (or is "u", "uid"), the second with "item" (or is
+// "i", "iid"), case-insensitive.
+bool is_named_header(const char* b, const char* e) {
+  std::vector<std::string> f;
+  for_each_token(b, e, [&](const char* tb, const char* te) {
+    std::string t(tb, te);
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    f.push_back(t);
+    return f.size() < 2;
+  });
+  if (f.size() < 2) return false;
+  const bool u = f[0].rfind("user", 0) == 0 || f[0] == "u" || f[0] == "uid";
+  const bool i = f[1].rfind("item", 0) == 0 || f[1] == "i" || f[1] == "iid";
+  return u && i;
+}
+
 // A UTF-8 byte-order mark (files exported on Windows) is skipped.
 size_t bom_length(const std::string& data) { return data.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0; }
 
@@ -155,7 +173,27 @@ void drop_duplicate_lines(EdgeList& el, FileInfo* info) {
 
 }  // namespace
 
-EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info) {
+int64_t IdMaps::user(const std::string& token) {
+  auto [it, fresh] = user_index.emplace(token, static_cast<int64_t>(users.size()));
+  if (fresh) users.push_back(token);
+  return it->second;
+}
+
+int64_t IdMaps::item(const std::string& token) {
+  auto [it, fresh] = item_index.emplace(token, static_cast<int64_t>(items.size()));
+  if (fresh) items.push_back(token);
+  return it->second;
+}
+
+EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info, IdMaps* maps) {
+  TKG_CHECK(!opts.remap_ids || maps, "remapped ids need an IdMaps");
+  // An id token: parsed as a dense integer, or looked up in the maps (remap_ids).
+  auto user_id = [&](const char* b, const char* e, int64_t line) {
+    return opts.remap_ids ? maps->user(std::string(b, e)) : parse_id(b, e, path, line, "user");
+  };
+  auto item_id = [&](const char* b, const char* e, int64_t line) {
+    return opts.remap_ids ? maps->item(std::string(b, e)) : parse_id(b, e, path, line, "item");
+  };
   std::string data = read_file(path);
   FileInfo fi;
   fi.path = path;
@@ -167,7 +205,7 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
   EdgeList el;
   bool first_line = true;
   for_each_line(data, [&](const LineRange& l) {
-    bool header = first_line && is_header(l.begin, l.end);
+    bool header = first_line && (opts.remap_ids ? is_named_header(l.begin, l.end) : is_header(l.begin, l.end));
     first_line = false;
     if (header) {  // optional header line
       fi.header = true;
@@ -177,7 +215,7 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
       int64_t vals[2];
       int64_t k = 0;
       for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
-        vals[k] = parse_id(b, e, path, l.number, k == 0 ? "user" : "item");
+        vals[k] = k == 0 ? user_id(b, e, l.number) : item_id(b, e, l.number);
         return ++k < 2;  // extra columns are ignored
       });
       if (k < 2) throw InputError(path, l.number, "expected 'user item', found a single field");
@@ -189,10 +227,10 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
       int64_t items = 0;
       for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
         if (user < 0) {
-          user = parse_id(b, e, path, l.number, "user");
+          user = user_id(b, e, l.number);
           if (user > fi.max_user) fi.max_user = user, fi.max_user_line = l.number;
         } else {
-          const int64_t item = parse_id(b, e, path, l.number, "item");
+          const int64_t item = item_id(b, e, l.number);
           el.push(user, item);
           if (item > fi.max_item) fi.max_item = item, fi.max_item_line = l.number;
           ++items;
@@ -258,13 +296,14 @@ Dataset load_dataset(const std::string& dir, const ReadOptions& opts) {
   if (!fs::is_directory(dir, ec)) throw InputError(dir, 0, "dataset directory does not exist");
   Dataset ds;
   ReadOptions split_opts = opts;
+  IdMaps maps;
   auto load = [&](const char* name, EdgeList& el, bool required, bool require_items) {
     std::string path = (fs::path(dir) / name).string();
     if (!required && !fs::exists(path, ec)) return;
     ReadOptions o = split_opts;
     o.require_items = require_items;
     FileInfo fi;
-    el = read_interactions(path, o, &fi);
+    el = read_interactions(path, o, &fi, &maps);
     fi.split = std::string(name).substr(0, std::string(name).find('.'));
     ds.files.push_back(fi);
   };
@@ -274,13 +313,16 @@ Dataset load_dataset(const std::string& dir, const ReadOptions& opts) {
   split_opts.format = ds.files.front().format;
   load("valid.txt", ds.valid, false, false);
   load("test.txt", ds.test, true, false);
+  ds.user_names = std::move(maps.users);
+  ds.item_names = std::move(maps.items);
   finalize_dataset(ds);
   return ds;
 }
 
 Dataset load_split_file(const std::string& path, uint64_t seed, const ReadOptions& opts) {
   FileInfo fi;
-  EdgeList all = read_interactions(path, opts, &fi);
+  IdMaps maps;
+  EdgeList all = read_interactions(path, opts, &fi, &maps);
   fi.split = "all";
   const int64_t n = all.size();
   std::vector<int64_t> order(static_cast<size_t>(n));
@@ -297,8 +339,29 @@ Dataset load_split_file(const std::string& path, uint64_t seed, const ReadOption
   }
   if (ds.train.size() == 0) throw InputError(path, 0, "too few interactions to split 7:1:2");
   ds.files.push_back(fi);
+  ds.user_names = std::move(maps.users);
+  ds.item_names = std::move(maps.items);
   finalize_dataset(ds);
   return ds;
+}
+
+void write_id_maps(const Dataset& ds, const std::string& dir) {
+  if (ds.user_names.empty() && ds.item_names.empty()) return;
+  for (const auto& [kind, names] : {std::make_pair("user", &ds.user_names), std::make_pair("item", &ds.item_names)}) {
+    std::string out;
+    for (const std::string& n : *names) out += n + "\n";
+    write_file_atomic((std::filesystem::path(dir) / (std::string(kind) + "_ids.txt")).string(), out);
+  }
+}
+
+std::vector<std::string> read_id_map(const std::string& dir, const std::string& kind) {
+  const std::string path = (std::filesystem::path(dir) / (kind + "_ids.txt")).string();
+  std::vector<std::string> out;
+  if (!path_exists(path)) return out;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
 }
 
 void write_edge_list(const std::string& path, const EdgeList& edges) {

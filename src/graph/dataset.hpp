@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tkg {
@@ -38,6 +39,17 @@ struct ReadOptions {
   // In adjacency files, a line with a user and no items is an error when true (train), or a user
   // without interactions in this split when false (counted in FileInfo::users_without_items).
   bool require_items = true;
+  // Ids are arbitrary tokens (strings, sparse or 64-bit numbers): renumber them densely, users and
+  // items separately, in order of first appearance (train, then valid, then test).
+  bool remap_ids = false;
+};
+
+// Dense ids of remapped tokens, shared by all splits of a dataset.
+struct IdMaps {
+  std::unordered_map<std::string, int64_t> user_index, item_index;
+  std::vector<std::string> users, items;  // dense id -> original token
+  int64_t user(const std::string& token);
+  int64_t item(const std::string& token);
 };
 
 struct FileInfo {
@@ -63,7 +75,9 @@ constexpr int64_t kDenseIdFactor = 16;
 // Reads one interaction file. Throws InputError naming the file and line on bad input: a missing
 // or empty file, a non-numeric token, a negative id, an id that overflows or exceeds kMaxId, a
 // line with too few fields.
-EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info = nullptr);
+// With opts.remap_ids, `maps` (required then) collects the tokens.
+EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info = nullptr,
+                           IdMaps* maps = nullptr);
 
 struct Dataset {
   int64_t n_users = 0;  // max user id + 1 over all splits (as the official code)
@@ -73,8 +87,16 @@ struct Dataset {
   // Users/items that appear in valid or test but never in train (allowed; logged).
   int64_t eval_users_unseen = 0;
   int64_t eval_items_unseen = 0;
+  // With remapped ids: the original token of every dense user / item id (else empty).
+  std::vector<std::string> user_names, item_names;
   int64_t n_nodes() const { return n_users + n_items; }
 };
+
+// Writes (atomically) the original ids of a remapped dataset, one per line (line k = dense id k):
+// DIR/user_ids.txt and DIR/item_ids.txt. No-op without remapped ids.
+void write_id_maps(const Dataset& ds, const std::string& dir);
+// Reads DIR/<kind>_ids.txt (kind: user | item); empty when the file does not exist.
+std::vector<std::string> read_id_map(const std::string& dir, const std::string& kind);
 
 // Loads DIR/train.txt and DIR/test.txt, and DIR/valid.txt if present.
 Dataset load_dataset(const std::string& dir, const ReadOptions& opts);

@@ -207,6 +207,7 @@ void write_partition_dir(const std::string& dir, bool overwrite, const Dataset& 
     build_shards(ds, part, meta.parts, meta.partition_id, &meta.stats, [&](Shard&& s) {
       write_shard((std::filesystem::path(tmp) / shard_file_name(s.rank)).string(), s);
     });
+    write_id_maps(ds, tmp);  // original ids of a remapped dataset (user_ids.txt, item_ids.txt)
     meta.peak_rss_mb = peak_rss_mb();
     write_file_atomic((std::filesystem::path(tmp) / "meta.json").string(), meta_to_json(meta));
   });

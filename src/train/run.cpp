@@ -316,8 +316,8 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   }
   if (o.save_checkpoint) save_checkpoint(shard, trainer, o.model, best_epoch, o.out_dir + "/checkpoint", comm);
   if (trainer.quantized()) export_gnaq(shard, trainer, o.model, o.out_dir + "/model.gnaq", comm);
-  if (o.export_embeddings) export_embeddings(shard, trainer, o.out_dir + "/embeddings", comm);
-  export_topk(shard, test_users, acc, t.topk_export, o.out_dir + "/topk.tsv", comm);
+  if (o.export_embeddings) export_embeddings(shard, trainer, o.out_dir + "/embeddings", comm, o.id_map_dir);
+  export_topk(shard, test_users, acc, t.topk_export, o.out_dir + "/topk.tsv", comm, o.id_map_dir);
   const double my_peak = peak_rss_mb();
   std::vector<double> peaks(static_cast<size_t>(P));
   comm.all_gather_v(&my_peak, 1, peaks.data(), std::vector<int64_t>(P, 1), DType::kFloat64);

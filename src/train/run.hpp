@@ -21,6 +21,8 @@ struct RunOptions {
   std::string out_dir;         // RUNDIR
   std::string format = "auto";
   bool drop_duplicates = false;
+  bool remap_ids = false;      // ids are arbitrary tokens: renumbered densely (the app writes the maps)
+  std::string id_map_dir;      // where user_ids.txt / item_ids.txt are (remapped ids), for the exports
   std::string partition_method = "metis";  // on-the-fly partition when P > 1
   ModelOptions model;
   TrainOptions train;

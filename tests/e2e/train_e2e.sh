@@ -105,6 +105,35 @@ rc=$?
 [[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "loaded a shard of another partition than rank 0" "$T/e11" \
   && pass "mixed partitions refused" || { fail "mixed partitions (rc $rc)"; cat "$T/e11"; }
 
+# Remapped ids: string users and sparse 64-bit items; P = 1 (on the fly) and P = 2 (tkg-partition
+# --remap-ids) give the same metrics, and topk.tsv and the embeddings carry the original ids.
+mkdir -p "$T/strids"
+for f in train valid test; do
+  awk '{printf "user-%s\t%.0f\n", $1, $2 * 7919 + 4000000000000}' "$DATA/Ali-Display/$f.txt" >"$T/strids/$f.txt"
+done
+R=(--config "$SRC/configs/smoke.ini" --data "$T/strids" --eval.every 3 --model.dim 16 --train.epochs 3 --data.remap_ids true)
+"$BUILD/tkg-train" "${R[@]}" --out "$T/r1" >"$T/r1.log" 2>&1 || { fail "remapped 1-rank run"; cat "$T/r1.log"; }
+"$BUILD/tkg-partition" --data "$T/strids" --parts 2 --remap-ids --quiet --out "$T/rpart" >/dev/null || fail "tkg-partition --remap-ids"
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${R[@]}" --partition "$T/rpart" --out "$T/r2" >"$T/r2.log" 2>&1 \
+  || { fail "remapped 2-rank run"; cat "$T/r2.log"; }
+python3 - "$T/r1" "$T/r2" <<'PY' && pass "remapped ids: same metrics at P=1,2, original ids in the outputs" || fail "remapped ids"
+import json, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+for k, v in a["test"].items():
+    assert abs(b["test"][k] - v) < 5e-4, (k, v, b["test"][k])
+for d in sys.argv[1:]:
+    lines = open(d + "/topk.tsv").read().splitlines()
+    u, items = lines[0].split("\t")
+    assert u.startswith("user-") and all(int(i) >= 4000000000000 and (int(i) - 4000000000000) % 7919 == 0 for i in items.split(","))
+    assert sorted(l.split("\t")[0] for l in lines) == sorted(set(l.split("\t")[0] for l in lines))
+ids = open(sys.argv[1] + "/embeddings/user_ids.txt").read().splitlines()
+assert len(ids) == json.load(open(sys.argv[1] + "/summary.json"))["test"]["users"] or len(ids) > 17000, len(ids)
+assert all(i.startswith("user-") for i in ids)
+PY
+"$BUILD/tkg-train" "${R[@]:0:8}" --out "$T/x" >"$T/e12" 2>&1
+[[ $? -eq 2 ]] && grep -q "train.txt:1: expected a non-negative integer user id, got 'user-" "$T/e12" \
+  && pass "string ids without remapping: clear error" || { fail "string ids without remap"; cat "$T/e12"; }
+
 # Sampled evaluation: the same users at P = 1 and 2, a 95 % CI per metric, within 3 CI of the
 # full evaluation; its top-K lists are those of the sampled users.
 S=(--eval.users 3000)

@@ -247,3 +247,32 @@ TEST(LoadDataset, EverySplitReadInTheTrainFormat) {
   EXPECT_EQ(ds.test.size(), 1);                               // edges: (1, 0), the third column ignored
   EXPECT_EQ(ds.test.item, (std::vector<int64_t>{0}));
 }
+
+// Remapped ids: any tokens, renumbered densely in order of first appearance across the splits
+// (train, then valid, then test), users and items separately; a header must name its columns.
+TEST(LoadDataset, RemappedIdsAreDenseAndKeepTheirNames) {
+  TempDir d;
+  d.write("ds/train.txt", "user_id,item_id\nalice,9000000000001\nbob,pear\nalice,pear\n");
+  d.write("ds/test.txt", "carol,apple\nbob,9000000000001\n");
+  ReadOptions ro;
+  ro.remap_ids = true;
+  tkg::Dataset ds = tkg::load_dataset(d.file("ds"), ro);
+  EXPECT_EQ(ds.n_users, 3);
+  EXPECT_EQ(ds.n_items, 3);
+  EXPECT_EQ(ds.train.user, (std::vector<int64_t>{0, 1, 0}));
+  EXPECT_EQ(ds.train.item, (std::vector<int64_t>{0, 1, 1}));
+  EXPECT_EQ(ds.test.user, (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(ds.test.item, (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(ds.user_names, (std::vector<std::string>{"alice", "bob", "carol"}));
+  EXPECT_EQ(ds.item_names, (std::vector<std::string>{"9000000000001", "pear", "apple"}));
+  tkg::write_id_maps(ds, d.path());
+  EXPECT_EQ(tkg::read_id_map(d.path(), "item"), ds.item_names);
+  // "alice bob" on the first line is data, not a header, when ids are remapped.
+  d.write("ds2/train.txt", "alice bob\ncarol bob\n");
+  d.write("ds2/test.txt", "alice dave\n");
+  EXPECT_EQ(tkg::load_dataset(d.file("ds2"), ro).train.size(), 2);
+  // Without remapping the same file is refused, naming the line and the token (its first line
+  // reads as a header of two words there).
+  expect_input_error([&] { tkg::load_dataset(d.file("ds2"), ReadOptions{}); }, d.file("ds2/train.txt"), 2,
+                     "expected a non-negative integer user id, got 'carol'");
+}
