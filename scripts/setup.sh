@@ -13,6 +13,7 @@ PACKAGES=(
   libboost-program-options-dev libboost-dev
   libgtest-dev libgmock-dev
   slurm-wlm munge
+  clang libclang-rt-14-dev
 )
 
 missing=()

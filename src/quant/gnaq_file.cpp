@@ -111,8 +111,12 @@ GnaqHeader gnaq_open(const std::string& path) {
   h.n_users = r.n_users, h.n_items = r.n_items, h.dim = r.dim, h.beta_columns = r.beta_columns;
   h.concat_levels = r.flags & 1u;
   h.tanh = r.flags & 2u;
-  if (h.n_users < 0 || h.n_items < 0 || h.dim < 1 || h.beta_columns < 0 ||
-      static_cast<int64_t>(bytes.size()) != h.file_bytes())
+  // Field ranges first, so the sizes computed from them cannot overflow (found by fuzzing).
+  constexpr int64_t kMaxNodes = int64_t{1} << 40, kMaxDim = 65536, kMaxBetaColumns = 1024;
+  if (h.n_users < 0 || h.n_items < 0 || h.n_users > kMaxNodes || h.n_items > kMaxNodes || h.dim < 1 ||
+      h.dim > kMaxDim || h.beta_columns < 0 || h.beta_columns > kMaxBetaColumns)
+    throw InputError(path, 0, "GNAQ model header out of range (corrupt file?)");
+  if (static_cast<int64_t>(bytes.size()) != h.file_bytes())
     throw InputError(path, 0, "GNAQ model file truncated or inconsistent with its header");
   uint32_t stored;
   std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
