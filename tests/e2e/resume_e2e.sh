@@ -86,6 +86,10 @@ PY
 "$BUILD/tkg-train" "${BASE[@]}" --model.dim 8 --train.epochs 8 --train.resume auto --out "$T/d" >"$T/e2" 2>&1
 [[ $? -eq 2 ]] && grep -q "checkpoint was written with model.dim = 16, this run has 8" "$T/e2" \
   && pass "incompatible options refused" || { fail "incompatible options"; cat "$T/e2"; }
+cp -r "$T/b/checkpoints/epoch-000008" "$T/short" && truncate -s -100 "$T/short/table.npy"
+"$BUILD/tkg-train" "${RUN[@]}" --train.resume "$T/short" --out "$T/x" >"$T/e6" 2>&1
+[[ $? -eq 2 ]] && grep -q "table.npy: has .* bytes, the manifest says .* (truncated?)" "$T/e6" && pass "truncated file refused" \
+  || { fail "truncated file"; cat "$T/e6"; }
 cp -r "$T/b/checkpoints/epoch-000008" "$T/missing" && rm "$T/missing/beta.npy"
 "$BUILD/tkg-train" "${RUN[@]}" --train.resume "$T/missing" --out "$T/x" >"$T/e5" 2>&1
 [[ $? -eq 2 ]] && grep -q "beta.npy: file named in the manifest is missing" "$T/e5" && pass "missing file refused" \
