@@ -1,6 +1,8 @@
 #include "common/fs.hpp"
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sys/resource.h>
@@ -41,6 +43,20 @@ static std::string unique_suffix() {
   std::ostringstream s;
   s << ".tmp-" << ::getpid() << "-" << counter++;
   return s.str();
+}
+
+namespace {
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
+}  // namespace
+
+bool remove_tree(const std::string& path, std::string* error) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return true;  // nothing there
+  if (::nftw(path.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0) return true;
+  if (error) *error = std::strerror(errno);
+  return false;
 }
 
 void fsync_path(const std::string& path) {
@@ -87,13 +103,13 @@ void write_dir_atomic(const std::string& dir, bool overwrite,
     throw InputError(target.string(), 0, "output directory exists (pass --force to replace it)");
   if (!target.parent_path().empty()) fs::create_directories(target.parent_path(), ec);
   fs::path tmp = target.string() + unique_suffix();
-  fs::remove_all(tmp, ec);
+  remove_tree(tmp.string());
   if (!fs::create_directory(tmp, ec))
     throw InputError(tmp.string(), 0, "cannot create temp directory: " + ec.message());
   try {
     fill(tmp.string());
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    remove_tree(tmp.string());
     throw;
   }
   fs::path old;
@@ -101,18 +117,18 @@ void write_dir_atomic(const std::string& dir, bool overwrite,
     old = target.string() + unique_suffix() + ".old";
     fs::rename(target, old, ec);
     if (ec) {
-      fs::remove_all(tmp, ec);
+      remove_tree(tmp.string());
       throw InputError(target.string(), 0, "cannot move the old directory aside");
     }
   }
   fs::rename(tmp, target, ec);
   if (ec) {
     std::string why = ec.message();
-    fs::remove_all(tmp, ec);
+    remove_tree(tmp.string());
     if (!old.empty()) fs::rename(old, target, ec);
     throw InputError(target.string(), 0, "cannot rename temp directory into place: " + why);
   }
-  if (!old.empty()) fs::remove_all(old, ec);
+  if (!old.empty()) remove_tree(old.string());
 }
 
 double peak_rss_mb() {

@@ -19,6 +19,12 @@ void write_file_atomic(const std::string& path, const std::string& content);
 void write_dir_atomic(const std::string& dir, bool overwrite,
                       const std::function<void(const std::string& tmp_dir)>& fill);
 
+// Removes a file or a directory tree (POSIX nftw, no symlink following); true when nothing is
+// left. Not std::filesystem::remove_all: the PyTorch wheel's libtorch_cpu.so exports its own
+// std::filesystem::remove_all symbols, which interpose ours in the LibTorch 2.x build, and the
+// call crashed there (a jump to address 0) on a non-empty directory.
+bool remove_tree(const std::string& path, std::string* error = nullptr);
+
 // fsync of a file or a directory (a directory's fsync makes a rename in it durable). Throws
 // InputError naming the path on failure.
 void fsync_path(const std::string& path);

@@ -84,6 +84,12 @@ at::Tensor* tensor_of(TrainerState& st, const std::string& name) {
   return nullptr;
 }
 
+// Removes a checkpoint directory, or says why it could not.
+void remove_checkpoint_dir(const fs::path& p) {
+  std::string why;
+  if (!remove_tree(p.string(), &why)) throw InputError(p.string(), 0, "cannot remove: " + why);
+}
+
 std::vector<int64_t> user_ids(const Shard& s) { return std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users); }
 
 // Rank 0: a complete checkpoint's manifest, checked; throws InputError (damage) or IncompatibleCheckpoint.
@@ -162,7 +168,7 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
   if (me == 0) {
     try {
       fs::create_directories(root);
-      fs::remove_all(dir);
+      remove_checkpoint_dir(dir);
       fs::create_directories(dir);
       for (const Part& p : parts) npy_create(dir + "/" + p.name, p.users_only ? s.n_users : s.n_users + s.n_items, p.cols, p.type);
     } catch (const std::exception& e) {
@@ -223,14 +229,16 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
       w.end_object();
       w.end_object();
       write_file_atomic(dir + "/manifest.json", w.str());
-      fs::remove_all(final_dir);
+      remove_checkpoint_dir(final_dir);
       fs::rename(dir, final_dir);
       fsync_path(root);
       // Keep the newest `keep` complete checkpoints; unfinished ones go too.
       std::vector<std::string> all = complete_checkpoints(root);
-      for (size_t k = static_cast<size_t>(std::max(1, keep)); k < all.size(); ++k) fs::remove_all(all[k]);
+      for (size_t k = static_cast<size_t>(std::max(1, keep)); k < all.size(); ++k) remove_checkpoint_dir(all[k]);
+      std::vector<fs::path> stale;
       for (const auto& e : fs::directory_iterator(root))
-        if (e.path().filename().string().find(".tmp") != std::string::npos) fs::remove_all(e.path());
+        if (e.path().filename().string().find(".tmp") != std::string::npos) stale.push_back(e.path());
+      for (const fs::path& p : stale) remove_checkpoint_dir(p);
       error.clear();
     } catch (const std::exception& e) {
       error = e.what();
