@@ -19,10 +19,11 @@ mkdir -p "$OUT/corpus-text" "$OUT/corpus-shard" "$OUT/corpus-model"
 head -c 4000 "$DATA/Ali-Display/train.txt" | sed '1s/^/\x00/' >"$OUT/corpus-text/edges"
 head -c 4000 "$DATA/gowalla/train.txt" | sed '1s/^/\x01/' >"$OUT/corpus-text/adj"
 printf '\x08user,item\nalice,pear\nbob,9000000000\n' >"$OUT/corpus-text/remap"
-if [[ -x build/tkg-partition && -x build/tkg-gen ]]; then
+B=${TKG_BUILD_DIR:-build}  # the tools that make a seed shard (skipped when not built)
+if [[ -x $B/tkg-partition && -x $B/tkg-gen ]]; then
   W=$(mktemp -d)
-  build/tkg-gen --kind powerlaw --users 30 --items 20 --edges 150 --seed 3 --out "$W/d" >/dev/null
-  build/tkg-partition --data "$W/d" --parts 2 --quiet --out "$W/p" >/dev/null
+  "$B/tkg-gen" --kind powerlaw --users 30 --items 20 --edges 150 --seed 3 --out "$W/d" >/dev/null
+  "$B/tkg-partition" --data "$W/d" --parts 2 --quiet --out "$W/p" >/dev/null
   cp "$W/p/shard-00000.bin" "$OUT/corpus-shard/s0"
   rm -rf "$W"
 fi

@@ -1,14 +1,11 @@
 #include "comm/communicator.hpp"
 
-#include "common/clock.hpp"
-
-#include <cstdio>
-#include <cstdlib>
-
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 
 namespace tkg {

@@ -1,8 +1,5 @@
 #include "eval/ring_evaluator.hpp"
 
-#include "common/clock.hpp"
-#include "model/index_tensor.hpp"
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -11,8 +8,10 @@
 #include <limits>
 
 #include "comm/communicator.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "model/collective_ops.hpp"
+#include "model/index_tensor.hpp"
 
 namespace tkg {
 

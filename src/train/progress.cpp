@@ -1,9 +1,9 @@
 #include "train/progress.hpp"
 
-#include "common/clock.hpp"
-
 #include <chrono>
 #include <cstdio>
+
+#include "common/clock.hpp"
 
 namespace tkg {
 

@@ -1,7 +1,5 @@
 #include "train/run.hpp"
 
-#include "common/clock.hpp"
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -17,6 +15,7 @@
 #include <thread>
 
 #include "comm/communicator.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
 #include "common/fs.hpp"

@@ -1,8 +1,5 @@
 #include "train/trainer.hpp"
 
-#include "common/clock.hpp"
-#include "model/index_tensor.hpp"
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/optim/adamw.h>
@@ -13,12 +10,12 @@
 #include <numeric>
 
 #include "comm/communicator.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "eval/ring_evaluator.hpp"
 #include "model/bpr_loss.hpp"
+#include "model/index_tensor.hpp"
 #include "model/optimizer_state.hpp"
-#include "model/quant_embedding.hpp"
-#include "quant/quantized_table.hpp"
 #include "train/init.hpp"
 #include "train/negative_fetch.hpp"
 

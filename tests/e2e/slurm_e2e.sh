@@ -36,7 +36,7 @@ wait_job() {
 }
 
 cd "$SRC"
-jid=$(sbatch --parsable --ntasks 2 --output "$T/job-%j.out" --export=ALL,TKG_OUT="$T/run" \
+jid=$(sbatch --parsable --ntasks 2 --output "$T/job-%j.out" --export=ALL,TKG_BIN="$BUILD/tkg-train",TKG_OUT="$T/run" \
         slurm/train-cpu.sbatch configs/smoke.ini "$T/part" --train.epochs 4 --eval.every 2 --output.embeddings false)
 read -r state code <<<"$(wait_job "$jid")"
 [[ $state == COMPLETED && $code == 0:0 ]] && pass "2-rank sbatch job $jid completed" \
@@ -50,7 +50,7 @@ PY
 # Preemption: the ranks of this job get the stop signal after epoch 3 (test hook); they write a
 # checkpoint and exit 75, launch/slurm-step.sh requeues the job, and the requeued job resumes:
 # it ends with the undisturbed job's metrics.
-jid=$(sbatch --parsable --ntasks 2 --output "$T/rq-%j.out" --export=ALL,TKG_OUT="$T/rq",TKG_SIGNAL_AT_EPOCH=3 \
+jid=$(sbatch --parsable --ntasks 2 --output "$T/rq-%j.out" --export=ALL,TKG_BIN="$BUILD/tkg-train",TKG_OUT="$T/rq",TKG_SIGNAL_AT_EPOCH=3 \
         slurm/train-cpu.sbatch configs/smoke.ini "$T/part" --train.epochs 4 --eval.every 2 --output.embeddings false)
 # Slurm holds a requeued job back (Reason=BeginTime, about two minutes); once the node has
 # finished cleaning up after the first run (idle again), let it start now.
