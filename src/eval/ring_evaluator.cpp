@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/phase_profile.hpp"
 #include "model/collective_ops.hpp"
 #include "model/index_tensor.hpp"
 
@@ -26,7 +28,9 @@ void score_block(const Shard& s, const at::Tensor& U, const at::Tensor& items, c
                  const int64_t* rows, int64_t acc_row0, int kmax, TopKAccumulator& acc) {
   const int64_t nr = U.size(0), nb = items.size(0);
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  at::Tensor scores = at::mm(U, items.t()).contiguous();  // [nr, nb] on the rows' device
+  std::optional<profile::Scope> ps(std::in_place, "eval.scores");
+  at::Tensor scores = at::mm(U, items.t()).contiguous();
+  ps.emplace("eval.mask_topk");  // [nr, nb] on the rows' device
   // Train items of a row's user that are in this item block.
   auto masked = [&](int64_t r, auto&& mark) {
     const int64_t u = rows[r];
@@ -108,6 +112,7 @@ MetricSums ring_evaluate(const Shard& shard, const at::Tensor& final_owned, cons
     cur_ids = std::move(next_ids);
     cur_emb = next_emb;
   }
+  profile::Scope ps("eval.metrics");
   MetricSums sums(o.ks);
   std::vector<int64_t> targets;
   for (int64_t r = 0; r < n; ++r) {

@@ -4,9 +4,12 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "common/error.hpp"
+#include "common/phase_profile.hpp"
 
 namespace tkg {
 
@@ -14,6 +17,8 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+
+constexpr int64_t kChunk = 4096;  // lines per partial sum of the loss
 
 template <typename T>
 inline T dot(const T* a, const T* b, int64_t d) {
@@ -26,6 +31,7 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, at::Tensor local, at::Tensor pool, at::Tensor lu, at::Tensor li,
                             at::Tensor lj, double scale) {
+    profile::Scope ps("bpr.forward");
     const bool same = local.is_same(pool);  // one table for users, positives and negatives
     local = local.contiguous();
     pool = pool.contiguous();
@@ -41,11 +47,22 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
         df[k] = dot(xu, Q + j[k] * d, d) - dot(xu, L + i[k] * d, d);
       }
     });
+    // Σ softplus in fixed chunks (partial sums added in chunk order): the same value at any
+    // thread count.
+    const int64_t n_chunks = (n + kChunk - 1) / kChunk;
+    std::vector<double> part(static_cast<size_t>(n_chunks), 0.0);
+    at::parallel_for(0, n_chunks, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        double s = 0;
+        for (int64_t k = c * kChunk, end = std::min(n, k + kChunk); k < end; ++k) {
+          const double x = df[k];
+          s += x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));  // softplus, stable
+        }
+        part[c] = s;
+      }
+    });
     double sum = 0;
-    for (int64_t k = 0; k < n; ++k) {
-      const double x = df[k];
-      sum += x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));  // softplus, stable
-    }
+    for (double s : part) sum += s;
     ctx->save_for_backward({local, pool, lu, li, lj, diff});
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["same"] = same;
@@ -53,6 +70,7 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    profile::Scope ps("bpr.backward");
     auto s = ctx->get_saved_variables();
     const at::Tensor &local = s[0], &pool = s[1], &lu = s[2], &li = s[3], &lj = s[4], &diff = s[5];
     const double c0 = ctx->saved_data["scale"].toDouble() * grad[0].item<double>();
@@ -65,17 +83,47 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
     const float* df = diff.data_ptr<float>();
     float* GL = gl.data_ptr<float>();
     float* GP = gp.data_ptr<float>();
-    // d softplus(x)/dx = σ(x); x = xu·xj − xu·xi
-    for (int64_t k = 0; k < n; ++k) {
-      const float c = static_cast<float>(c0 / (1.0 + std::exp(-static_cast<double>(df[k]))));
-      const float *xu = L + u[k] * d, *xi = L + i[k] * d, *xj = Q + j[k] * d;
-      float *gu = GL + u[k] * d, *gi = GL + i[k] * d, *gj = GP + j[k] * d;
-      for (int64_t t = 0; t < d; ++t) {
-        gu[t] += c * (xj[t] - xi[t]);
-        gi[t] -= c * xu[t];
-        gj[t] += c * xu[t];
+    // d softplus(x)/dx = σ(x); x = xu·xj − xu·xi. Per line k: c_k, then every gradient row
+    // gathers its contributions (gu += c (xj − xi), gi −= c xu, gj += c xu) in line order, so the
+    // rows are independent (parallel) and each sums in the order of a serial loop over the lines:
+    // the same bits at any thread count.
+    std::vector<float> c(static_cast<size_t>(n));
+    at::parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) c[k] = static_cast<float>(c0 / (1.0 + std::exp(-static_cast<double>(df[k]))));
+    });
+    // Contributions (3k + role) grouped by target row; pool rows follow the local rows when the
+    // tables differ.
+    const int64_t rows_l = local.size(0), rows = rows_l + (same ? 0 : pool.size(0)), off_j = same ? 0 : rows_l;
+    std::vector<int64_t> ptr(static_cast<size_t>(rows + 1), 0), entry(static_cast<size_t>(3 * n));
+    for (int64_t k = 0; k < n; ++k) ++ptr[u[k] + 1], ++ptr[i[k] + 1], ++ptr[off_j + j[k] + 1];
+    for (int64_t r = 0; r < rows; ++r) ptr[r + 1] += ptr[r];
+    {
+      std::vector<int64_t> fill(ptr.begin(), ptr.end() - 1);
+      for (int64_t k = 0; k < n; ++k) {
+        entry[fill[u[k]]++] = 3 * k;
+        entry[fill[i[k]]++] = 3 * k + 1;
+        entry[fill[off_j + j[k]]++] = 3 * k + 2;
       }
     }
+    at::parallel_for(0, rows, 64, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        if (ptr[r] == ptr[r + 1]) continue;
+        float* g = r < rows_l ? GL + r * d : GP + (r - rows_l) * d;
+        for (int64_t q = ptr[r]; q < ptr[r + 1]; ++q) {
+          const int64_t k = entry[q] / 3, role = entry[q] % 3;
+          const float ck = c[k];
+          const float* xu = L + u[k] * d;
+          if (role == 0) {
+            const float *xi = L + i[k] * d, *xj = Q + j[k] * d;
+            for (int64_t t = 0; t < d; ++t) g[t] += ck * (xj[t] - xi[t]);
+          } else if (role == 1) {
+            for (int64_t t = 0; t < d; ++t) g[t] -= ck * xu[t];
+          } else {
+            for (int64_t t = 0; t < d; ++t) g[t] += ck * xu[t];
+          }
+        }
+      }
+    });
     at::Tensor none;
     return {gl, same ? none : gp, none, none, none, none};
   }

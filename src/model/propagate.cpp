@@ -1,4 +1,5 @@
 #include "model/propagate.hpp"
+#include "model/propagate_avx2.hpp"
 
 #ifdef TKG_HAVE_CUDA_KERNELS
 #include "model/propagate_cuda.hpp"
@@ -8,9 +9,12 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <atomic>
 #include <cmath>
+#include <type_traits>
 
 #include "common/error.hpp"
+#include "common/phase_profile.hpp"
 #include "shard/shard.hpp"
 
 namespace tkg {
@@ -117,41 +121,37 @@ at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, cons
 
 namespace {
 
-// Vector helpers, compiled twice (AVX2+FMA and baseline) and chosen at load time, so the same
-// binary runs on any x86-64 and uses wide registers where they exist.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TKG_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define TKG_SIMD_CLONES
-#endif
-
-TKG_SIMD_CLONES float dot_f32(const float* a, const float* b, int64_t d) {
+// Vector helpers of the portable kernels, compiled for the baseline ISA (SSE2): they round the
+// same way on every x86-64 CPU, so runs on different nodes of a cluster agree bit for bit. (An
+// earlier build also carried "arch=haswell" clones, chosen only on CPUs of that model; they are
+// gone: the AVX2 path in propagate_avx2.cpp is faster and rounds as these do.)
+float dot_f32(const float* a, const float* b, int64_t d) {
   float s = 0;
 #pragma omp simd reduction(+ : s)
   for (int64_t t = 0; t < d; ++t) s += a[t] * b[t];
   return s;
 }
-TKG_SIMD_CLONES double dot_f64(const double* a, const double* b, int64_t d) {
+double dot_f64(const double* a, const double* b, int64_t d) {
   double s = 0;
 #pragma omp simd reduction(+ : s)
   for (int64_t t = 0; t < d; ++t) s += a[t] * b[t];
   return s;
 }
 // y += a x
-TKG_SIMD_CLONES void axpy_f32(float a, const float* x, float* y, int64_t d) {
+void axpy_f32(float a, const float* x, float* y, int64_t d) {
 #pragma omp simd
   for (int64_t t = 0; t < d; ++t) y[t] += a * x[t];
 }
-TKG_SIMD_CLONES void axpy_f64(double a, const double* x, double* y, int64_t d) {
+void axpy_f64(double a, const double* x, double* y, int64_t d) {
 #pragma omp simd
   for (int64_t t = 0; t < d; ++t) y[t] += a * x[t];
 }
 // y += a x + b z
-TKG_SIMD_CLONES void axpbz_f32(float a, const float* x, float b, const float* z, float* y, int64_t d) {
+void axpbz_f32(float a, const float* x, float b, const float* z, float* y, int64_t d) {
 #pragma omp simd
   for (int64_t t = 0; t < d; ++t) y[t] += a * x[t] + b * z[t];
 }
-TKG_SIMD_CLONES void axpbz_f64(double a, const double* x, double b, const double* z, double* y, int64_t d) {
+void axpbz_f64(double a, const double* x, double b, const double* z, double* y, int64_t d) {
 #pragma omp simd
   for (int64_t t = 0; t < d; ++t) y[t] += a * x[t] + b * z[t];
 }
@@ -203,6 +203,12 @@ void parallel_blocks(const std::vector<int64_t>& blocks, const F& f) {
   });
 }
 
+std::atomic<bool> g_simd{true};
+
+avx2::Csr csr_view(const GraphPtrs& g) {
+  return avx2::Csr{g.indptr, g.indices, g.edge_row, g.edge_user, g.csc_ptr, g.csc_edge, g.norm};
+}
+
 GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
                const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
                const at::Tensor& csc_edge, const LayerGraph* lg) {
@@ -227,6 +233,15 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
                     T* cos_out, T* dom_out, T* inv) {
   const bool scored = att != Attention::kOne;
   if (scored) inverse_norms(x, g.n_local, d, inv);
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_simd_kernels(d)) {
+      const avx2::Csr c = csr_view(g);
+      parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
+        avx2::forward_rows(x, beta, d, c, static_cast<int>(att), b, e, inv, y, a_out, cos_out, dom_out);
+      });
+      return;
+    }
+  }
   parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
     for (int64_t v = b; v < e; ++v) {
       T* yv = y + v * d;
@@ -258,6 +273,19 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
   const bool scored = att != Attention::kOne;
   std::vector<T> gt;
   if (scored) gt.resize(static_cast<size_t>(g.nnz));
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_simd_kernels(d)) {
+      const avx2::Csr c = csr_view(g);
+      if (scored)
+        parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
+          avx2::backward_rows(x, gy, d, c, b, e, cos_e, dom_e, inv, gt.data(), gx, gbeta);
+        });
+      parallel_blocks(*g.col_blocks, [&](int64_t b, int64_t e) {
+        avx2::backward_cols(x, gy, d, c, scored, b, e, a, gt.data(), cos_e, inv, gx, gbeta);
+      });
+      return;
+    }
+  }
   // Pass 1, by row v: dL/dt per edge, and the gradient through cos that lands on row v:
   //   d cos / d x_v = (x̂_w − cos x̂_v) / ‖x_v‖
   if (scored) {
@@ -342,6 +370,7 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+    profile::Scope ps("layer.backward");
     auto saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &beta = saved[1];
     auto* lg = reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt());
@@ -415,6 +444,9 @@ LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
     *t = t->to(device);
   return out;
 }
+
+void set_cpu_simd_kernels(bool on) { g_simd = on; }
+bool cpu_simd_kernels(int64_t d) { return g_simd && avx2::supported(d); }
 
 bool fused_supported(const at::Device& device) {
 #ifdef TKG_HAVE_CUDA_KERNELS

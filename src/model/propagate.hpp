@@ -64,6 +64,11 @@ at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, cons
 // Same shapes and semantics as propagate_reference. kSoftmax falls back to the reference.
 at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
 
+// The CPU kernels' AVX2 path (float32, d = 32/64/128, on CPUs with AVX2 + FMA; bit-identical to
+// the portable kernels): on by default; off for comparisons. Returns whether it runs for width d.
+void set_cpu_simd_kernels(bool on);
+bool cpu_simd_kernels(int64_t d);
+
 // Whether propagate_fused has kernels for tensors on `device` in this build.
 bool fused_supported(const at::Device& device);
 

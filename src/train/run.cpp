@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
 #include "common/fs.hpp"
+#include "common/phase_profile.hpp"
 #include "common/json_writer.hpp"
 #include "eval/eval_users.hpp"
 #include "eval/ring_evaluator.hpp"
@@ -387,6 +388,11 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     print_test_table(test, t.ks, val_plan.name, best_epoch, sampled);
     std::printf("%lld epochs, %.3f s/epoch, peak RSS %.0f MiB; outputs in %s\n", static_cast<long long>(epochs_run),
                 train_s_total * per, peak, o.out_dir.c_str());
+    if (profile::enabled()) {
+      const std::string rep = profile::report(static_cast<double>(epochs_run), "epoch");
+      write_file_atomic(o.out_dir + "/profile.txt", rep);
+      std::printf("profile (rank 0; phases nest):\n%s", rep.c_str());
+    }
   }
   return 0;
 }

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/phase_profile.hpp"
 #include "eval/ring_evaluator.hpp"
 #include "model/bpr_loss.hpp"
 #include "model/index_tensor.hpp"
@@ -121,6 +123,7 @@ Trainer::Forward Trainer::forward(bool with_halo) {
     }
     xin = xin.contiguous();
     bin = bin.contiguous();
+    profile::Scope ps("layer.forward");
     x = model_.fused ? propagate_fused(xin, bin, graph_, attention_) : propagate_reference(xin, bin, graph_, attention_);
     layers.push_back(x);
   }
@@ -145,8 +148,14 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   };
   const CommStats c0 = stats();
   const double global_loss = forward_backward(lines, negatives);
-  opt_->step();
-  table_->after_step(*opt_, last_final_);
+  {
+    profile::Scope ps("step.optimizer");
+    opt_->step();
+  }
+  {
+    profile::Scope ps("step.after_step");
+    table_->after_step(*opt_, last_final_);
+  }
   last_final_ = at::Tensor();
   const CommStats c1 = stats();
   const double comm_s = c1.seconds - c0.seconds;
@@ -163,9 +172,13 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   const int64_t n = static_cast<int64_t>(lines.size()), n_local = shard_.n_local();
   // Where each line's negative is: owned or halo rows, or rows fetched from their owners.
   const double p0 = now_s();
-  NegativeRows neg = fetch_->plan(negatives, device_);
+  NegativeRows neg = [&] {
+    profile::Scope ps("step.negative_plan");
+    return fetch_->plan(negatives, device_);
+  }();
   timing_.negatives_s += now_s() - p0;
   timing_.negatives_fetched += neg.n_fetched;
+  std::optional<profile::Scope> ps_fwd(std::in_place, "step.forward_and_loss");
   Forward f = forward(/*with_halo=*/true);
   const int64_t n_step = comm_.all_reduce_sum(n);
   at::Tensor fetched = halo_exchange(f.final_owned, neg.fetch, tcomm_);                  // [n_fetched, w]
@@ -196,8 +209,13 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
   }
   last_final_ = f.final_owned.detach();
-  opt_->zero_grad();
-  loss.backward();
+  ps_fwd.reset();
+  {
+    profile::Scope ps("step.backward");
+    opt_->zero_grad();
+    loss.backward();
+  }
+  profile::Scope ps_end("step.loss_value");
   return comm_.all_reduce_sum(loss.item<double>());
 }
 
@@ -208,7 +226,10 @@ double Trainer::train_epoch(int64_t epoch) {
     std::vector<int64_t> lines(static_cast<size_t>(n));
     for (int64_t k = 0; k < n; ++k) lines[k] = k;
     const double s0 = now_s();
-    std::vector<int64_t> neg = sample_negatives(epoch, 0, lines);
+    std::vector<int64_t> neg = [&] {
+      profile::Scope ps("epoch.sample_negatives");
+      return sample_negatives(epoch, 0, lines);
+    }();
     timing_.negatives_s += now_s() - s0;
     return step(lines, neg);
   }
@@ -240,6 +261,7 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
 
 MetricSums Trainer::evaluate(const OwnedUserItems& target, const std::vector<int64_t>& users, TopKAccumulator* keep,
                              const std::function<void(double)>& progress) {
+  profile::Scope ps("eval");
   RingEvalOptions o;
   o.ks = train_.ks;
   o.block_bytes = train_.eval_block_bytes;

@@ -136,6 +136,34 @@ TEST_P(FusedVsReference, FloatForwardBackwardMatchTo1e5) {
   }
 }
 
+// The AVX2 path computes what the portable kernels compute, bit for bit (outputs and gradients).
+TEST(Propagate, SimdKernelsMatchPortableKernelsBitwise) {
+  tkg::Dataset ds = random_graph(300, 200, 4000, 5);
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  int ran = 0;
+  for (int64_t d : {32, 64, 128}) {
+    if (!tkg::cpu_simd_kernels(d)) continue;
+    ++ran;
+    at::Tensor x0 = at::randn({g.n_local, d}) * 0.1, b0 = at::randn({g.n_local}), w = at::randn({g.n_own, d});
+    for (tkg::Attention att : {tkg::Attention::kTopK, tkg::Attention::kOne, tkg::Attention::kRelu}) {
+      auto run = [&](bool simd) {
+        tkg::set_cpu_simd_kernels(simd);
+        at::Tensor x = x0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+        at::Tensor y = tkg::propagate_fused(x, b, g, att);
+        auto grads = torch::autograd::grad({(y * w).sum()}, {x, b}, {}, c10::nullopt, false, /*allow_unused=*/true);
+        if (!grads[1].defined()) grads[1] = at::zeros_like(b);
+        tkg::set_cpu_simd_kernels(true);
+        return std::vector<at::Tensor>{y.detach(), grads[0], grads[1]};
+      };
+      auto s = run(true), p = run(false);
+      for (int k = 0; k < 3; ++k)
+        EXPECT_TRUE(at::equal(s[k], p[k])) << "d=" << d << " " << tkg::attention_name(att) << " output " << k
+                                           << " max diff " << (s[k] - p[k]).abs().max().item<double>();
+    }
+  }
+  if (ran == 0) GTEST_SKIP() << "no AVX2 + FMA on this CPU";
+}
+
 INSTANTIATE_TEST_SUITE_P(Attention, FusedVsReference,
                          ::testing::Values(tkg::Attention::kTopK, tkg::Attention::kOne, tkg::Attention::kRelu,
                                            tkg::Attention::kSoftmax),
