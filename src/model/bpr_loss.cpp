@@ -91,25 +91,56 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
     at::parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
       for (int64_t k = b; k < e; ++k) c[k] = static_cast<float>(c0 / (1.0 + std::exp(-static_cast<double>(df[k]))));
     });
-    // Contributions (3k + role) grouped by target row; pool rows follow the local rows when the
-    // tables differ.
+    // Contributions (3k + role) grouped by target row, in line order (a stable counting sort,
+    // parallel over chunks of lines: per chunk a histogram, then each chunk fills its slots);
+    // pool rows follow the local rows when the tables differ.
     const int64_t rows_l = local.size(0), rows = rows_l + (same ? 0 : pool.size(0)), off_j = same ? 0 : rows_l;
     std::vector<int64_t> ptr(static_cast<size_t>(rows + 1), 0), entry(static_cast<size_t>(3 * n));
-    for (int64_t k = 0; k < n; ++k) ++ptr[u[k] + 1], ++ptr[i[k] + 1], ++ptr[off_j + j[k] + 1];
-    for (int64_t r = 0; r < rows; ++r) ptr[r + 1] += ptr[r];
-    {
-      std::vector<int64_t> fill(ptr.begin(), ptr.end() - 1);
-      for (int64_t k = 0; k < n; ++k) {
-        entry[fill[u[k]]++] = 3 * k;
-        entry[fill[i[k]]++] = 3 * k + 1;
-        entry[fill[off_j + j[k]]++] = 3 * k + 2;
+    const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (n + 65535) / 65536));
+    const int64_t per_chunk = (n + n_chunks - 1) / n_chunks;
+    std::vector<std::vector<int64_t>> slot(static_cast<size_t>(n_chunks));  // [chunk][row] next slot
+    at::parallel_for(0, n_chunks, 1, [&](int64_t cb, int64_t ce) {
+      for (int64_t ch = cb; ch < ce; ++ch) {
+        std::vector<int64_t>& h = slot[ch];
+        h.assign(static_cast<size_t>(rows), 0);
+        for (int64_t k = ch * per_chunk, end = std::min(n, k + per_chunk); k < end; ++k)
+          ++h[u[k]], ++h[i[k]], ++h[off_j + j[k]];
       }
+    });
+    // Row r's entries: chunk 0's, then chunk 1's, ...; ptr = row starts.
+    for (int64_t r = 0, acc = 0; r < rows; ++r) {
+      ptr[r] = acc;
+      for (int64_t ch = 0; ch < n_chunks; ++ch) {
+        const int64_t cnt = slot[ch][r];
+        slot[ch][r] = acc;
+        acc += cnt;
+      }
+      ptr[r + 1] = acc;
     }
+    at::parallel_for(0, n_chunks, 1, [&](int64_t cb, int64_t ce) {
+      for (int64_t ch = cb; ch < ce; ++ch) {
+        std::vector<int64_t>& f = slot[ch];
+        for (int64_t k = ch * per_chunk, end = std::min(n, k + per_chunk); k < end; ++k) {
+          entry[f[u[k]]++] = 3 * k;
+          entry[f[i[k]]++] = 3 * k + 1;
+          entry[f[off_j + j[k]]++] = 3 * k + 2;
+        }
+      }
+    });
+    constexpr int64_t kAhead = 4;  // entries whose rows are prefetched ahead
     at::parallel_for(0, rows, 64, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         if (ptr[r] == ptr[r + 1]) continue;
         float* g = r < rows_l ? GL + r * d : GP + (r - rows_l) * d;
         for (int64_t q = ptr[r]; q < ptr[r + 1]; ++q) {
+          if (q + kAhead < ptr[e]) {
+            const int64_t k2 = entry[q + kAhead] / 3, role2 = entry[q + kAhead] % 3;
+            if (role2 == 0) {
+              for (int64_t t = 0; t < d; t += 16) __builtin_prefetch(L + i[k2] * d + t), __builtin_prefetch(Q + j[k2] * d + t);
+            } else {
+              for (int64_t t = 0; t < d; t += 16) __builtin_prefetch(L + u[k2] * d + t);
+            }
+          }
           const int64_t k = entry[q] / 3, role = entry[q] % 3;
           const float ck = c[k];
           const float* xu = L + u[k] * d;

@@ -182,7 +182,9 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   Forward f = forward(/*with_halo=*/true);
   const int64_t n_step = comm_.all_reduce_sum(n);
   at::Tensor fetched = halo_exchange(f.final_owned, neg.fetch, tcomm_);                  // [n_fetched, w]
-  at::Tensor table = at::cat({f.final_owned, f.final_halo, fetched}, 0);                 // [n_local + n_fetched, w]
+  // [n_local + n_fetched, w]: owned, halo and fetched rows (no copy when there are only owned rows)
+  at::Tensor table = f.final_halo.size(0) == 0 && fetched.size(0) == 0 ? f.final_owned
+                                                                        : at::cat({f.final_owned, f.final_halo, fetched}, 0);
   std::vector<int64_t> lu(static_cast<size_t>(n)), li(static_cast<size_t>(n));
   at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
