@@ -82,6 +82,8 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     fault_point("backward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
     at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
+    // Nothing sent: no gradient for the owned rows (undefined = zeros to autograd, no [n_own, w] fill).
+    if (plan->send_index.size(0) == 0) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
     return {g_owned, at::Tensor(), at::Tensor(), at::Tensor()};
   }

@@ -61,6 +61,9 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   halo_ = build_halo_plan(shard);
   graph_ = layer_graph_to(graph_, device_);  // no copies on the CPU
   halo_.send_index = halo_.send_index.to(device_);
+  halo_packed_ = halo_;
+  halo_packed_.n_own = halo_.send_index.size(0);
+  halo_packed_.send_index = at::arange(halo_packed_.n_own, halo_.send_index.options());
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
   at::Tensor emb = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
@@ -113,12 +116,19 @@ Trainer::Forward Trainer::forward(bool with_halo) {
       xin = at::cat({f.x0_owned, x0_halo}, 0);
       bin = at::cat({bo, bh.squeeze(1)}, 0);
     } else {
-      at::Tensor xb = at::cat({x, bo.unsqueeze(1)}, 1);        // [n_own, w+1]
+      // The rows (and β) peers need, as one message: only the send rows are packed, so the copies
+      // follow the halo traffic, not the shard.
+      at::Tensor xb = at::cat({x.index_select(0, halo_.send_index), bo.index_select(0, halo_.send_index).unsqueeze(1)},
+                              1);  // [n_send, w+1]
       // Layer 0 stays exact (it feeds the loss's λ term and RAU); deeper halos may travel as bf16.
-      at::Tensor halo = halo_exchange(xb, halo_, tcomm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
-      at::Tensor full = at::cat({xb, halo}, 0);                // [n_local, w+1]
-      xin = full.narrow(1, 0, w);
-      bin = full.select(1, w);
+      at::Tensor halo = halo_exchange(xb, halo_packed_, tcomm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
+      if (halo.size(0) == 0) {
+        xin = x;
+        bin = bo;
+      } else {
+        xin = at::cat({x, halo.narrow(1, 0, w)}, 0);  // [n_local, w]
+        bin = at::cat({bo, halo.select(1, w)}, 0);    // [n_local]
+      }
       if (l == 0) x0_halo = halo.narrow(1, 0, w);
     }
     xin = xin.contiguous();

@@ -160,6 +160,7 @@ class Trainer {
   Attention attention_;
   LayerGraph graph_;
   HaloPlan halo_;
+  HaloPlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)
   std::unique_ptr<EmbeddingTable> table_;  // H⁰ of the owned nodes: fp32 rows, or GNAQ codes + levels
   at::Tensor B_;                           // [n_own_users, L] β logits (parameter)
   at::Tensor best_B_;                      // kept copy
