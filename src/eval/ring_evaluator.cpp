@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,30 +22,52 @@ namespace {
 
 
 
-// Scores one block of users against the item block in hand and offers them to the top-K lists.
+// On the CPU a score tile is [users × item chunk] of at most this many bytes (it stays in cache
+// between the matrix product and the top-K pass) and its buffer is reused; eval.block_bytes
+// bounds it further. On a GPU a block covers all items in hand, within eval.block_bytes.
+constexpr int64_t kCpuTileBytes = int64_t{4} << 20;
+constexpr int64_t kCpuItemChunk = 8192;
+
+// Scores one block of users against items and offers them to the top-K lists.
 //   U: [nr, w] rows of the block's users; items: [nb, w]; ids: the items' global ids (ascending);
-//   rows[r]: the local user of row r (for its train items); acc_row0: the accumulator row of row 0.
-void score_block(const Shard& s, const at::Tensor& U, const at::Tensor& items, const std::vector<int64_t>& ids,
-                 const int64_t* rows, int64_t acc_row0, int kmax, TopKAccumulator& acc) {
+//   rows[r]: the local user of row r (for its train items); acc_row0: the accumulator row of row 0;
+//   buf (CPU): at least nr * nb floats for the scores.
+void score_block(const Shard& s, const at::Tensor& U, const at::Tensor& items, const int64_t* ids,
+                 const int64_t* rows, int64_t acc_row0, int kmax, TopKAccumulator& acc, at::Tensor* buf = nullptr,
+                 bool serial = false) {
   const int64_t nr = U.size(0), nb = items.size(0);
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  std::optional<profile::Scope> ps(std::in_place, "eval.scores");
-  at::Tensor scores = at::mm(U, items.t()).contiguous();
-  ps.emplace("eval.mask_topk");  // [nr, nb] on the rows' device
-  // Train items of a row's user that are in this item block.
+  std::optional<profile::Scope> ps;  // timed only when called from the main thread
+  if (!serial) ps.emplace("eval.scores");
+  at::Tensor scores;  // [nr, nb] on the rows' device
+  if (buf && U.device().is_cpu()) {
+    scores = buf->narrow(0, 0, nr * nb).view({nr, nb});
+    at::mm_out(scores, U, items.t());
+  } else {
+    scores = at::mm(U, items.t()).contiguous();
+  }
+  if (!serial) ps.emplace("eval.mask_topk");
+  // Train items of a row's user that are among these items.
   auto masked = [&](int64_t r, auto&& mark) {
     const int64_t u = rows[r];
     for (int64_t k = s.train.indptr[u]; k < s.train.indptr[u + 1]; ++k) {
-      auto it = std::lower_bound(ids.begin(), ids.end(), s.train.items[k]);
-      if (it != ids.end() && *it == s.train.items[k]) mark(it - ids.begin());
+      const int64_t* it = std::lower_bound(ids, ids + nb, s.train.items[k]);
+      if (it != ids + nb && *it == s.train.items[k]) mark(it - ids);
     }
   };
   if (scores.device().is_cpu()) {
     float* sc = scores.data_ptr<float>();
+    if (serial) {
+      for (int64_t r = 0; r < nr; ++r) {
+        masked(r, [&](int64_t c) { sc[r * nb + c] = neg_inf; });
+        acc.offer(acc_row0 + r, 1, sc + r * nb, ids, nb);
+      }
+      return;
+    }
     at::parallel_for(0, nr, 16, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         masked(r, [&](int64_t c) { sc[r * nb + c] = neg_inf; });
-        acc.offer(acc_row0 + r, 1, sc + r * nb, ids.data(), nb);
+        acc.offer(acc_row0 + r, 1, sc + r * nb, ids, nb);
       }
     });
     return;
@@ -70,6 +93,49 @@ void score_block(const Shard& s, const at::Tensor& U, const at::Tensor& items, c
   });
 }
 
+// OpenBLAS's own thread count, reached through dlsym (present when LibTorch's BLAS is OpenBLAS).
+// During a CPU evaluation each intra-op thread computes whole score tiles with a single-threaded
+// BLAS and ranks them while they are in its cache: BLAS threads and LibTorch's threads no
+// longer take turns on the cores (their spinning slowed the matrix products 2x).
+class SerialBlas {
+ public:
+  SerialBlas() {
+    set_ = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    auto get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    if (!set_ || !get) {
+      set_ = nullptr;
+      return;
+    }
+    saved_ = get();
+    set_(1);
+  }
+  ~SerialBlas() {
+    if (set_) set_(saved_);
+  }
+  bool active() const { return set_ != nullptr; }
+
+ private:
+  void (*set_)(int) = nullptr;
+  int saved_ = 1;
+};
+
+// Tiling of a rank's scoring: items in chunks, users in blocks (one [block × chunk] score tile).
+struct Tiling {
+  int64_t item_chunk = 1, rows_per_block = 1;
+};
+
+Tiling tiling(const at::Device& device, int64_t max_items, int64_t block_bytes) {
+  Tiling t;
+  if (device.is_cpu()) {
+    t.item_chunk = std::max<int64_t>(1, std::min(kCpuItemChunk, max_items));
+    t.rows_per_block = std::max<int64_t>(1, std::min(kCpuTileBytes, block_bytes) / (4 * t.item_chunk));
+  } else {
+    t.item_chunk = std::max<int64_t>(1, max_items);
+    t.rows_per_block = std::max<int64_t>(1, block_bytes / (4 * t.item_chunk));
+  }
+  return t;
+}
+
 }  // namespace
 
 MetricSums ring_evaluate(const Shard& shard, const at::Tensor& final_owned, const OwnedUserItems& target,
@@ -91,14 +157,42 @@ MetricSums ring_evaluate(const Shard& shard, const at::Tensor& final_owned, cons
   TKG_CHECK(acc.n_users() == n && acc.k() >= o.ks.back(), "top-K accumulator shape");
   int64_t max_items = 1;
   for (int64_t sz : sizes) max_items = std::max(max_items, sz);
-  // Users per score block: the block [rows, items] stays within block_bytes for every item block.
-  const int64_t rows_per_block = std::max<int64_t>(1, o.block_bytes / (4 * max_items));
+  // Users per score block: the tile [rows, item chunk] stays within its bytes for every item block.
+  const Tiling tl = tiling(device, max_items, o.block_bytes);
+  const int64_t rows_per_block = tl.rows_per_block;
   const int64_t blocks = (n + rows_per_block - 1) / rows_per_block;
+  std::optional<SerialBlas> serial_blas;
+  if (device.is_cpu() && at::get_num_threads() > 1) serial_blas.emplace();
+  const bool tiles_in_parallel = serial_blas && serial_blas->active();
+  // [rows_per_block * item_chunk] float32 score tiles (CPU), reused: one per thread when the tiles
+  // are scored in parallel.
+  std::vector<at::Tensor> bufs(static_cast<size_t>(tiles_in_parallel ? at::get_num_threads() : 1));
+  if (device.is_cpu() && n > 0)
+    for (at::Tensor& b : bufs) b = at::empty({std::min(rows_per_block, n) * tl.item_chunk}, at::kFloat);
   for (int s = 0; s < P; ++s) {
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t r0 = b * rows_per_block, nr = std::min(rows_per_block, n - r0);
-      if (!cur_ids.empty()) score_block(shard, U.narrow(0, r0, nr), cur_emb, cur_ids, users.data() + r0, r0, kmax, acc);
-      if (progress) progress((static_cast<double>(s) + static_cast<double>(b + 1) / blocks) / P);
+    const int64_t n_cur = static_cast<int64_t>(cur_ids.size());
+    const int64_t chunks = std::max<int64_t>(1, (n_cur + tl.item_chunk - 1) / tl.item_chunk);
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      const int64_t c0 = ch * tl.item_chunk, nc = std::min(tl.item_chunk, n_cur - c0);
+      at::Tensor chunk = nc > 0 ? cur_emb.narrow(0, c0, nc) : at::Tensor();
+      if (tiles_in_parallel) {
+        if (nc > 0)
+          at::parallel_for(0, blocks, 1, [&](int64_t bb, int64_t be) {
+            at::Tensor* buf = &bufs[static_cast<size_t>(at::get_thread_num())];
+            for (int64_t b = bb; b < be; ++b) {
+              const int64_t r0 = b * rows_per_block, nr = std::min(rows_per_block, n - r0);
+              score_block(shard, U.narrow(0, r0, nr), chunk, cur_ids.data() + c0, users.data() + r0, r0, kmax, acc, buf,
+                          /*serial=*/true);
+            }
+          });
+        if (progress) progress((static_cast<double>(s) + static_cast<double>(ch + 1) / chunks) / P);
+        continue;
+      }
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t r0 = b * rows_per_block, nr = std::min(rows_per_block, n - r0);
+        if (nc > 0) score_block(shard, U.narrow(0, r0, nr), chunk, cur_ids.data() + c0, users.data() + r0, r0, kmax, acc, &bufs[0]);
+        if (progress) progress((static_cast<double>(s) + static_cast<double>(ch * blocks + b + 1) / (chunks * blocks)) / P);
+      }
     }
     if (s == P - 1) break;
     // Pass the block on around the ring: to me+1, from me-1 (the block of rank me-s-1).
@@ -113,6 +207,7 @@ MetricSums ring_evaluate(const Shard& shard, const at::Tensor& final_owned, cons
     cur_emb = next_emb;
   }
   profile::Scope ps("eval.metrics");
+  serial_blas.reset();
   MetricSums sums(o.ks);
   std::vector<int64_t> targets;
   for (int64_t r = 0; r < n; ++r) {
@@ -141,11 +236,18 @@ double probe_score_rate(int64_t dim, const at::Device& device, int k) {
   empty.train.indptr.assign(static_cast<size_t>(nr + 1), 0);
   std::vector<int64_t> rows(static_cast<size_t>(nr), 0);
   TopKAccumulator acc(nr, k);
-  score_block(empty, U.narrow(0, 0, 16), I, ids, rows.data(), 0, k, acc);  // warm-up
+  const Tiling tl = tiling(device, nb, int64_t{64} << 20);
+  at::Tensor buf = device.is_cpu() ? at::empty({nr * nb}, at::kFloat) : at::Tensor();
+  score_block(empty, U.narrow(0, 0, 16), I, ids.data(), rows.data(), 0, k, acc, &buf);  // warm-up
   const double t0 = now_s();
   int reps = 0;
   do {
-    score_block(empty, U, I, ids, rows.data(), 0, k, acc);
+    for (int64_t c0 = 0; c0 < nb; c0 += tl.item_chunk) {
+      const int64_t nc = std::min(tl.item_chunk, nb - c0);
+      for (int64_t r0 = 0; r0 < nr; r0 += tl.rows_per_block)
+        score_block(empty, U.narrow(0, r0, std::min(tl.rows_per_block, nr - r0)), I.narrow(0, c0, nc), ids.data() + c0,
+                    rows.data(), r0, k, acc, &buf);
+    }
     ++reps;
   } while (now_s() - t0 < 0.05);
   return static_cast<double>(reps) * nr * nb / std::max(1e-9, now_s() - t0);
