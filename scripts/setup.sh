@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config python3
+  build-essential cmake ninja-build ccache pkg-config python3 python3-matplotlib
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
   libmetis-dev

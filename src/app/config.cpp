@@ -127,6 +127,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
      "continue a run: auto (the newest complete checkpoint in RUNDIR/checkpoints, if any) or a checkpoint directory")
     ("output.checkpoint_every", po::value(&r.checkpoint_every)->default_value(0),
      "resumable checkpoint every N epochs (0: at every evaluation); also at the end and on SIGTERM/SIGUSR1")
+    ("output.checkpoint_interval", po::value(&r.checkpoint_interval_s)->default_value(r.checkpoint_interval_s),
+     "with checkpoint_every = 0: checkpoint at an evaluation only when this many seconds have passed since the "
+     "last one (0: at every evaluation); the end and stop signals always checkpoint")
     ("output.checkpoint_keep", po::value(&r.checkpoint_keep)->default_value(2), "resumable checkpoints kept (newest)")
     ("train.init_from", po::value(&r.init_from), "start from a checkpoint directory (RUNDIR/checkpoint) or a quantized model (RUNDIR/model.gnaq)")
     ("output.embeddings", po::value(&r.export_embeddings)->default_value(true), "export embeddings as .npy")
@@ -205,6 +208,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (r.threads < 0) bad("train.threads", "must be >= 0");
   if (r.checkpoint_every < 0) bad("output.checkpoint_every", "must be >= 0");
   if (r.checkpoint_keep < 1) bad("output.checkpoint_keep", "must be >= 1");
+  if (!(r.checkpoint_interval_s >= 0)) bad("output.checkpoint_interval", "must be >= 0 seconds");
   if (!r.resume.empty() && r.resume != "auto" && !fs::is_directory(r.resume))
     bad("train.resume", "expected auto or a checkpoint directory, got '" + r.resume + "'");
   if (!(r.comm_timeout_s > 0)) bad("train.comm_timeout", "must be > 0");

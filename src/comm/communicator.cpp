@@ -80,7 +80,10 @@ class SelfCommunicator : public Communicator {
 std::unique_ptr<Communicator> make_self_communicator() { return std::make_unique<SelfCommunicator>(); }
 
 int local_rank_from_env(int fallback) {
-  for (const char* v : {"SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "TKG_LOCAL_RANK"})
+  // The launcher that started this process first: under mpirun inside a Slurm allocation every
+  // rank inherits the batch step's SLURM_LOCALID (0), so it must not win over Open MPI's or
+  // MPICH's own local rank. TKG_LOCAL_RANK (launch/bind-device.sh, same order) overrides all.
+  for (const char* v : {"TKG_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
     if (const char* s = std::getenv(v)) return std::atoi(s);
   return fallback;
 }

@@ -131,8 +131,9 @@ void set_job_abort_handler(JobAbortHandler handler);
 // A world of one rank (P = 1): collectives are local copies.
 std::unique_ptr<Communicator> make_self_communicator();
 
-// Local rank from the launcher's environment (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK,
-// MPI_LOCALRANKID, TKG_LOCAL_RANK), else `fallback` (the communicator's shared-memory split).
+// Local rank from the launcher's environment (TKG_LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK,
+// MPI_LOCALRANKID, SLURM_LOCALID: the first set wins, so mpirun's own local rank beats a
+// SLURM_LOCALID inherited from the batch step), else `fallback` (the shared-memory split).
 // Chooses the GPU of a rank: local rank modulo the visible devices.
 int local_rank_from_env(int fallback);
 

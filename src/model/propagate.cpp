@@ -276,10 +276,13 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
   if constexpr (std::is_same_v<T, float>) {
     if (cpu_simd_kernels(d)) {
       const avx2::Csr c = csr_view(g);
-      if (scored)
+      if (scored) {
+        profile::Scope ps("layer.backward.rows");
         parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
           avx2::backward_rows(x, gy, d, c, b, e, cos_e, dom_e, inv, gt.data(), gx, gbeta);
         });
+      }
+      profile::Scope ps("layer.backward.columns");
       parallel_blocks(*g.col_blocks, [&](int64_t b, int64_t e) {
         avx2::backward_cols(x, gy, d, c, scored, b, e, a, gt.data(), cos_e, inv, gx, gbeta);
       });

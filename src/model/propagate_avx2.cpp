@@ -18,7 +18,7 @@ namespace {
 
 #define TKG_AVX2 __attribute__((target("avx2")))
 
-constexpr int64_t kAhead = 6;  // edges to prefetch ahead
+constexpr int64_t kAhead = 16;  // edges to prefetch ahead
 
 // a·x as the portable kernel computes it (a four-lane accumulator, acc += a[4j..]·x[4j..] for
 // j = 0, 1, ..., then 0 + lane 0 + lane 1 + lane 2 + lane 3), for two rows x1, x2 at once: two

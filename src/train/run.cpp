@@ -12,10 +12,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
+#include "common/cpu_threads.hpp"
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
 #include "common/fs.hpp"
@@ -77,11 +77,9 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   RunOptions o = opts;
   o.model.device = resolve_device(opts.model.device, comm);
   const int me = comm.rank(), P = comm.size();
-  // Intra-op threads: as configured, else the node's cores shared among the ranks on it.
-  const int threads = o.threads > 0 ? o.threads
-                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
-                                                      std::max(1, comm.local_size()));
-  at::set_num_threads(threads);
+  // Intra-op threads: as configured, else the rank's share of the node (common/cpu_threads.hpp).
+  const ThreadChoice threads = choose_threads(o.threads, comm.local_size());
+  at::set_num_threads(threads.threads);
   const double t_start = now_s();
   if (me == 0) {
     fs::create_directories(o.out_dir);
@@ -134,11 +132,11 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   if (me == 0) {
     log = std::make_unique<MetricsLog>(o.out_dir + "/metrics.csv", o.out_dir + "/metrics.jsonl",
                                        did_resume ? resumed.epoch : -1);
-    std::printf("tkg-train: %d rank(s), %s backend%s, device %s, %d thread(s)/rank; %lld users, %lld items, "
+    std::printf("tkg-train: %d rank(s), %s backend%s, device %s, %d thread(s)/rank (%s); %lld users, %lld items, "
                 "%lld train lines; L=%d d=%d attention=%s%s lr=%g reg=%g; negatives: %s\n",
                 P, comm.backend().c_str(),
                 tensor_comm ? (", rows over " + tensor_comm->backend()).c_str() : "", o.model.device.c_str(),
-                at::get_num_threads(), static_cast<long long>(shard.n_users),
+                at::get_num_threads(), threads.source.c_str(), static_cast<long long>(shard.n_users),
                 static_cast<long long>(shard.n_items), static_cast<long long>(trainer.global_lines()),
                 o.model.layers, o.model.dim, o.model.attention.c_str(), o.model.use_beta ? "" : " (no beta)", t.lr,
                 t.reg,
@@ -175,11 +173,13 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   double best = resumed.best, last_loss = 0;
   int64_t best_epoch = resumed.best_epoch, epochs_run = resumed.epoch, saved_epoch = -1;
   double train_s_total = resumed.train_seconds, train_s_since = 0;
+  double last_ckpt_t = now_s();  // when the last resumable checkpoint was written (or the run started)
   auto checkpoint = [&](int64_t epoch) {
     if (!o.save_checkpoint || saved_epoch == epoch) return;
     save_resumable(shard, trainer, o.model, t, LoopState{epoch, best, best_epoch, train_s_total}, ckpt_root,
                    o.checkpoint_keep, comm);
     saved_epoch = epoch;
+    last_ckpt_t = now_s();
   };
   StepTiming since{};
   double since_neg_s = 0;
@@ -262,7 +262,13 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
       stop = true;
     }
     }  // eval_now
-    if (o.checkpoint_every > 0 ? epoch % o.checkpoint_every == 0 : eval_now) checkpoint(epoch);
+    if (o.checkpoint_every > 0) {
+      if (epoch % o.checkpoint_every == 0) checkpoint(epoch);
+    } else if (eval_now) {
+      // At most one per checkpoint_interval_s (a checkpoint costs about as much as a few short
+      // epochs); the slowest rank's clock decides, so every rank agrees.
+      if (comm.all_reduce_max(now_s() - last_ckpt_t) >= o.checkpoint_interval_s) checkpoint(epoch);
+    }
     // A stop signal on any rank: every rank checkpoints and ends (all ranks agree first).
     if (comm.all_reduce_max(stop_signal_received(me, epoch) ? 1.0 : 0.0) > 0) {
       checkpoint(epoch);
@@ -324,6 +330,11 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   const double peak = *std::max_element(peaks.begin(), peaks.end());
   const StepTiming& tm = trainer.timing();
   double comm_total = comm.all_reduce_max(tm.comm_s);
+  // Per rank: compute and time inside collectives (scaling studies split the latter into waiting
+  // for the slowest rank and transfer).
+  const double my_times[2] = {tm.compute_s, tm.comm_s};
+  std::vector<double> rank_times(static_cast<size_t>(2 * P));
+  comm.all_gather_v(my_times, 2, rank_times.data(), std::vector<int64_t>(P, 2), DType::kFloat64);
   double traffic[3] = {static_cast<double>(tm.bytes_sent), static_cast<double>(tm.bytes_halo),
                        static_cast<double>(tm.bytes_negatives)};
   comm.all_reduce_sum(traffic, 3);
@@ -357,10 +368,19 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
       w.key("layer0_wire_bytes_per_halo_row_fp32").value(qb.wire_fp32);
     }
     w.key("threads_per_rank").value(static_cast<int64_t>(at::get_num_threads()));
+    w.key("threads_source").value(threads.source);
     w.key("peak_rss_mb").value(peak);
     w.key("peak_rss_mb_per_rank").begin_array();
     for (double v : peaks) w.value(v);
     w.end_array();
+    w.key("per_rank").begin_object();
+    w.key("compute_seconds_per_epoch").begin_array();
+    for (int r = 0; r < P; ++r) w.value(rank_times[2 * r] * per);
+    w.end_array();
+    w.key("comm_seconds_per_epoch").begin_array();
+    for (int r = 0; r < P; ++r) w.value(rank_times[2 * r + 1] * per);
+    w.end_array();
+    w.end_object();
     w.key("setup_seconds").value(o.setup_seconds);
     w.key("mpi_thread_level").value(o.mpi_thread_level);
     w.key("command_line").value(o.command_line);

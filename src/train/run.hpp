@@ -37,6 +37,7 @@ struct RunOptions {
   std::string resume;            // "" | auto (newest complete RUNDIR/checkpoints/epoch-*) | a checkpoint directory
   int64_t checkpoint_every = 0;  // resumable checkpoint every N epochs (0: at every evaluation), plus at the end
   int checkpoint_keep = 2;       // newest resumable checkpoints kept
+  double checkpoint_interval_s = 60;  // at evaluations (checkpoint_every = 0): only once this long since the last one
   std::string config_text;     // effective configuration, stored as RUNDIR/config.ini
   std::string mpi_thread_level;  // what MPI provided (reported)
   std::string command_line;      // as invoked (reported)

@@ -12,7 +12,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 fails=0
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-BASE=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --eval.every 2 --output.embeddings false)
+BASE=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --eval.every 2 --output.embeddings false --output.checkpoint_interval 0)
 RUN=("${BASE[@]}" --model.dim 16 --train.epochs 8)
 
 "$BUILD/tkg-train" "${RUN[@]}" --out "$T/a" >"$T/a.log" 2>&1 || { fail "uninterrupted run"; cat "$T/a.log"; }
