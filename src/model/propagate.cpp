@@ -81,6 +81,13 @@ LayerGraph build_layer_graph(const Shard& s) {
     if (b.back() != rows) b.push_back(rows);
     return b;
   };
+  g.csc_row.resize(static_cast<size_t>(nnz));
+  g.csc_col_user.resize(static_cast<size_t>(nnz));
+  for (int64_t j = 0; j < nnz; ++j) {
+    const int64_t k = ce[j];
+    g.csc_row[j] = row[k];
+    g.csc_col_user[j] = user[k] == s.indices[k];
+  }
   g.row_blocks = blocks(g.indptr.data_ptr<int64_t>(), g.n_own);
   g.col_blocks = blocks(cp, g.n_local);
   return g;
@@ -192,6 +199,7 @@ struct GraphPtrs {
   int64_t n_own, n_local, nnz;
   const std::vector<int64_t>* row_blocks;
   const std::vector<int64_t>* col_blocks;
+  const LayerGraph* graph;
 };
 
 // Runs f(row_begin, row_end) over work-balanced blocks in parallel.
@@ -206,7 +214,8 @@ void parallel_blocks(const std::vector<int64_t>& blocks, const F& f) {
 std::atomic<bool> g_simd{true};
 
 avx2::Csr csr_view(const GraphPtrs& g) {
-  return avx2::Csr{g.indptr, g.indices, g.edge_row, g.edge_user, g.csc_ptr, g.csc_edge, g.norm};
+  return avx2::Csr{g.indptr, g.indices, g.edge_row, g.edge_user, g.csc_ptr, g.csc_edge, g.norm,
+                   g.graph->csc_row.data(), g.graph->csc_col_user.data()};
 }
 
 GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
@@ -215,7 +224,7 @@ GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Te
   return GraphPtrs{indptr.data_ptr<int64_t>(),   indices.data_ptr<int64_t>(), edge_row.data_ptr<int64_t>(),
                    edge_user.data_ptr<int64_t>(), csc_ptr.data_ptr<int64_t>(), csc_edge.data_ptr<int64_t>(),
                    norm.data_ptr<double>(),       indptr.size(0) - 1,          csc_ptr.size(0) - 1,
-                   indices.size(0),               &lg->row_blocks,             &lg->col_blocks};
+                   indices.size(0),               &lg->row_blocks,             &lg->col_blocks, lg};
 }
 
 // inv[w] = 1 / max(‖x_w‖, 1e-12)   ->  [n_local]

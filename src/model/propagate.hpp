@@ -43,6 +43,10 @@ struct LayerGraph {
   // would give unequal work): rows [row_blocks[b], row_blocks[b+1]) hold about nnz/blocks edges.
   std::vector<int64_t> row_blocks;  // ascending, first 0, last n_own
   std::vector<int64_t> col_blocks;  // ascending, first 0, last n_local
+  // For the CPU backward's column pass (host), in column order: the row of the edge at column
+  // position j, and whether the column is that edge's user (read in sequence, not through csc_edge).
+  std::vector<int64_t> csc_row;       // [nnz]
+  std::vector<uint8_t> csc_col_user;  // [nnz]
 };
 
 LayerGraph build_layer_graph(const Shard& shard);

@@ -200,12 +200,12 @@ TKG_AVX2 void backward_cols_t(const float* x, const float* gy, const Csr& g, boo
     float self = 0;
     for (int64_t j = g.csc_ptr[w]; j < g.csc_ptr[w + 1]; ++j) {
       if (j + kAhead < end) {
-        const int64_t v2 = g.edge_row[g.csc_edge[j + kAhead]];
+        const int64_t v2 = g.csc_row[j + kAhead];
         prefetch_row<NB>(gy + v2 * d);
         if (scored) prefetch_row<NB>(x + v2 * d);
       }
       const int64_t k = g.csc_edge[j];
-      const int64_t v = g.edge_row[k];
+      const int64_t v = g.csc_row[j];  // read in sequence, not through k
       if (!scored) {
         axpy(a[k], gy + v * d, acc);
         continue;
@@ -213,7 +213,7 @@ TKG_AVX2 void backward_cols_t(const float* x, const float* gy, const Csr& g, boo
       const float g_t = gt[k];
       axpbz(a[k], gy + v * d, g_t * inv[v] * inv[w], x + v * d, acc);
       self -= g_t * cos_e[k] * inv[w] * inv[w];
-      if (g.edge_user[k] == w) gbeta[w] -= g_t;
+      if (g.csc_col_user[j]) gbeta[w] -= g_t;
     }
     if (scored) axpy(self, x + w * d, acc);
     store(acc, gx + w * d);
