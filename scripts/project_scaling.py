@@ -74,15 +74,15 @@ def load_probe(paths):
     return by_p
 
 
-def rank_compute(r, machine):
+def rank_compute(r, machine, scale=1.0):
     if machine == "h100":
         return r["lines"] / GOWALLA_LINES * H100_HOST_S + r["nnz"] / GOWALLA_EDGES * H100_KERNEL_S
-    return r["total_s"]
+    return r["total_s"] * scale
 
 
-def project(ranks, P, a, overlap):
+def project(ranks, P, a, overlap, rpn=None, oversubscribe=1.0):
     d, L = int(ranks[0]["dim"]), int(ranks[0]["layers"])
-    rpn = a.ranks_per_node
+    rpn = rpn or a.ranks_per_node
     f_inter = max(0, P - rpn) / (P - 1) if P > 1 else 0.0
 
     def t_a2a(bytes_r, peers_r):
@@ -92,7 +92,7 @@ def project(ranks, P, a, overlap):
         beta_inter = a.beta_inter / (rpn if a.machine == "cpu" else 1)  # CPU: a node's NIC is shared
         return alpha * peers_r + bytes_r * ((1 - f_inter) / a.beta_intra + f_inter / beta_inter)
 
-    comp = [rank_compute(r, a.machine) for r in ranks]
+    comp = [rank_compute(r, a.machine, a.compute_scale) * oversubscribe for r in ranks]
     cmax = max(comp)
     # Per collective: each rank's time; the collective takes the slowest.
     halo_l = [t_a2a(4 * (d + 1) * max(r["send_rows"], r["recv_rows"]), max(r["send_peers"], r["recv_peers"])) for r in ranks]
@@ -132,6 +132,10 @@ def main():
     ap.add_argument("--alpha-inter", type=float)
     ap.add_argument("--beta-inter", type=float)
     ap.add_argument("--title", default="")
+    ap.add_argument("--measured", default="", help='measured s/epoch on this machine, "1=0.61 2=0.36 4=0.45": '
+                    "P = 1 calibrates the CPU compute (measured / probe), the others validate (one node)")
+    ap.add_argument("--cores", type=int, default=2, help="cores of the machine the measured runs used (P above it oversubscribes)")
+    ap.add_argument("--compute-scale", type=float, help="factor on the probe's compute (default: from --measured P = 1, else 1)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.machine == "h100":
@@ -145,6 +149,9 @@ def main():
             setattr(a, k, v)
     os.makedirs(a.out, exist_ok=True)
     by_p = load_probe(a.probe)
+    measured = {int(k): float(v) for k, v in (x.split("=") for x in a.measured.split())}
+    if a.compute_scale is None:
+        a.compute_scale = measured[1] / max(r["total_s"] for r in by_p[1]) if 1 in measured and 1 in by_p else 1.0
     ps = sorted(by_p)
     res = {}
     for overlap in (False, True):
@@ -178,7 +185,7 @@ def main():
         for p in ps:
             for k, (c, m, wt) in enumerate(res[False][p][4]):
                 w.writerow([p, k, c, m, wt, by_p[p][k]["total_s"]])
-    print(f"# PROJECTION ({a.machine}, {a.kind} scaling): alpha/beta intra {a.alpha_intra * 1e6:.1f} us / "
+    print(f"# PROJECTION ({a.machine}, {a.kind} scaling; compute x {a.compute_scale:.3f}): alpha/beta intra {a.alpha_intra * 1e6:.1f} us / "
           f"{a.beta_intra / 1e9:.1f} GB/s, inter {a.alpha_inter * 1e6:.1f} us / {a.beta_inter / 1e9:.1f} GB/s, "
           f"{a.ranks_per_node} ranks per node")
     print("| P | projected s/epoch | efficiency | with overlap | efficiency | compute max | compute mean | communication |")
@@ -187,6 +194,23 @@ def main():
         print(f"| {r['ranks']} | {r['projected_seconds_per_epoch']:.4f} | {r['efficiency']:.0%} | "
               f"{r['projected_seconds_per_epoch_overlap']:.4f} | {r['efficiency_overlap']:.0%} | {r['compute_max_s']:.4f} | "
               f"{r['compute_mean_s']:.4f} | {r['communication_s']:.4f} |")
+    if a.machine == "cpu" and measured:
+        print(f"# validation on this machine (one node, {a.cores} cores; compute x {a.compute_scale:.3f} from the measured P = 1"
+              f"{'' if 1 in measured else ' (none given)'}; P above {a.cores} oversubscribed: compute x P/{a.cores})")
+        print("| P | measured s/epoch | projected | error |")
+        print("|---|---|---|---|")
+        val = []
+        for p, m in sorted(measured.items()):
+            if p not in by_p:
+                continue
+            T = project(by_p[p], p, a, False, rpn=max(p, 1), oversubscribe=max(1.0, p / a.cores))[0]
+            # Intra-node only: the calibration's alpha/beta.
+            print(f"| {p} | {m:.4f} | {T:.4f} | {100 * (T / m - 1):+.1f} %{' (calibration point)' if p == 1 else ''} |")
+            val.append({"ranks": p, "measured": m, "projected": T, "error": T / m - 1})
+        with open(os.path.join(a.out, "validation.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["ranks", "measured", "projected", "error"])
+            w.writeheader()
+            w.writerows(val)
     # The plots of a measured study, from the projected numbers (without and with overlap).
     for overlap, sub in ((False, "no-overlap"), (True, "overlap")):
         prow = []

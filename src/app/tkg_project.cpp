@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
     for (const std::string& dir : parts) {
       const tkg::PartitionMeta meta = tkg::read_partition_meta(dir);
       const double t0 = tkg::now_s();
+      double last_print = 0;
       for (int32_t r = 0; r < meta.parts; ++r) {
         const tkg::Shard s = tkg::load_partition_shard(dir, r);
         const tkg::ShardProbe p = tkg::probe_shard(s, m, t, reps);
@@ -117,10 +118,12 @@ int main(int argc, char** argv) {
             << p.backward_s << "," << p.optimizer_s << "," << p.total_s << "," << layers << "," << dim << ","
             << threads << "\n";
         const double el = tkg::now_s() - t0;
-        std::fprintf(stderr, "\rtkg-project: %s rank %d/%d done (%.0f s, about %.0f s left)   ", dir.c_str(), r + 1,
-                     meta.parts, el, el / (r + 1) * (meta.parts - r - 1));
+        if (el - last_print >= 5 || r + 1 == meta.parts) {  // progress at most every 5 s
+          std::fprintf(stderr, "tkg-project: %s rank %d/%d done (%.0f s, about %.0f s left)\n", dir.c_str(), r + 1,
+                       meta.parts, el, el / (r + 1) * (meta.parts - r - 1));
+          last_print = el;
+        }
       }
-      std::fprintf(stderr, "\n");
     }
     tkg::write_file_atomic(out, csv.str());
     return 0;
