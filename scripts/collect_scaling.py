@@ -230,9 +230,10 @@ def plot(rows, kind, metric, out, label, title, projected=False):
     fig("speedup.png", "speedup T(P0)/T(P)" if kind == "strong" else "seconds per epoch", speed)
 
     def eff(ax):
-        ax.plot(ps, [100 * r["efficiency"] for r in rows], marker="o", label="efficiency")
+        e = [100 * r["efficiency"] for r in rows]
+        ax.plot(ps, e, marker="o", label="efficiency")
         ax.plot(ps, [100] * len(ps), "k--", label="ideal")
-        ax.set_ylim(0, 110)
+        ax.set_ylim(0, max(110, 1.1 * max(e)))
         ax.legend()
     fig("efficiency.png", "parallel efficiency %", eff)
 
