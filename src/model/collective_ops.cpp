@@ -66,7 +66,7 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     ctx->saved_data["bf16"] = bf16;
     ctx->saved_data["width"] = owned.size(1);
-    at::Tensor send = owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
+    at::Tensor send = plan->packed ? owned.contiguous() : owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
     fault_point("forward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
     return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
@@ -84,6 +84,7 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
     // Nothing sent: no gradient for the owned rows (undefined = zeros to autograd, no [n_own, w] fill).
     if (plan->send_index.size(0) == 0) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    if (plan->packed) return {back, at::Tensor(), at::Tensor(), at::Tensor()};  // rows in send order already
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
     return {g_owned, at::Tensor(), at::Tensor(), at::Tensor()};
   }

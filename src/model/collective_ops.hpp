@@ -18,6 +18,7 @@ struct HaloPlan {
   std::vector<int64_t> send_rows;    // [P] rows sent to each peer
   std::vector<int64_t> recv_rows;    // [P] halo rows received from each peer (halo block sizes)
   int64_t n_own = 0, n_halo = 0;      // rows of the owned table; rows received (the "halo" of the plan)
+  bool packed = false;               // the input already is the send rows in order (send_index = 0..n_own-1): no gather
   Traffic traffic = Traffic::kHalo;  // what its bytes are counted as (negative fetches reuse the plan type)
 };
 HaloPlan build_halo_plan(const Shard& shard);  // send_index on the CPU; .to() a device as needed

@@ -64,6 +64,7 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   halo_packed_ = halo_;
   halo_packed_.n_own = halo_.send_index.size(0);
   halo_packed_.send_index = at::arange(halo_packed_.n_own, halo_.send_index.options());
+  halo_packed_.packed = true;
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
   at::Tensor emb = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
