@@ -74,6 +74,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("model.init_std", po::value(&m.init_std)->default_value(m.init_std), "std of the N(0, std^2) embedding init")
     ("model.bf16_halo", po::value(&m.bf16_halo)->default_value(false),
      "send the halos of layers >= 1 (and their gradients) as bfloat16")
+    ("model.overlap", po::value(&m.overlap)->default_value(m.overlap),
+     "overlap each layer's halo exchange with its interior edges, forward and backward (P > 1)")
     ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")
     ("model.device", po::value(&m.device)->default_value(m.device),
      "cpu, cuda (each rank takes GPU local_rank mod GPUs) or cuda:N; cuda needs a CUDA LibTorch build")

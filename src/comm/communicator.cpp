@@ -52,6 +52,23 @@ std::vector<int64_t> Communicator::all_gather_one(int64_t v) {
 
 namespace {
 
+class CompletedExchange : public PendingExchange {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
+
+}  // namespace
+
+std::unique_ptr<PendingExchange> Communicator::start_all_to_all_v(const void* send, const std::vector<int64_t>& send_counts,
+                                                                  void* recv, const std::vector<int64_t>& recv_counts,
+                                                                  DType type) {
+  all_to_all_v(send, send_counts, recv, recv_counts, type);
+  return std::make_unique<CompletedExchange>();
+}
+
+namespace {
+
 class SelfCommunicator : public Communicator {
  public:
   int rank() const override { return 0; }

@@ -22,6 +22,19 @@ size_t dtype_size(DType t);
 // negative-sample fetches vs evaluation). Set by the caller (TrafficScope); kOther by default.
 enum class Traffic : int { kOther = 0, kHalo, kNegatives, kEval, kCount };
 
+// A collective started by Communicator::start_all_to_all_v and not yet finished. Its buffers must
+// stay alive and untouched until wait() returns; the destructor waits (a started exchange is
+// always completed, so every rank's calls still pair up).
+class PendingExchange {
+ public:
+  virtual ~PendingExchange() = default;
+  // Lets the transfer advance without blocking (MPI progresses messages only inside its calls);
+  // returns whether it has completed. Cheap enough to call between blocks of compute.
+  virtual bool test() = 0;
+  // Blocks until the transfer is complete (bounded: a dead peer ends the job like any collective).
+  virtual void wait() = 0;
+};
+
 struct CommStats {
   double seconds = 0;         // wall time inside collectives (communication + waiting)
   uint64_t bytes_sent = 0;    // payload bytes this rank sent to other ranks
@@ -48,6 +61,14 @@ class Communicator {
   // pairwise (my send_counts[p] == p's recv_counts[me]). The self block is copied locally.
   virtual void all_to_all_v(const void* send, const std::vector<int64_t>& send_counts, void* recv,
                             const std::vector<int64_t>& recv_counts, DType type) = 0;
+  // The same all-to-all-v, started now and finished by the returned handle's wait(), so that
+  // compute can run while the rows are in flight (DESIGN §4 "Overlap"). No other collective of
+  // this communicator may be called until it is finished (checked). Its time in stats() is the
+  // time spent starting, testing and waiting, not the time the transfer was in flight. The default
+  // runs the blocking call at once (self; NCCL, whose calls are already asynchronous on its stream).
+  virtual std::unique_ptr<PendingExchange> start_all_to_all_v(const void* send, const std::vector<int64_t>& send_counts,
+                                                              void* recv, const std::vector<int64_t>& recv_counts,
+                                                              DType type);
   // All-gather-v: each rank contributes `count` elements; recv holds all contributions in rank
   // order, recv_counts[p] from rank p (recv_counts[me] == count).
   virtual void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& recv_counts,

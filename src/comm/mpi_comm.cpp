@@ -122,30 +122,23 @@ class MpiCommunicator : public Communicator {
 
   void all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
                     DType t) override {
-    TKG_CHECK(static_cast<int>(sc.size()) == size_ && static_cast<int>(rc.size()) == size_, "count vectors need P entries");
-    const size_t es = dtype_size(t);
-    std::vector<int64_t> soff(size_ + 1, 0), roff(size_ + 1, 0);
-    for (int p = 0; p < size_; ++p) soff[p + 1] = soff[p] + sc[p], roff[p + 1] = roff[p] + rc[p];
     CollectiveTimer timer(stats_);
-    std::vector<MPI_Request> reqs;
-    std::vector<int> peers;  // of each request (a timeout names the ranks still missing)
-    const char* s = static_cast<const char*>(send);
-    char* r = static_cast<char*>(recv);
-    for (int p = 0; p < size_; ++p) {
-      if (p == rank_) continue;
-      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, reqs, peers);
+    Requests q = post_all_to_all_v(send, sc, recv, rc, t);
+    wait_all(q.reqs, "all_to_all_v (MPI_Isend/MPI_Irecv)", &q.peers);
+  }
+
+  std::unique_ptr<PendingExchange> start_all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv,
+                                                      const std::vector<int64_t>& rc, DType t) override {
+    Requests q;
+    {
+      CollectiveTimer timer(stats_);
+      q = post_all_to_all_v(send, sc, recv, rc, t);
     }
-    for (int p = 0; p < size_; ++p) {
-      if (p == rank_) continue;
-      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, reqs, peers);
-      count_sent(static_cast<uint64_t>(sc[p]) * es);
-    }
-    TKG_CHECK(sc[rank_] == rc[rank_], "self block: send " << sc[rank_] << " != recv " << rc[rank_]);
-    if (sc[rank_]) std::memmove(r + roff[rank_] * es, s + soff[rank_] * es, static_cast<size_t>(sc[rank_]) * es);
-    wait_all(reqs, "all_to_all_v (MPI_Isend/MPI_Irecv)", &peers);
+    return std::make_unique<Pending>(*this, std::move(q));
   }
 
   void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& rc, DType t) override {
+    require_idle();
     TKG_CHECK(static_cast<int>(rc.size()) == size_ && rc[rank_] == count, "all_gather_v counts");
     // An all-gather is an all-to-all-v in which every peer receives the same block.
     std::vector<int64_t> sc(size_, count);
@@ -172,6 +165,7 @@ class MpiCommunicator : public Communicator {
   void all_reduce_max(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_MAX, "MPI_Iallreduce(max, double)"); }
 
   void broadcast(void* data, int64_t bytes, int root) override {
+    require_idle();
     CollectiveTimer timer(stats_);
     char* p = static_cast<char*>(data);
     for (int64_t off = 0; off < bytes || (off == 0 && bytes == 0); off += g_max_message_bytes) {
@@ -185,6 +179,7 @@ class MpiCommunicator : public Communicator {
   }
 
   void barrier() override {
+    require_idle();
     CollectiveTimer timer(stats_);
     MPI_Request req;
     TKG_MPI_CHECK(MPI_Ibarrier(comm_, &req));
@@ -193,6 +188,68 @@ class MpiCommunicator : public Communicator {
   }
 
  private:
+  struct Requests {
+    std::vector<MPI_Request> reqs;
+    std::vector<int> peers;  // of each request (a timeout names the ranks still missing)
+  };
+
+  // An all-to-all-v in flight: its requests, tested or waited for by the owner.
+  class Pending : public PendingExchange {
+   public:
+    Pending(MpiCommunicator& c, Requests q) : c_(c), q_(std::move(q)) { ++c_.pending_; }
+    ~Pending() override {
+      if (!done_) wait();
+    }
+    bool test() override {
+      if (done_) return true;
+      CollectiveTimer timer(c_.stats_);
+      int flag = 0;
+      if (!q_.reqs.empty()) TKG_MPI_CHECK(MPI_Testall(static_cast<int>(q_.reqs.size()), q_.reqs.data(), &flag, MPI_STATUSES_IGNORE));
+      if (flag || q_.reqs.empty()) finish();
+      return done_;
+    }
+    void wait() override {
+      if (done_) return;
+      CollectiveTimer timer(c_.stats_);
+      c_.wait_all(q_.reqs, "all_to_all_v (started; MPI_Isend/MPI_Irecv)", &q_.peers);
+      finish();
+    }
+
+   private:
+    void finish() {
+      done_ = true;
+      --c_.pending_;
+    }
+    MpiCommunicator& c_;
+    Requests q_;
+    bool done_ = false;
+  };
+
+  // Posts the receives and sends of an all-to-all-v and copies the self block; counts the bytes.
+  Requests post_all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
+                             DType t) {
+    TKG_CHECK(pending_ == 0, "a collective was called while a started all_to_all_v is still in flight");
+    TKG_CHECK(static_cast<int>(sc.size()) == size_ && static_cast<int>(rc.size()) == size_, "count vectors need P entries");
+    const size_t es = dtype_size(t);
+    std::vector<int64_t> soff(size_ + 1, 0), roff(size_ + 1, 0);
+    for (int p = 0; p < size_; ++p) soff[p + 1] = soff[p] + sc[p], roff[p + 1] = roff[p] + rc[p];
+    Requests q;
+    const char* s = static_cast<const char*>(send);
+    char* r = static_cast<char*>(recv);
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, q.reqs, q.peers);
+    }
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, q.reqs, q.peers);
+      count_sent(static_cast<uint64_t>(sc[p]) * es);
+    }
+    TKG_CHECK(sc[rank_] == rc[rank_], "self block: send " << sc[rank_] << " != recv " << rc[rank_]);
+    if (sc[rank_]) std::memmove(r + roff[rank_] * es, s + soff[rank_] * es, static_cast<size_t>(sc[rank_]) * es);
+    return q;
+  }
+
   // Posts a transfer of `bytes` to/from `peer` as messages of at most g_max_message_bytes.
   // A zero-byte transfer posts nothing (both sides agree on the count, so both skip it).
   void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, std::vector<MPI_Request>& reqs,
@@ -209,8 +266,13 @@ class MpiCommunicator : public Communicator {
     }
   }
 
+  void require_idle() const {
+    TKG_CHECK(pending_ == 0, "a collective was called while a started all_to_all_v is still in flight");
+  }
+
   template <typename T>
   void reduce(T* data, int64_t n, MPI_Datatype type, MPI_Op op, const char* what) {
+    require_idle();
     CollectiveTimer timer(stats_);
     const int64_t chunk = g_max_message_bytes / static_cast<int64_t>(sizeof(T));
     for (int64_t off = 0; off < n || (n == 0 && off == 0); off += std::max<int64_t>(chunk, 1)) {
@@ -257,6 +319,7 @@ class MpiCommunicator : public Communicator {
   }
 
   MPI_Comm comm_ = MPI_COMM_NULL;
+  int pending_ = 0;  // started exchanges not yet finished (no other collective may start meanwhile)
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   double timeout_s_;
 };

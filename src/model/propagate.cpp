@@ -10,6 +10,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <atomic>
+#include <functional>
 #include <cmath>
 #include <type_traits>
 
@@ -37,37 +38,52 @@ const char* attention_name(Attention a) {
   return "?";
 }
 
-LayerGraph build_layer_graph(const Shard& s) {
+LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
   LayerGraph g;
   g.n_own = s.n_own();
-  g.n_local = s.n_local();
-  const int64_t nnz = s.nnz();
+  const int64_t n_own = g.n_own;
+  // Interior edges reach owned columns only, so their graph has no halo columns.
+  g.n_local = edges == EdgeSet::kInterior ? n_own : s.n_local();
+  auto keep = [&](int64_t col) {
+    return edges == EdgeSet::kAll || (edges == EdgeSet::kInterior ? col < n_own : col >= n_own);
+  };
   auto i64 = at::TensorOptions().dtype(at::kLong);
-  g.indptr = at::from_blob(const_cast<int64_t*>(s.indptr.data()), {g.n_own + 1}, i64).clone();
-  g.indices = at::from_blob(const_cast<int64_t*>(s.indices.data()), {nnz}, i64).clone();
+  g.indptr = at::empty({g.n_own + 1}, i64);
+  int64_t* ip = g.indptr.data_ptr<int64_t>();
+  ip[0] = 0;
+  for (int64_t v = 0; v < n_own; ++v) {
+    int64_t n = 0;
+    for (int64_t k = s.indptr[v]; k < s.indptr[v + 1]; ++k) n += keep(s.indices[k]);
+    ip[v + 1] = ip[v] + n;
+  }
+  const int64_t nnz = ip[n_own];
+  g.indices = at::empty({nnz}, i64);
   g.edge_row = at::empty({nnz}, i64);
   g.edge_user = at::empty({nnz}, i64);
   g.norm = at::empty({nnz}, at::TensorOptions().dtype(at::kDouble));
+  int64_t* col = g.indices.data_ptr<int64_t>();
   int64_t* row = g.edge_row.data_ptr<int64_t>();
   int64_t* user = g.edge_user.data_ptr<int64_t>();
   double* norm = g.norm.data_ptr<double>();
-  for (int64_t v = 0; v < g.n_own; ++v) {
-    for (int64_t k = s.indptr[v]; k < s.indptr[v + 1]; ++k) {
-      int64_t w = s.indices[k];
+  for (int64_t v = 0, k = 0; v < n_own; ++v) {
+    for (int64_t e = s.indptr[v]; e < s.indptr[v + 1]; ++e) {
+      const int64_t w = s.indices[e];
+      if (!keep(w)) continue;
+      col[k] = w;
       row[k] = v;
       user[k] = v < s.n_own_users ? v : w;
       norm[k] = 1.0 / std::sqrt(static_cast<double>(s.degree[v]) * static_cast<double>(s.degree[w]));
+      ++k;
     }
   }
-  // Column-grouped edge ids (counting sort by column).
   g.csc_ptr = at::zeros({g.n_local + 1}, i64);
   g.csc_edge = at::empty({nnz}, i64);
   int64_t* cp = g.csc_ptr.data_ptr<int64_t>();
   int64_t* ce = g.csc_edge.data_ptr<int64_t>();
-  for (int64_t k = 0; k < nnz; ++k) ++cp[s.indices[k] + 1];
+  for (int64_t k = 0; k < nnz; ++k) ++cp[col[k] + 1];
   for (int64_t w = 0; w < g.n_local; ++w) cp[w + 1] += cp[w];
   std::vector<int64_t> fill(cp, cp + g.n_local);
-  for (int64_t k = 0; k < nnz; ++k) ce[fill[s.indices[k]]++] = k;
+  for (int64_t k = 0; k < nnz; ++k) ce[fill[col[k]]++] = k;
   // Balanced blocks: cut whenever a block reaches nnz/256 edges (plus one per row for the
   // per-row overhead).
   auto blocks = [](const int64_t* ptr, int64_t rows) {
@@ -86,7 +102,7 @@ LayerGraph build_layer_graph(const Shard& s) {
   for (int64_t j = 0; j < nnz; ++j) {
     const int64_t k = ce[j];
     g.csc_row[j] = row[k];
-    g.csc_col_user[j] = user[k] == s.indices[k];
+    g.csc_col_user[j] = user[k] == col[k];
   }
   g.row_blocks = blocks(g.indptr.data_ptr<int64_t>(), g.n_own);
   g.col_blocks = blocks(cp, g.n_local);
@@ -203,12 +219,25 @@ struct GraphPtrs {
 };
 
 // Runs f(row_begin, row_end) over work-balanced blocks in parallel.
+// Set by KernelProgressScope on the thread that launches the kernels.
+thread_local const std::function<void()>* t_progress = nullptr;
+
 template <typename F>
 void parallel_blocks(const std::vector<int64_t>& blocks, const F& f) {
   const int64_t nb = static_cast<int64_t>(blocks.size()) - 1;
-  at::parallel_for(0, nb, 1, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) f(blocks[k], blocks[k + 1]);
-  });
+  auto run = [&](int64_t b0, int64_t b1) {
+    at::parallel_for(b0, b1, 1, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) f(blocks[k], blocks[k + 1]);
+    });
+  };
+  if (!t_progress) return run(0, nb);
+  // With a transfer in flight: the blocks in a few groups, the progress call between them.
+  constexpr int64_t kGroups = 8;
+  const int64_t step = std::max<int64_t>(1, (nb + kGroups - 1) / kGroups);
+  for (int64_t b = 0; b < nb; b += step) {
+    run(b, std::min(nb, b + step));
+    (*t_progress)();
+  }
 }
 
 std::atomic<bool> g_simd{true};
@@ -449,6 +478,72 @@ class PropagateCudaFunction : public torch::autograd::Function<PropagateCudaFunc
 #endif
 
 }  // namespace
+
+KernelProgressScope::KernelProgressScope(const std::function<void()>* progress) : previous_(t_progress) {
+  t_progress = progress;
+}
+KernelProgressScope::~KernelProgressScope() { t_progress = previous_; }
+
+at::Tensor propagate_forward(const at::Tensor& x_in, const at::Tensor& beta_in, const LayerGraph& lg, Attention att,
+                             PropagateSaved* saved) {
+  TKG_CHECK(x_in.dim() == 2 && x_in.size(0) == lg.n_local, "x must be [n_local, d], got " << x_in.sizes());
+  TKG_CHECK(beta_in.dim() == 1 && beta_in.size(0) == lg.n_local, "beta must be [n_local]");
+  TKG_CHECK(beta_in.scalar_type() == x_in.scalar_type(), "x and beta dtypes differ");
+  TKG_CHECK(att != Attention::kSoftmax, "softmax attention has no split kernels (its row normalisation spans all edges)");
+  TKG_CHECK(fused_supported(x_in.device()), "the fused operator has no kernels for " << x_in.device() << " in this build");
+  TKG_CHECK(lg.indptr.device() == x_in.device(), "graph tensors on " << lg.indptr.device() << ", x on " << x_in.device());
+  const at::Tensor x = x_in.contiguous(), beta = beta_in.contiguous();  // [n_local, d], [n_local]
+  const int64_t nnz = lg.indices.size(0);
+  ForwardBuffers b = forward_buffers(x, lg.n_own, lg.n_local, nnz, att != Attention::kOne);
+#ifdef TKG_HAVE_CUDA_KERNELS
+  if (x.is_cuda()) {
+    const cuda::DeviceGraph g = PropagateCudaFunction::device_graph(lg);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_forward", [&] {
+      cuda::propagate_forward<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
+                                        static_cast<int>(att), b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(),
+                                        b.cos.data_ptr<scalar_t>(), b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
+    });
+    *saved = PropagateSaved{x, beta, b.a, b.cos, b.dom, b.inv};
+    return b.y;
+  }
+#endif
+  const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
+    forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g, att,
+                             b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(), b.cos.data_ptr<scalar_t>(),
+                             b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
+  });
+  *saved = PropagateSaved{x, beta, b.a, b.cos, b.dom, b.inv};
+  return b.y;
+}
+
+void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const LayerGraph& lg, Attention att,
+                        at::Tensor* gx_out, at::Tensor* gbeta_out) {
+  const at::Tensor &x = sv.x, &beta = sv.beta;
+  const at::Tensor gy = gy_in.contiguous();                          // [n_own, d]
+  at::Tensor gx = at::zeros_like(x), gbeta = at::zeros_like(beta);  // [n_local, d], [n_local]
+#ifdef TKG_HAVE_CUDA_KERNELS
+  if (x.is_cuda()) {
+    const cuda::DeviceGraph g = PropagateCudaFunction::device_graph(lg);
+    at::Tensor gt = at::empty({att != Attention::kOne ? g.nnz : 0}, x.options());  // [nnz]
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_backward", [&] {
+      cuda::propagate_backward<scalar_t>(x.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), x.size(1), g,
+                                         static_cast<int>(att), sv.a.data_ptr<scalar_t>(), sv.cos.data_ptr<scalar_t>(),
+                                         sv.dom.data_ptr<scalar_t>(), sv.inv.data_ptr<scalar_t>(), gt.data_ptr<scalar_t>(),
+                                         gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
+    });
+    *gx_out = gx, *gbeta_out = gbeta;
+    return;
+  }
+#endif
+  const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_backward", [&] {
+    backward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), x.size(1), g,
+                              att, sv.a.data_ptr<scalar_t>(), sv.cos.data_ptr<scalar_t>(), sv.dom.data_ptr<scalar_t>(),
+                              sv.inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
+  });
+  *gx_out = gx, *gbeta_out = gbeta;
+}
 
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
   LayerGraph out = g;

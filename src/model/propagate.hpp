@@ -17,6 +17,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,13 @@ struct LayerGraph {
   std::vector<uint8_t> csc_col_user;  // [nnz]
 };
 
-LayerGraph build_layer_graph(const Shard& shard);
+// Which edges of a shard's local CSR a LayerGraph holds: all of them; the interior ones (both
+// endpoints owned, so columns [0, n_own) and n_local = n_own); or the boundary ones (the column is
+// a halo node; n_local = n_own + n_halo). Interior + boundary = all, edge by edge, in row order,
+// with the same global-degree norms: the split of DESIGN §4 "Overlap".
+enum class EdgeSet { kAll, kInterior, kBoundary };
+
+LayerGraph build_layer_graph(const Shard& shard, EdgeSet edges = EdgeSet::kAll);
 
 // A copy of `g` with its tensors on `device` (the row/column blocks stay host vectors).
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device);
@@ -67,6 +74,32 @@ at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, cons
 // them (TKG_HAVE_CUDA_KERNELS), for CUDA tensors with the graph on the same device.
 // Same shapes and semantics as propagate_reference. kSoftmax falls back to the reference.
 at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
+
+// The fused operator's kernels without autograd, for operators that compose them (the overlapped
+// halo layer). kSoftmax is not supported (its row normalisation spans interior and boundary edges).
+struct PropagateSaved {
+  at::Tensor x, beta;         // [n_local, d], [n_local]: the inputs (contiguous)
+  at::Tensor a, cos, dom;     // [nnz] per-edge scalars (cos, dom empty for kOne)
+  at::Tensor inv;             // [n_local] 1/‖x‖ (empty for kOne)
+};
+at::Tensor propagate_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att,
+                             PropagateSaved* saved);  // returns y [n_own, d]
+// gy [n_own, d] -> gx [n_local, d], gbeta [n_local]
+void propagate_backward(const PropagateSaved& saved, const at::Tensor& gy, const LayerGraph& g, Attention att,
+                        at::Tensor* gx, at::Tensor* gbeta);
+
+// While alive, the CPU kernels launched from this thread run their blocks in a few groups and
+// call `progress` between them (e.g. to let an MPI transfer in flight advance). Nests.
+class KernelProgressScope {
+ public:
+  explicit KernelProgressScope(const std::function<void()>* progress);
+  ~KernelProgressScope();
+  KernelProgressScope(const KernelProgressScope&) = delete;
+  KernelProgressScope& operator=(const KernelProgressScope&) = delete;
+
+ private:
+  const std::function<void()>* previous_;
+};
 
 // The CPU kernels' AVX2 path (float32, d = 32/64/128, on CPUs with AVX2 + FMA; bit-identical to
 // the portable kernels): on by default; off for comparisons. Returns whether it runs for width d.

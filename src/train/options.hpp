@@ -35,6 +35,7 @@ struct ModelOptions {
   bool fused = true;              // fused CPU operator (false: reference ATen composition; CUDA always uses it)
   std::string device = "cpu";     // cpu | cuda | cuda:N (run_training resolves cuda to the local rank's GPU)
   bool bf16_halo = false;         // halos of layers >= 1 (inputs and gradients) as bfloat16
+  bool overlap = true;            // P > 1: each layer's interior edges run while its halo rows are in flight (fused, not softmax)
   QuantOptions quant;
 };
 

@@ -65,6 +65,10 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   halo_packed_.n_own = halo_.send_index.size(0);
   halo_packed_.send_index = at::arange(halo_packed_.n_own, halo_.send_index.options());
   halo_packed_.packed = true;
+  // Overlap needs the split kernels (fused, not softmax) and a halo to hide (P > 1).
+  if (model_.overlap && model_.fused && attention_ != Attention::kSoftmax && comm_.size() > 1)
+    overlap_ = std::make_unique<OverlapLayer>(make_overlap_layer(shard, device_, halo_, tcomm_, attention_));
+  model_.overlap = overlap_ != nullptr;
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
   at::Tensor emb = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
@@ -116,6 +120,14 @@ Trainer::Forward Trainer::forward(bool with_halo) {
       at::Tensor bh = halo_exchange(bo.unsqueeze(1), halo_, tcomm_);  // [n_halo, 1]
       xin = at::cat({f.x0_owned, x0_halo}, 0);
       bin = at::cat({bo, bh.squeeze(1)}, 0);
+    } else if (overlap_) {
+      // Exchange, interior edges and boundary edges in one operator (forward and backward overlap).
+      profile::Scope ps("layer.forward");
+      auto [y, hx] = overlapped_halo_layer(x, bo, *overlap_, model_.bf16_halo && l > 0);
+      if (l == 0) x0_halo = hx;
+      x = y;
+      layers.push_back(x);
+      continue;
     } else {
       // The rows (and β) peers need, as one message: only the send rows are packed, so the copies
       // follow the halo traffic, not the shard.

@@ -15,6 +15,7 @@
 #include "eval/metrics.hpp"
 #include "eval/topk.hpp"
 #include "model/collective_ops.hpp"
+#include "model/overlapped_layer.hpp"
 #include "model/propagate.hpp"
 #include "shard/local_index.hpp"
 #include "shard/shard.hpp"
@@ -161,6 +162,7 @@ class Trainer {
   LayerGraph graph_;
   HaloPlan halo_;
   HaloPlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)
+  std::unique_ptr<OverlapLayer> overlap_;  // interior/boundary graphs when layers overlap their exchange (else null)
   std::unique_ptr<EmbeddingTable> table_;  // H⁰ of the owned nodes: fp32 rows, or GNAQ codes + levels
   at::Tensor B_;                           // [n_own_users, L] β logits (parameter)
   at::Tensor best_B_;                      // kept copy
