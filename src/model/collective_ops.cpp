@@ -10,6 +10,12 @@
 
 namespace tkg {
 
+std::vector<int64_t> element_counts(const std::vector<int64_t>& rows, int64_t width) {
+  std::vector<int64_t> out(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) out[k] = rows[k] * width;
+  return out;
+}
+
 HaloPlan build_halo_plan(const Shard& s) {
   HaloPlan p;
   p.n_own = s.n_own();
@@ -28,12 +34,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-std::vector<int64_t> scaled(const std::vector<int64_t>& rows, int64_t width) {
-  std::vector<int64_t> out(rows.size());
-  for (size_t k = 0; k < rows.size(); ++k) out[k] = rows[k] * width;
-  return out;
-}
 
 DType comm_dtype(at::ScalarType t) {
   switch (t) {
@@ -104,7 +104,7 @@ class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunc
     // Staged through the communicator's memory when the rows live elsewhere.
     at::Tensor src = rows.to(comm_device(*comm)).contiguous();  // [q_r, w]
     at::Tensor out = at::empty({total, w}, src.options());        // [Σq, w]
-    comm->all_gather_v(src.data_ptr<float>(), src.numel(), out.data_ptr<float>(), scaled(*rows_per_rank, w),
+    comm->all_gather_v(src.data_ptr<float>(), src.numel(), out.data_ptr<float>(), element_counts(*rows_per_rank, w),
                        DType::kFloat32);
     ctx->saved_data["like"] = at::empty({0}, rows.options());  // device and dtype of the rows
     out = out.to(rows.device());
@@ -138,7 +138,7 @@ at::Tensor exchange_rows(const at::Tensor& send, const std::vector<int64_t>& sen
   const int64_t w = send.size(1);
   at::Tensor s = send.to(comm_device(comm)).contiguous();  // staged (a no-op when already there)
   at::Tensor r = at::empty({n_recv, w}, s.options());      // [n_recv, w]
-  comm.all_to_all_v(s.data_ptr(), scaled(send_rows, w), r.data_ptr(), scaled(recv_rows, w), comm_dtype(s.scalar_type()));
+  comm.all_to_all_v(s.data_ptr(), element_counts(send_rows, w), r.data_ptr(), element_counts(recv_rows, w), comm_dtype(s.scalar_type()));
   return r.to(send.device());
 }
 

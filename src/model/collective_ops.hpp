@@ -23,6 +23,9 @@ struct HaloPlan {
 };
 HaloPlan build_halo_plan(const Shard& shard);  // send_index on the CPU; .to() a device as needed
 
+// Element counts of row blocks: rows[p] * width for each p (the counts a collective takes).
+std::vector<int64_t> element_counts(const std::vector<int64_t>& rows, int64_t width);
+
 // The memory `comm` moves: CPU (self, MPI) or its CUDA device (NCCL).
 at::Device comm_device(const Communicator& comm);
 

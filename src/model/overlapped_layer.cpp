@@ -31,12 +31,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-std::vector<int64_t> scaled(const std::vector<int64_t>& rows, int64_t width) {
-  std::vector<int64_t> out(rows.size());
-  for (size_t k = 0; k < rows.size(); ++k) out[k] = rows[k] * width;
-  return out;
-}
-
 // An all-to-all-v of rows [Σ send_rows, c] started now: the staged send buffer and the receive
 // buffer live here until finish() (which waits and returns the received rows [n_recv, c] as
 // float32 on `home`).
@@ -49,7 +43,7 @@ class RowsInFlight {
     send_ = send.to(comm_device(comm), bf16 ? at::kBFloat16 : at::kFloat).contiguous();  // [n_send, c]
     recv_ = at::empty({n_recv, c}, send_.options());                                      // [n_recv, c]
     TrafficScope scope(comm, traffic);
-    pending_ = comm.start_all_to_all_v(send_.data_ptr(), scaled(send_rows, c), recv_.data_ptr(), scaled(recv_rows, c),
+    pending_ = comm.start_all_to_all_v(send_.data_ptr(), element_counts(send_rows, c), recv_.data_ptr(), element_counts(recv_rows, c),
                                        bf16 ? DType::kUInt16 : DType::kFloat32);
     progress_ = [this] { pending_->test(); };
   }

@@ -120,6 +120,7 @@ class Trainer {
   // GNAQ: start from a quantized model: codes [n_own, d] uint8, levels [n_own, 2^b], beta [n_own_users, L].
   void load_quantized(const uint8_t* codes, const float* levels, const float* beta);
   bool quantized() const { return table_->quantized(); }
+  bool overlapped() const { return overlap_ != nullptr; }  // layers overlap their halo exchange with interior edges
   at::Tensor& levels();  // [n_own, 2^b] float32 parameter on device() (GNAQ phase)
   at::Tensor& codes();   // [n_own, d] uint8 on device() (GNAQ phase)
   EmbeddingTable& table() { return *table_; }

@@ -34,6 +34,7 @@ struct Case {
   std::string device = "cpu";  // of the P-rank model: cpu | cuda (GPU local_rank mod GPUs)
   std::string rows = "mpi";    // what moves its rows: mpi (device tensors staged) | nccl
   int64_t pool_size = 0;       // 0: exact sampler; else the shared negative pool
+  bool overlap = true;         // layers overlap their halo exchange with interior edges (at P > 1)
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -107,6 +108,7 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   m.quant.fp8_halo = c.fp8_halo;
   m.quant.tanh = c.rau == "code";
   m.quant.concat_levels = c.rau == "paper";  // one case of each form of H⁰
+  m.overlap = c.overlap;
   tkg::TrainOptions t;
   t.lr = 0.01;
   t.reg = 1e-3;
@@ -122,6 +124,9 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   }
   tkg::Trainer dist(mine, md, t, world(), nccl.get());
   ASSERT_EQ(dist.global_lines(), ref.global_lines());
+  // The overlapped layer runs wherever it applies (P > 1, fused kernels, no softmax), else the plain one.
+  if (!gpu) EXPECT_EQ(dist.overlapped(), c.overlap && world().size() > 1 && c.attention != "softmax");
+  EXPECT_FALSE(ref.overlapped());
 
   // Same initial parameters by global id.
   for (int64_t k = 0; k < mine.n_own(); ++k)
@@ -292,6 +297,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, SamplerModes,
 INSTANTIATE_TEST_SUITE_P(
     Cases, Equivalence,
     ::testing::Values(Case{"ali_metis", "Ali-Display", "metis"}, Case{"ali_random", "Ali-Display", "random"},
+                      Case{"ali_metis_no_overlap", "Ali-Display", "metis", "topk", false, 0, "paper", true, "cpu", "mpi", 0, false},
+                      Case{"synthetic_degenerate_no_overlap", "synthetic", "degenerate", "topk", false, 0, "paper", true, "cpu", "mpi", 0, false},
                       Case{"synthetic_metis", "synthetic", "metis"}, Case{"synthetic_random", "synthetic", "random"},
                       Case{"synthetic_degenerate", "synthetic", "degenerate"},
                       Case{"synthetic_pool", "synthetic", "metis", "topk", false, 0, "paper", true, "cpu", "mpi", 100},
