@@ -95,9 +95,11 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     const bool boundary = L->boundary.indices.size(0) > 0;
     if (boundary) {
       profile::Scope ps("layer.forward.boundary");
-      at::Tensor xin = at::cat({x_own, halo_x}, 0);              // [n_local, w]
-      at::Tensor bin = at::cat({b_own, halo.select(1, w)}, 0);   // [n_local]
-      y.add_(propagate_forward(xin, bin, L->boundary, L->att, &s_bnd));
+      // The boundary graph's own columns: its n_b rows (owned rows with a halo neighbour), then the halo.
+      const at::Tensor& rows = L->boundary.rows;                                      // [n_b] int64
+      at::Tensor xin = at::cat({x_own.index_select(0, rows), halo_x}, 0);             // [n_b + n_halo, w]
+      at::Tensor bin = at::cat({b_own.index_select(0, rows), halo.select(1, w)}, 0);  // [n_b + n_halo]
+      y.index_add_(0, rows, propagate_forward(xin, bin, L->boundary, L->att, &s_bnd));
     }
     std::vector<at::Tensor> keep;
     save(keep, s_int);
@@ -121,13 +123,15 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     auto opts = s_int.x.options();
     at::Tensor gy = grad[0].defined() ? grad[0] : at::zeros({n_own, w}, opts);  // [n_own, w]
     // The halo rows' gradients first: [n_halo, w+1] (x columns, then β).
-    at::Tensor g_bnd_x, g_bnd_b;  // [n_local, w], [n_local]
+    at::Tensor g_bnd_x, g_bnd_b;  // [n_b + n_halo, w], [n_b + n_halo]
     at::Tensor g_halo = at::zeros({plan.n_halo, w + 1}, opts);
+    const at::Tensor& rows = L->boundary.rows;  // [n_b] int64
+    const int64_t n_b = L->boundary.n_own;
     if (boundary) {
       profile::Scope ps("layer.backward.boundary");
-      propagate_backward(restore(saved, 6), gy, L->boundary, L->att, &g_bnd_x, &g_bnd_b);
-      g_halo.narrow(1, 0, w).copy_(g_bnd_x.narrow(0, n_own, plan.n_halo));
-      g_halo.select(1, w).copy_(g_bnd_b.narrow(0, n_own, plan.n_halo));
+      propagate_backward(restore(saved, 6), gy.index_select(0, rows), L->boundary, L->att, &g_bnd_x, &g_bnd_b);
+      g_halo.narrow(1, 0, w).copy_(g_bnd_x.narrow(0, n_b, plan.n_halo));
+      g_halo.select(1, w).copy_(g_bnd_b.narrow(0, n_b, plan.n_halo));
     }
     if (grad[1].defined()) g_halo.narrow(1, 0, w).add_(grad[1]);
     fault_point("backward", L->comm->rank());  // TKG_FAULT_INJECT (failure tests)
@@ -141,8 +145,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     }
     at::Tensor back = flight.finish();  // [n_send, w+1]
     if (boundary) {
-      gx.add_(g_bnd_x.narrow(0, 0, n_own));
-      gb.add_(g_bnd_b.narrow(0, 0, n_own));
+      gx.index_add_(0, rows, g_bnd_x.narrow(0, 0, n_b));
+      gb.index_add_(0, rows, g_bnd_b.narrow(0, 0, n_b));
     }
     if (n_send > 0) {
       gx.index_add_(0, plan.send_index, back.narrow(1, 0, w));

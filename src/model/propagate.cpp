@@ -40,23 +40,36 @@ const char* attention_name(Attention a) {
 
 LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
   LayerGraph g;
-  g.n_own = s.n_own();
-  const int64_t n_own = g.n_own;
-  // Interior edges reach owned columns only, so their graph has no halo columns.
-  g.n_local = edges == EdgeSet::kInterior ? n_own : s.n_local();
+  const int64_t n_own = s.n_own();
   auto keep = [&](int64_t col) {
     return edges == EdgeSet::kAll || (edges == EdgeSet::kInterior ? col < n_own : col >= n_own);
   };
   auto i64 = at::TensorOptions().dtype(at::kLong);
+  // The shard rows the graph has: all owned rows, or (boundary) those with a halo neighbour.
+  std::vector<int64_t> rows;
+  if (edges == EdgeSet::kBoundary) {
+    for (int64_t v = 0; v < n_own; ++v) {
+      bool any = false;
+      for (int64_t k = s.indptr[v]; k < s.indptr[v + 1] && !any; ++k) any = keep(s.indices[k]);
+      if (any) rows.push_back(v);
+    }
+  }
+  const bool compact = edges == EdgeSet::kBoundary;
+  g.n_own = compact ? static_cast<int64_t>(rows.size()) : n_own;
+  // Interior edges reach owned columns only, so their graph has no halo columns.
+  g.n_local = edges == EdgeSet::kInterior ? n_own : g.n_own + s.n_halo();
+  auto shard_row = [&](int64_t r) { return compact ? rows[static_cast<size_t>(r)] : r; };
+  auto column = [&](int64_t w) { return compact ? g.n_own + (w - n_own) : w; };  // compact: w is halo
   g.indptr = at::empty({g.n_own + 1}, i64);
   int64_t* ip = g.indptr.data_ptr<int64_t>();
   ip[0] = 0;
-  for (int64_t v = 0; v < n_own; ++v) {
+  for (int64_t r = 0; r < g.n_own; ++r) {
+    const int64_t v = shard_row(r);
     int64_t n = 0;
     for (int64_t k = s.indptr[v]; k < s.indptr[v + 1]; ++k) n += keep(s.indices[k]);
-    ip[v + 1] = ip[v] + n;
+    ip[r + 1] = ip[r] + n;
   }
-  const int64_t nnz = ip[n_own];
+  const int64_t nnz = ip[g.n_own];
   g.indices = at::empty({nnz}, i64);
   g.edge_row = at::empty({nnz}, i64);
   g.edge_user = at::empty({nnz}, i64);
@@ -65,17 +78,19 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
   int64_t* row = g.edge_row.data_ptr<int64_t>();
   int64_t* user = g.edge_user.data_ptr<int64_t>();
   double* norm = g.norm.data_ptr<double>();
-  for (int64_t v = 0, k = 0; v < n_own; ++v) {
+  for (int64_t r = 0, k = 0; r < g.n_own; ++r) {
+    const int64_t v = shard_row(r);
     for (int64_t e = s.indptr[v]; e < s.indptr[v + 1]; ++e) {
       const int64_t w = s.indices[e];
       if (!keep(w)) continue;
-      col[k] = w;
-      row[k] = v;
-      user[k] = v < s.n_own_users ? v : w;
+      col[k] = column(w);
+      row[k] = r;
+      user[k] = v < s.n_own_users ? r : column(w);
       norm[k] = 1.0 / std::sqrt(static_cast<double>(s.degree[v]) * static_cast<double>(s.degree[w]));
       ++k;
     }
   }
+  if (compact) g.rows = at::tensor(rows, i64);
   g.csc_ptr = at::zeros({g.n_local + 1}, i64);
   g.csc_edge = at::empty({nnz}, i64);
   int64_t* cp = g.csc_ptr.data_ptr<int64_t>();
@@ -547,8 +562,9 @@ void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const
 
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
   LayerGraph out = g;
-  for (at::Tensor* t : {&out.indptr, &out.indices, &out.edge_row, &out.edge_user, &out.norm, &out.csc_ptr, &out.csc_edge})
-    *t = t->to(device);
+  for (at::Tensor* t : {&out.indptr, &out.indices, &out.edge_row, &out.edge_user, &out.norm, &out.csc_ptr, &out.csc_edge,
+                        &out.rows})
+    if (t->defined()) *t = t->to(device);
   return out;
 }
 

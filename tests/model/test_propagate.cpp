@@ -136,6 +136,65 @@ TEST_P(FusedVsReference, FloatForwardBackwardMatchTo1e5) {
   }
 }
 
+// Overlap's split (DESIGN §4): interior edges on x_own, then the compact boundary graph on
+// [x_own[rows]; x_halo] added into its rows, forward and backward, give what the whole local
+// graph gives, on a shard with a halo (rank 1 of 2 of a random partition).
+TEST_P(FusedVsReference, InteriorPlusCompactBoundaryIsTheWholeGraph) {
+  tkg::Attention att = GetParam();
+  if (att == tkg::Attention::kSoftmax) GTEST_SKIP() << "softmax does not split (its row normalisation spans both sets)";
+  // Two communities (parity of the id), each a random graph, and 12 edges across; partitioned by community.
+  tkg::Dataset ds;
+  at::manual_seed(4);
+  at::Tensor u = at::randint(40, {400}, at::kLong), i = at::randint(30, {400}, at::kLong);
+  for (int k = 0; k < 400; ++k) {
+    const int64_t c = k % 2, across = k < 12;
+    ds.train.push(2 * u[k].item<int64_t>() + c, 2 * i[k].item<int64_t>() + (across ? 1 - c : c));
+  }
+  ds.test.push(0, 0);
+  tkg::finalize_dataset(ds);
+  std::vector<int32_t> part(static_cast<size_t>(ds.n_nodes()));
+  for (int64_t v = 0; v < ds.n_users; ++v) part[v] = static_cast<int32_t>(v % 2);
+  for (int64_t v = 0; v < ds.n_items; ++v) part[ds.n_users + v] = static_cast<int32_t>(v % 2);
+  tkg::Shard sh;
+  tkg::build_shards(ds, part, 2, 1, nullptr, [&](tkg::Shard&& s) {
+    if (s.rank == 1) sh = std::move(s);
+  });
+  ASSERT_GT(sh.n_halo(), 0);
+  tkg::LayerGraph all = tkg::build_layer_graph(sh), in = tkg::build_layer_graph(sh, tkg::EdgeSet::kInterior),
+                  bd = tkg::build_layer_graph(sh, tkg::EdgeSet::kBoundary);
+  ASSERT_EQ(in.indices.size(0) + bd.indices.size(0), all.indices.size(0));
+  ASSERT_GT(bd.indices.size(0), 0);
+  ASSERT_LT(bd.n_own, sh.n_own());  // compact: only rows with a halo neighbour
+  ASSERT_EQ(bd.n_local, bd.n_own + sh.n_halo());
+  const int64_t n_own = sh.n_own(), n_halo = sh.n_halo(), d = 16;
+  at::Tensor x = at::randn({all.n_local, d}, at::kDouble), b = at::randn({all.n_local}, at::kDouble);
+  at::Tensor gy = at::randn({n_own, d}, at::kDouble);
+  // Whole graph.
+  tkg::PropagateSaved s_all, s_in, s_bd;
+  at::Tensor y_all = tkg::propagate_forward(x, b, all, att, &s_all), gx_all, gb_all;
+  tkg::propagate_backward(s_all, gy, all, att, &gx_all, &gb_all);
+  // Split.
+  at::Tensor xo = x.narrow(0, 0, n_own), bo = b.narrow(0, 0, n_own);
+  at::Tensor xb = at::cat({xo.index_select(0, bd.rows), x.narrow(0, n_own, n_halo)}, 0);
+  at::Tensor bb = at::cat({bo.index_select(0, bd.rows), b.narrow(0, n_own, n_halo)}, 0);
+  at::Tensor y = tkg::propagate_forward(xo, bo, in, att, &s_in);
+  y.index_add_(0, bd.rows, tkg::propagate_forward(xb, bb, bd, att, &s_bd));
+  at::Tensor gx_in, gb_in, gx_bd, gb_bd;
+  tkg::propagate_backward(s_in, gy, in, att, &gx_in, &gb_in);
+  tkg::propagate_backward(s_bd, gy.index_select(0, bd.rows), bd, att, &gx_bd, &gb_bd);
+  at::Tensor gx = at::zeros_like(x), gb = at::zeros_like(b);
+  gx.narrow(0, 0, n_own).add_(gx_in).index_add_(0, bd.rows, gx_bd.narrow(0, 0, bd.n_own));
+  gx.narrow(0, n_own, n_halo).add_(gx_bd.narrow(0, bd.n_own, n_halo));
+  gb.narrow(0, 0, n_own).add_(gb_in).index_add_(0, bd.rows, gb_bd.narrow(0, 0, bd.n_own));
+  gb.narrow(0, n_own, n_halo).add_(gb_bd.narrow(0, bd.n_own, n_halo));
+  auto rel = [](const at::Tensor& a, const at::Tensor& r) {
+    return (a - r).abs().max().item<double>() / (r.abs().max().item<double>() + 1e-300);
+  };
+  EXPECT_LT(rel(y, y_all), 1e-12) << tkg::attention_name(att);
+  EXPECT_LT(rel(gx, gx_all), 1e-12) << tkg::attention_name(att);
+  if (att != tkg::Attention::kOne) EXPECT_LT(rel(gb, gb_all), 1e-12) << tkg::attention_name(att);
+}
+
 // The AVX2 path computes what the portable kernels compute, bit for bit (outputs and gradients).
 TEST(Propagate, SimdKernelsMatchPortableKernelsBitwise) {
   tkg::Dataset ds = random_graph(300, 200, 4000, 5);
