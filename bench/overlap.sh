@@ -23,7 +23,7 @@ else
 fi
 echo "# bench/overlap.sh $DATA P=$P reps=$REPS epochs=$EPOCHS threads=$THREADS $(date -u +%F' '%H:%M) UTC, commit $(git rev-parse --short HEAD)"
 CSV=$W/overlap.csv
-echo "overlap,rep,seconds_per_epoch,comm_s_max,compute_s_max,compute_s_min,final_loss,ndcg@20" > "$CSV.tmp"
+echo "overlap,rep,seconds_per_epoch,comm_s_max,compute_s_max,compute_s_min,final_loss,ndcg@20,peak_rss_mb_max" > "$CSV.tmp"
 for rep in $(seq 1 "$REPS"); do
   for ov in false true; do
     out=$W/run-$ov-$rep
@@ -39,7 +39,7 @@ pr = s["per_rank"]
 rows = [r for r in csv.DictReader(open(f"{out}/metrics.csv")) if r["final"] == "1"]
 print(f"{ov},{rep},{s['seconds_per_epoch']:.4f},{max(pr['comm_seconds_per_epoch']):.4f},"
       f"{max(pr['compute_seconds_per_epoch']):.4f},{min(pr['compute_seconds_per_epoch']):.4f},"
-      f"{float(rows[-1]['loss']):.8f},{s['test']['ndcg@20']:.8f}")
+      f"{float(rows[-1]['loss']):.8f},{s['test']['ndcg@20']:.8f},{s['peak_rss_mb']:.1f}")
 EOF
     tail -1 "$CSV.tmp"
   done
@@ -54,8 +54,13 @@ spread = {m: (min(float(r["seconds_per_epoch"]) for r in by[m]), max(float(r["se
 comm = {m: statistics.median(float(r["comm_s_max"]) for r in by[m]) for m in by}
 for m in by:
     print(f"overlap={m}: median {med[m]:.4f} s/epoch (min {spread[m][0]:.4f}, max {spread[m][1]:.4f}), "
-          f"communication (slowest rank) {comm[m]:.4f} s/epoch")
+          f"communication (slowest rank) {comm[m]:.4f} s/epoch, peak RSS "
+          f"{statistics.median(float(r['peak_rss_mb_max']) for r in by[m]):.0f} MiB")
 print(f"ratio overlap/no-overlap: {med['true'] / med['false']:.3f} (saves {med['false'] - med['true']:.4f} s/epoch)")
+# Runs alternate, so each repeat's pair saw the same machine: the paired ratios and their spread.
+pairs = sorted(float(t["seconds_per_epoch"]) / float(f["seconds_per_epoch"]) for f, t in zip(by["false"], by["true"]))
+print(f"paired ratios (overlap/no-overlap, per repeat): median {statistics.median(pairs):.3f}, "
+      f"min {pairs[0]:.3f}, max {pairs[-1]:.3f}, {sum(p < 1 for p in pairs)} of {len(pairs)} below 1")
 lf = {float(r["final_loss"]) for r in by["false"]}; lt = {float(r["final_loss"]) for r in by["true"]}
 nf = {float(r["ndcg@20"]) for r in by["false"]}; nt = {float(r["ndcg@20"]) for r in by["true"]}
 dl = max(abs(a - b) / abs(a) for a in lf for b in lt); dn = max(abs(a - b) for a in nf for b in nt)

@@ -57,9 +57,7 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   // composition runs (autograd backward).
   if (!fused_supported(device_)) model_.fused = false;
   if (attention_ == Attention::kOne) model_.use_beta = false;
-  graph_ = build_layer_graph(shard);
   halo_ = build_halo_plan(shard);
-  graph_ = layer_graph_to(graph_, device_);  // no copies on the CPU
   halo_.send_index = halo_.send_index.to(device_);
   halo_packed_ = halo_;
   halo_packed_.n_own = halo_.send_index.size(0);
@@ -69,6 +67,10 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   if (model_.overlap && model_.fused && attention_ != Attention::kSoftmax && comm_.size() > 1)
     overlap_ = std::make_unique<OverlapLayer>(make_overlap_layer(shard, device_, halo_, tcomm_, attention_));
   model_.overlap = overlap_ != nullptr;
+  // The whole local graph: for the plain layers, and for GNAQ (its layer 0 and its code refresh).
+  // The overlapped layers hold it split, so without GNAQ it is not built (a second copy of the
+  // shard's edges); quantize_now() builds it if needed.
+  if (!overlap_ || model_.quant.bits > 0) ensure_graph();
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
   at::Tensor emb = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
@@ -360,7 +362,13 @@ void Trainer::set_state(const TrainerState& s) {
   }
 }
 
+void Trainer::ensure_graph() {
+  if (graph_.indptr.defined()) return;
+  graph_ = layer_graph_to(build_layer_graph(shard_), device_);  // no copies on the CPU
+}
+
 void Trainer::quantize_now() {
+  ensure_graph();
   TableContext ctx{&graph_, &halo_, &tcomm_};
   table_ = std::make_unique<GnaqTable>(table_->parameter(), model_.quant, ctx);  // the fp32 table is gone
   auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());

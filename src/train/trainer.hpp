@@ -141,6 +141,7 @@ class Trainer {
   StepTiming& timing() { return timing_; }
 
  private:
+  void ensure_graph();  // builds graph_ once
   struct Forward {
     at::Tensor x0_local;     // [n_local, w] layer-0 embeddings (H⁰) of owned + halo nodes
     at::Tensor x0_owned;     // [n_own, w]
@@ -160,7 +161,7 @@ class Trainer {
   Communicator& tcomm_;  // the model's rows (comm_ unless a tensor communicator was given)
   at::Device device_;
   Attention attention_;
-  LayerGraph graph_;
+  LayerGraph graph_;  // the whole local graph; built when a plain layer or GNAQ needs it (ensure_graph)
   HaloPlan halo_;
   HaloPlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)
   std::unique_ptr<OverlapLayer> overlap_;  // interior/boundary graphs when layers overlap their exchange (else null)
