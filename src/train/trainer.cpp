@@ -53,6 +53,7 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
                train.pool_size > 0 ? train.pool_size
                                    : static_cast<int64_t>(std::llround(train.pool_fraction * static_cast<double>(shard.n_items)))) {
   TKG_CHECK(tcomm_.size() == comm_.size() && tcomm_.rank() == comm_.rank(), "tensor communicator must match the world");
+  single_rank_ = comm_.size() == 1;
   // The fused layer has CPU kernels and, in builds with them, CUDA kernels; without, the ATen
   // composition runs (autograd backward).
   if (!fused_supported(device_)) model_.fused = false;
@@ -137,7 +138,9 @@ Trainer::Forward Trainer::forward(bool with_halo) {
                               1);  // [n_send, w+1]
       // Layer 0 stays exact (it feeds the loss's λ term and RAU); deeper halos may travel as bf16.
       at::Tensor halo = halo_exchange(xb, halo_packed_, tcomm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
-      if (halo.size(0) == 0) {
+      // The exchange's output always feeds the layer, zero rows or not, so its backward (a
+      // collective) runs on every rank. Only a world of one skips the copy (no peer to pair with).
+      if (single_rank_) {
         xin = x;
         bin = bo;
       } else {
@@ -207,9 +210,11 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   Forward f = forward(/*with_halo=*/true);
   const int64_t n_step = comm_.all_reduce_sum(n);
   at::Tensor fetched = halo_exchange(f.final_owned, neg.fetch, tcomm_);                  // [n_fetched, w]
-  // [n_local + n_fetched, w]: owned, halo and fetched rows (no copy when there are only owned rows)
-  at::Tensor table = f.final_halo.size(0) == 0 && fetched.size(0) == 0 ? f.final_owned
-                                                                        : at::cat({f.final_owned, f.final_halo, fetched}, 0);
+  // [n_local + n_fetched, w]: owned, halo and fetched rows. Both exchanges feed the loss on every
+  // rank whatever their row counts (DESIGN §4 "Collective participation by construction"): a rank
+  // that fetched nothing still runs the fetch's backward, which returns the gradients of the rows
+  // its peers fetched from it. Only a world of one (no peers) reads the owned rows directly.
+  at::Tensor table = single_rank_ ? f.final_owned : at::cat({f.final_owned, f.final_halo, fetched}, 0);
   std::vector<int64_t> lu(static_cast<size_t>(n)), li(static_cast<size_t>(n));
   at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {

@@ -159,6 +159,7 @@ class Trainer {
   TrainOptions train_;
   Communicator& comm_;   // host buffers
   Communicator& tcomm_;  // the model's rows (comm_ unless a tensor communicator was given)
+  bool single_rank_ = false;  // a world of one: exchanges have no peer (the only shortcut allowed; never a rank's row counts)
   at::Device device_;
   Attention attention_;
   LayerGraph graph_;  // the whole local graph; built when a plain layer or GNAQ needs it (ensure_graph)
