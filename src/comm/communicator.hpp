@@ -17,6 +17,19 @@ namespace tkg {
 
 enum class DType { kFloat32, kFloat64, kInt64, kUInt8, kUInt16 };
 size_t dtype_size(DType t);
+const char* dtype_name(DType t);
+
+// The collectives of the interface (numbered on the wire: MPI tags carry the kind and the sequence).
+enum class Collective : uint8_t {
+  kAllToAllV = 1,
+  kAllToAllVStarted = 2,
+  kAllGatherV = 3,
+  kAllReduceSum = 4,
+  kAllReduceMax = 5,
+  kBroadcast = 6,
+  kBarrier = 7,
+};
+const char* collective_name(Collective c);
 
 // What a collective's bytes are for, so traffic can be reported per purpose (halo exchanges vs
 // negative-sample fetches vs evaluation). Set by the caller (TrafficScope); kOther by default.
@@ -45,6 +58,7 @@ struct CommStats {
 
 class Communicator {
  public:
+  Communicator();  // reads TKG_DEBUG_COLLECTIVES
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
@@ -62,10 +76,10 @@ class Communicator {
   virtual void all_to_all_v(const void* send, const std::vector<int64_t>& send_counts, void* recv,
                             const std::vector<int64_t>& recv_counts, DType type) = 0;
   // The same all-to-all-v, started now and finished by the returned handle's wait(), so that
-  // compute can run while the rows are in flight (DESIGN §4 "Overlap"). No other collective of
+  // compute can run while the rows are in flight (docs/scaling.md §3). No other collective of
   // this communicator may be called until it is finished (checked). Its time in stats() is the
   // time spent starting, testing and waiting, not the time the transfer was in flight. The default
-  // runs the blocking call at once (self; NCCL, whose calls are already asynchronous on its stream).
+  // runs the blocking call at once (self; NCCL, whose wait blocks the host until its stream is done).
   virtual std::unique_ptr<PendingExchange> start_all_to_all_v(const void* send, const std::vector<int64_t>& send_counts,
                                                               void* recv, const std::vector<int64_t>& recv_counts,
                                                               DType type);
@@ -104,7 +118,32 @@ class Communicator {
   }
   Traffic traffic() const { return traffic_; }
 
+  // The call site whose collectives follow ("negative_fetch.backward"), for error messages and the
+  // debug fingerprint; CollectiveSite sets it. Returns the previous one.
+  std::string set_site(std::string site);
+  const std::string& site() const { return site_; }
+  // Collectives called so far on this communicator: the sequence number of the last one. Every rank
+  // numbers its calls alike (the contract), so a number names the same collective on every rank.
+  uint64_t sequence() const { return seq_; }
+  // With TKG_DEBUG_COLLECTIVES=1 (or set here) every collective first all-gathers a fingerprint
+  // (kind, sequence, type, counts, call site) and the first mismatch throws CommError on every
+  // rank, naming each rank's collective and caller (in the spirit of TORCH_DISTRIBUTED_DEBUG=DETAIL).
+  void set_debug_collectives(bool on) { debug_ = on; }
+  bool debug_collectives() const { return debug_; }
+
  protected:
+  // Every collective of a backend starts with this: numbers it, and in debug mode compares its
+  // fingerprint across ranks first. counts: per-peer send/receive counts (all-to-all-v), receive
+  // counts (all-gather-v) or null; n: elements (reductions, own all-gather block) or bytes
+  // (broadcast); root: broadcast root. Returns the call's sequence number.
+  uint64_t enter(Collective kind, DType type, const std::vector<int64_t>* send_counts,
+                 const std::vector<int64_t>* recv_counts, int64_t n, int root = -1);
+  // "all_to_all_v #12 from 'negative_fetch.backward'": the collective numbered seq, of this rank.
+  std::string describe(Collective kind, uint64_t seq) const;
+  // The all-gather of one fixed-size block per rank that the debug check uses (not numbered, not
+  // checked itself). The default is a world of one.
+  virtual void gather_fingerprints(const void* mine, int64_t bytes, void* all);
+
   // Backends call this for every payload byte count they send to another rank.
   void count_sent(uint64_t bytes) {
     stats_.bytes_sent += bytes;
@@ -126,6 +165,24 @@ class Communicator {
 
   CommStats stats_;
   Traffic traffic_ = Traffic::kOther;
+
+ private:
+  uint64_t seq_ = 0;
+  std::string site_;
+  bool debug_ = false;
+};
+
+// Names the call site of the collectives of a scope (restores the previous one on exit).
+class CollectiveSite {
+ public:
+  CollectiveSite(Communicator& c, std::string site) : c_(c), old_(c.set_site(std::move(site))) {}
+  ~CollectiveSite() { c_.set_site(std::move(old_)); }
+  CollectiveSite(const CollectiveSite&) = delete;
+  CollectiveSite& operator=(const CollectiveSite&) = delete;
+
+ private:
+  Communicator& c_;
+  std::string old_;
 };
 
 // Marks the collectives of a scope as being for `t` (restores the previous purpose on exit).
@@ -147,7 +204,7 @@ class TrafficScope {
 constexpr int kExitCommFailure = 4;
 [[noreturn]] void fail_job(int rank, const std::string& message);
 using JobAbortHandler = void (*)(const std::string& message, int code);
-void set_job_abort_handler(JobAbortHandler handler);
+JobAbortHandler set_job_abort_handler(JobAbortHandler handler);  // returns the previous one
 
 // A world of one rank (P = 1): collectives are local copies.
 std::unique_ptr<Communicator> make_self_communicator();

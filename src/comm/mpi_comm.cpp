@@ -98,20 +98,40 @@ namespace {
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(double timeout_s) : timeout_s_(timeout_s) {
-    TKG_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
+    // Creation is bounded too: the duplicate and the node split are non-blocking calls waited on
+    // with the deadline (a rank that never arrives ends the job instead of hanging it here).
+    MPI_Request req;
+    TKG_MPI_CHECK(MPI_Comm_idup(MPI_COMM_WORLD, &comm_, &req));
+    std::vector<MPI_Request> reqs{req};
+    wait_raw(reqs, "MPI_Comm_idup (creating the communicator)");
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     TKG_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
     TKG_MPI_CHECK(MPI_Comm_size(comm_, &size_));
-    MPI_Comm local;
-    TKG_MPI_CHECK(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
-    TKG_MPI_CHECK(MPI_Comm_rank(local, &local_rank_));
-    TKG_MPI_CHECK(MPI_Comm_size(local, &local_size_));
-    MPI_Comm_free(&local);
+    int* ub = nullptr;
+    int flag = 0;
+    TKG_MPI_CHECK(MPI_Comm_get_attr(comm_, MPI_TAG_UB, &ub, &flag));
+    const int64_t tag_ub = flag && ub ? *ub : 32767;  // the standard's minimum
+    seq_mod_ = (tag_ub + 1) >> kKindBits;
+    // Ranks on this node: processor names all-gathered (MPI_COMM_TYPE_SHARED has no non-blocking split).
+    char name[MPI_MAX_PROCESSOR_NAME] = {0};
+    int len = 0;
+    TKG_MPI_CHECK(MPI_Get_processor_name(name, &len));
+    std::vector<char> all(static_cast<size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
+    TKG_MPI_CHECK(MPI_Iallgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+                                 comm_, &req));
+    reqs = {req};
+    wait_raw(reqs, "MPI_Iallgather (ranks per node)");
+    local_rank_ = local_size_ = 0;
+    for (int p = 0; p < size_; ++p) {
+      if (std::strncmp(all.data() + static_cast<size_t>(p) * MPI_MAX_PROCESSOR_NAME, name, MPI_MAX_PROCESSOR_NAME) != 0) continue;
+      if (p < rank_) ++local_rank_;
+      ++local_size_;
+    }
   }
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+    if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);  // local: marks it for freeing, never throws
   }
 
   int rank() const override { return rank_; }
@@ -122,96 +142,153 @@ class MpiCommunicator : public Communicator {
 
   void all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
                     DType t) override {
+    require_idle();
+    check_counts(sc, rc, "all_to_all_v");
+    const Call call{Collective::kAllToAllV, enter(Collective::kAllToAllV, t, &sc, &rc, 0)};
     CollectiveTimer timer(stats_);
-    Requests q = post_all_to_all_v(send, sc, recv, rc, t);
-    wait_all(q.reqs, "all_to_all_v (MPI_Isend/MPI_Irecv)", &q.peers);
+    Requests q = post_all_to_all_v(send, sc, recv, rc, t, call);
+    wait_all(q, call, "MPI_Isend/MPI_Irecv");
   }
 
   std::unique_ptr<PendingExchange> start_all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv,
                                                       const std::vector<int64_t>& rc, DType t) override {
+    require_idle();
+    check_counts(sc, rc, "all_to_all_v (started)");
+    const Call call{Collective::kAllToAllVStarted, enter(Collective::kAllToAllVStarted, t, &sc, &rc, 0)};
     Requests q;
     {
       CollectiveTimer timer(stats_);
-      q = post_all_to_all_v(send, sc, recv, rc, t);
+      q = post_all_to_all_v(send, sc, recv, rc, t, call);
     }
-    return std::make_unique<Pending>(*this, std::move(q));
+    return std::make_unique<Pending>(*this, std::move(q), call);
   }
 
   void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& rc, DType t) override {
     require_idle();
-    TKG_CHECK(static_cast<int>(rc.size()) == size_ && rc[rank_] == count, "all_gather_v counts");
+    TKG_CHECK(static_cast<int>(rc.size()) == size_ && rc[rank_] == count, "all_gather_v counts: " << rc.size()
+              << " entries for " << size_ << " ranks, own block " << count);
+    for (int64_t c : rc) TKG_CHECK(c >= 0, "all_gather_v: negative count " << c);
+    const Call call{Collective::kAllGatherV, enter(Collective::kAllGatherV, t, nullptr, &rc, count)};
     // An all-gather is an all-to-all-v in which every peer receives the same block.
-    std::vector<int64_t> sc(size_, count);
     const size_t es = dtype_size(t);
     CollectiveTimer timer(stats_);
     std::vector<int64_t> roff(size_ + 1, 0);
     for (int p = 0; p < size_; ++p) roff[p + 1] = roff[p] + rc[p];
-    std::vector<MPI_Request> reqs;
-    std::vector<int> peers;
+    Requests q;
     char* r = static_cast<char*>(recv);
     for (int p = 0; p < size_; ++p)
-      if (p != rank_) post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, false, reqs, peers);
+      if (p != rank_) post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, false, call, q);
     for (int p = 0; p < size_; ++p)
       if (p != rank_) {
-        post_chunks(static_cast<char*>(const_cast<void*>(send)), count * static_cast<int64_t>(es), p, true, reqs, peers);
+        post_chunks(static_cast<char*>(const_cast<void*>(send)), count * static_cast<int64_t>(es), p, true, call, q);
         count_sent(static_cast<uint64_t>(count) * es);
       }
     if (count) std::memmove(r + roff[rank_] * es, send, static_cast<size_t>(count) * es);
-    wait_all(reqs, "all_gather_v (MPI_Isend/MPI_Irecv)", &peers);
+    wait_all(q, call, "MPI_Isend/MPI_Irecv");
   }
 
-  void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_SUM, "MPI_Iallreduce(sum, double)"); }
-  void all_reduce_sum(int64_t* data, int64_t n) override { reduce(data, n, MPI_INT64_T, MPI_SUM, "MPI_Iallreduce(sum, int64)"); }
-  void all_reduce_max(double* data, int64_t n) override { reduce(data, n, MPI_DOUBLE, MPI_MAX, "MPI_Iallreduce(max, double)"); }
+  void all_reduce_sum(double* data, int64_t n) override {
+    reduce(data, n, MPI_DOUBLE, MPI_SUM, Collective::kAllReduceSum, DType::kFloat64, "MPI_Iallreduce(sum, double)");
+  }
+  void all_reduce_sum(int64_t* data, int64_t n) override {
+    reduce(data, n, MPI_INT64_T, MPI_SUM, Collective::kAllReduceSum, DType::kInt64, "MPI_Iallreduce(sum, int64)");
+  }
+  void all_reduce_max(double* data, int64_t n) override {
+    reduce(data, n, MPI_DOUBLE, MPI_MAX, Collective::kAllReduceMax, DType::kFloat64, "MPI_Iallreduce(max, double)");
+  }
 
   void broadcast(void* data, int64_t bytes, int root) override {
     require_idle();
+    TKG_CHECK(root >= 0 && root < size_ && bytes >= 0, "broadcast: root " << root << ", " << bytes << " bytes");
+    const Call call{Collective::kBroadcast, enter(Collective::kBroadcast, DType::kUInt8, nullptr, nullptr, bytes, root)};
     CollectiveTimer timer(stats_);
     char* p = static_cast<char*>(data);
     for (int64_t off = 0; off < bytes || (off == 0 && bytes == 0); off += g_max_message_bytes) {
       int n = static_cast<int>(std::min(g_max_message_bytes, bytes - off));
       MPI_Request req;
       TKG_MPI_CHECK(MPI_Ibcast(p + off, n, MPI_BYTE, root, comm_, &req));
-      std::vector<MPI_Request> reqs{req};
-      wait_all(reqs, "MPI_Ibcast");
+      Requests q;
+      q.reqs = {req};
+      wait_all(q, call, "MPI_Ibcast");
       if (bytes == 0) break;
     }
   }
 
   void barrier() override {
     require_idle();
+    const Call call{Collective::kBarrier, enter(Collective::kBarrier, DType::kUInt8, nullptr, nullptr, 0)};
     CollectiveTimer timer(stats_);
     MPI_Request req;
     TKG_MPI_CHECK(MPI_Ibarrier(comm_, &req));
+    Requests q;
+    q.reqs = {req};
+    wait_all(q, call, "MPI_Ibarrier");
+  }
+
+ protected:
+  void gather_fingerprints(const void* mine, int64_t bytes, void* all) override {
+    TKG_CHECK(bytes < INT_MAX, "fingerprint of " << bytes << " bytes");
+    MPI_Request req;
+    TKG_MPI_CHECK(MPI_Iallgather(mine, static_cast<int>(bytes), MPI_BYTE, all, static_cast<int>(bytes), MPI_BYTE, comm_, &req));
     std::vector<MPI_Request> reqs{req};
-    wait_all(reqs, "MPI_Ibarrier");
+    wait_raw(reqs, "MPI_Iallgather (TKG_DEBUG_COLLECTIVES fingerprint)");
   }
 
  private:
+  // Tags: the collective's kind in the low bits, its sequence number (mod seq_mod_) above, so a
+  // message can only complete the receive of the same collective, and a stray one names its own.
+  static constexpr int kKindBits = 3;
+  struct Call {
+    Collective kind;
+    uint64_t seq;
+  };
+  int tag_of(const Call& c) const {
+    return static_cast<int>(((c.seq % static_cast<uint64_t>(seq_mod_)) << kKindBits) | (static_cast<int>(c.kind) & 7));
+  }
+  // What a received tag says the sender was in: "all_to_all_v #12" (sequence modulo the tag range).
+  std::string tag_text(int tag) const {
+    const int kind = tag & 7;
+    const int64_t seq = tag >> kKindBits;
+    const char* name = kind >= 1 && kind <= 7 ? collective_name(static_cast<Collective>(kind)) : "an unknown collective";
+    return std::string(name) + " #" + std::to_string(seq);  // exact below seq_mod_ (2^28 with Open MPI)
+  }
+
   struct Requests {
     std::vector<MPI_Request> reqs;
-    std::vector<int> peers;  // of each request (a timeout names the ranks still missing)
+    std::vector<int> peers;      // of each request (a timeout names the ranks still missing); -1 for collectives
+    std::vector<int64_t> bytes;  // bytes each receive expects; -1 for sends and collectives
   };
 
   // An all-to-all-v in flight: its requests, tested or waited for by the owner.
   class Pending : public PendingExchange {
    public:
-    Pending(MpiCommunicator& c, Requests q) : c_(c), q_(std::move(q)) { ++c_.pending_; }
+    Pending(MpiCommunicator& c, Requests q, Call call) : c_(c), q_(std::move(q)), call_(call) { ++c_.pending_; }
     ~Pending() override {
-      if (!done_) wait();
+      // A started exchange is always completed so every rank's calls pair up; a failure here ends
+      // the job (a destructor never throws).
+      if (done_) return;
+      try {
+        wait();
+      } catch (const std::exception& e) {
+        fail_job(c_.rank_, std::string(e.what()) + " (while completing a started exchange)");
+      }
     }
     bool test() override {
       if (done_) return true;
       CollectiveTimer timer(c_.stats_);
       int flag = 0;
-      if (!q_.reqs.empty()) TKG_MPI_CHECK(MPI_Testall(static_cast<int>(q_.reqs.size()), q_.reqs.data(), &flag, MPI_STATUSES_IGNORE));
+      if (!q_.reqs.empty()) {
+        std::vector<MPI_Status> st(q_.reqs.size());
+        const int rc = MPI_Testall(static_cast<int>(q_.reqs.size()), q_.reqs.data(), &flag, st.data());
+        if (rc != MPI_SUCCESS || flag) c_.check_statuses(rc, st, q_, call_, "MPI_Testall");
+      }
       if (flag || q_.reqs.empty()) finish();
       return done_;
     }
     void wait() override {
       if (done_) return;
       CollectiveTimer timer(c_.stats_);
-      c_.wait_all(q_.reqs, "all_to_all_v (started; MPI_Isend/MPI_Irecv)", &q_.peers);
+      c_.wait_all(q_, call_, "MPI_Isend/MPI_Irecv (started)", /*check_stale=*/false);
       finish();
     }
 
@@ -219,17 +296,25 @@ class MpiCommunicator : public Communicator {
     void finish() {
       done_ = true;
       --c_.pending_;
+      c_.check_stale(call_);
     }
     MpiCommunicator& c_;
     Requests q_;
+    Call call_;
     bool done_ = false;
   };
 
+  void check_counts(const std::vector<int64_t>& sc, const std::vector<int64_t>& rc, const char* what) const {
+    TKG_CHECK(static_cast<int>(sc.size()) == size_ && static_cast<int>(rc.size()) == size_,
+              what << ": count vectors need " << size_ << " entries, got " << sc.size() << " and " << rc.size());
+    for (int p = 0; p < size_; ++p)
+      TKG_CHECK(sc[p] >= 0 && rc[p] >= 0, what << ": negative count for rank " << p << " (send " << sc[p] << ", recv " << rc[p] << ")");
+    TKG_CHECK(sc[rank_] == rc[rank_], what << ": self block: send " << sc[rank_] << " != recv " << rc[rank_]);
+  }
+
   // Posts the receives and sends of an all-to-all-v and copies the self block; counts the bytes.
   Requests post_all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
-                             DType t) {
-    TKG_CHECK(pending_ == 0, "a collective was called while a started all_to_all_v is still in flight");
-    TKG_CHECK(static_cast<int>(sc.size()) == size_ && static_cast<int>(rc.size()) == size_, "count vectors need P entries");
+                             DType t, const Call& call) {
     const size_t es = dtype_size(t);
     std::vector<int64_t> soff(size_ + 1, 0), roff(size_ + 1, 0);
     for (int p = 0; p < size_; ++p) soff[p + 1] = soff[p] + sc[p], roff[p + 1] = roff[p] + rc[p];
@@ -238,31 +323,32 @@ class MpiCommunicator : public Communicator {
     char* r = static_cast<char*>(recv);
     for (int p = 0; p < size_; ++p) {
       if (p == rank_) continue;
-      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, q.reqs, q.peers);
+      post_chunks(r + roff[p] * es, rc[p] * static_cast<int64_t>(es), p, /*is_send=*/false, call, q);
     }
     for (int p = 0; p < size_; ++p) {
       if (p == rank_) continue;
-      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, q.reqs, q.peers);
+      post_chunks(const_cast<char*>(s) + soff[p] * es, sc[p] * static_cast<int64_t>(es), p, /*is_send=*/true, call, q);
       count_sent(static_cast<uint64_t>(sc[p]) * es);
     }
-    TKG_CHECK(sc[rank_] == rc[rank_], "self block: send " << sc[rank_] << " != recv " << rc[rank_]);
     if (sc[rank_]) std::memmove(r + roff[rank_] * es, s + soff[rank_] * es, static_cast<size_t>(sc[rank_]) * es);
     return q;
   }
 
-  // Posts a transfer of `bytes` to/from `peer` as messages of at most g_max_message_bytes.
-  // A zero-byte transfer posts nothing (both sides agree on the count, so both skip it).
-  void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, std::vector<MPI_Request>& reqs,
-                   std::vector<int>& peers) {
+  // Posts a transfer of `bytes` to/from `peer` as messages of at most g_max_message_bytes, tagged
+  // with the collective. A zero-byte transfer posts nothing (both sides agree on the count, so
+  // both skip it; if they do not, the stray message is found by check_stale).
+  void post_chunks(char* buf, int64_t bytes, int peer, bool is_send, const Call& call, Requests& q) {
+    const int tag = tag_of(call);
     for (int64_t off = 0; off < bytes; off += g_max_message_bytes) {
       int n = static_cast<int>(std::min(g_max_message_bytes, bytes - off));
       MPI_Request req;
       if (is_send)
-        TKG_MPI_CHECK(MPI_Isend(buf + off, n, MPI_BYTE, peer, /*tag=*/7, comm_, &req));
+        TKG_MPI_CHECK(MPI_Isend(buf + off, n, MPI_BYTE, peer, tag, comm_, &req));
       else
-        TKG_MPI_CHECK(MPI_Irecv(buf + off, n, MPI_BYTE, peer, /*tag=*/7, comm_, &req));
-      reqs.push_back(req);
-      peers.push_back(peer);
+        TKG_MPI_CHECK(MPI_Irecv(buf + off, n, MPI_BYTE, peer, tag, comm_, &req));
+      q.reqs.push_back(req);
+      q.peers.push_back(peer);
+      q.bytes.push_back(is_send ? -1 : n);
     }
   }
 
@@ -271,24 +357,131 @@ class MpiCommunicator : public Communicator {
   }
 
   template <typename T>
-  void reduce(T* data, int64_t n, MPI_Datatype type, MPI_Op op, const char* what) {
+  void reduce(T* data, int64_t n, MPI_Datatype type, MPI_Op op, Collective kind, DType dt, const char* what) {
     require_idle();
+    TKG_CHECK(n >= 0, what << ": negative count " << n);
+    const Call call{kind, enter(kind, dt, nullptr, nullptr, n)};
     CollectiveTimer timer(stats_);
     const int64_t chunk = g_max_message_bytes / static_cast<int64_t>(sizeof(T));
     for (int64_t off = 0; off < n || (n == 0 && off == 0); off += std::max<int64_t>(chunk, 1)) {
       int cnt = static_cast<int>(std::min(chunk, n - off));
       MPI_Request req;
       TKG_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data + off, cnt, type, op, comm_, &req));
-      std::vector<MPI_Request> reqs{req};
-      wait_all(reqs, what);
+      Requests q;
+      q.reqs = {req};
+      wait_all(q, call, what);
       if (n == 0) break;
     }
   }
 
-  // Waits for every request, polling; past the deadline the job is aborted with a message that
-  // names the peers still missing (peers[k]: the peer of reqs[k], when point-to-point).
-  void wait_all(std::vector<MPI_Request>& reqs, const char* what, const std::vector<int>* peers = nullptr) {
-    if (reqs.empty()) return;
+  // After a rank finished collective `call`, no message of a collective numbered up to it may be
+  // left unreceived: one is a collective its sender made and this rank did not (or with other
+  // counts). It is received (so it does not meet a later receive) and the job ends naming both.
+  void check_stale(const Call& call) {
+    int flag = 0;
+    MPI_Status st;
+    TKG_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &st));
+    if (!flag) return;  // the usual case: nothing waiting
+    // Something is waiting: a message of a later collective from a peer already there is fine.
+    // The first waiting message of each peer is its oldest one, so a stale one is found per peer.
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      TKG_MPI_CHECK(MPI_Iprobe(p, MPI_ANY_TAG, comm_, &flag, &st));
+      if (!flag) continue;
+      const int64_t mine = static_cast<int64_t>(call.seq % static_cast<uint64_t>(seq_mod_)), theirs = st.MPI_TAG >> kKindBits;
+      const int64_t ahead = ((theirs - mine) % seq_mod_ + seq_mod_) % seq_mod_;  // how far the sender is ahead
+      if (ahead != 0 && ahead < seq_mod_ / 2) continue;
+      int count = 0;
+      MPI_Get_count(&st, MPI_BYTE, &count);
+      // Received, so that it cannot complete a later receive of the same tag.
+      MPI_Message msg;
+      int got = 0;
+      MPI_Improbe(p, st.MPI_TAG, comm_, &got, &msg, MPI_STATUS_IGNORE);
+      if (got) {
+        std::vector<char> sink(static_cast<size_t>(std::max(count, 0)) + 1);
+        MPI_Mrecv(sink.data(), count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+      }
+      throw CommError("rank " + std::to_string(rank_) + ": a message of " + std::to_string(count) + " bytes from rank " +
+                      std::to_string(p) + " for its " + tag_text(st.MPI_TAG) + " arrived after this rank finished " +
+                      describe(call.kind, call.seq) + " without expecting it: the ranks' collectives are out of order (a "
+                      "rank skipped a collective, or the ranks disagree on its counts); run with TKG_DEBUG_COLLECTIVES=1 "
+                      "to find the call");
+    }
+  }
+
+  // Raises the error of a failed or mis-sized receive (statuses of a completed wait).
+  void check_statuses(int rc, const std::vector<MPI_Status>& st, const Requests& q, const Call& call, const char* what) {
+    for (size_t k = 0; k < q.reqs.size() && k < st.size(); ++k) {
+      if (k >= q.bytes.size() || q.bytes[k] < 0) continue;
+      const int err = rc == MPI_ERR_IN_STATUS ? st[k].MPI_ERROR : MPI_SUCCESS;
+      int got = 0;
+      if (err == MPI_SUCCESS) MPI_Get_count(&st[k], MPI_BYTE, &got);
+      if (err == MPI_SUCCESS && got == q.bytes[k]) continue;
+      const std::string from = "rank " + std::to_string(q.peers[k]);
+      throw CommError("rank " + std::to_string(rank_) + ": " + describe(call.kind, call.seq) + ": the message from " + from +
+                      (err == MPI_SUCCESS ? " has " + std::to_string(got) + " bytes"
+                                          : " failed (" + mpi_error_string(err) + ")") +
+                      " where " + std::to_string(q.bytes[k]) + " bytes were expected; " + from + " sent it in its " +
+                      tag_text(st[k].MPI_TAG) + ": the ranks disagree on the counts of this collective");
+    }
+    if (rc != MPI_SUCCESS)
+      throw CommError("rank " + std::to_string(rank_) + ": " + describe(call.kind, call.seq) + ": " + what + " failed: " +
+                      mpi_error_string(rc));
+  }
+
+  // Waits for every request of collective `call`, polling; checks what arrived; past the deadline
+  // the job is aborted with a message naming the collective and the peers still missing (and
+  // what they are in, when a message of theirs is waiting here).
+  void wait_all(Requests& q, const Call& call, const char* what, bool check_stale_after = true) {
+    if (!q.reqs.empty()) {
+      std::vector<MPI_Status> st(q.reqs.size());
+      auto start = std::chrono::steady_clock::now();
+      int spins = 0;
+      for (;;) {
+        int done = 0;
+        const int rc = MPI_Testall(static_cast<int>(q.reqs.size()), q.reqs.data(), &done, st.data());
+        if (rc != MPI_SUCCESS || done) {
+          check_statuses(rc, st, q, call, what);
+          break;
+        }
+        if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        if (spins % 4096 == 0 &&
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_)
+          fail_job(rank_, "timeout: " + describe(call.kind, call.seq) + " (" + what + ") did not complete within " +
+                              std::to_string(timeout_s_) + " s" + missing_peers(q) + "; aborting the job");
+      }
+    }
+    if (check_stale_after) check_stale(call);
+  }
+
+  // "; no answer from rank 2 (it is in all_reduce_sum #40)": the peers whose requests are open.
+  std::string missing_peers(Requests& q) {
+    std::vector<int> late;
+    bool collective = false;
+    for (size_t k = 0; k < q.reqs.size(); ++k) {
+      int flag = 1;
+      if (q.reqs[k] != MPI_REQUEST_NULL) MPI_Test(&q.reqs[k], &flag, MPI_STATUS_IGNORE);
+      if (flag) continue;
+      if (k >= q.peers.size() || q.peers[k] < 0) {
+        collective = true;
+        continue;
+      }
+      if (std::find(late.begin(), late.end(), q.peers[k]) == late.end()) late.push_back(q.peers[k]);
+    }
+    if (collective || late.empty()) return "; some rank did not join (lost, stalled, or in another collective)";
+    std::sort(late.begin(), late.end());
+    std::string out;
+    for (int p : late) {
+      int flag = 0;
+      MPI_Status st;
+      MPI_Iprobe(p, MPI_ANY_TAG, comm_, &flag, &st);
+      out += (out.empty() ? "" : ", ") + std::to_string(p) + (flag ? " (a message of its " + tag_text(st.MPI_TAG) + " waits here)" : "");
+    }
+    return "; no answer from rank " + out + " (lost, stalled, or in another collective)";
+  }
+
+  // A bounded wait on requests outside the numbered collectives (creation, fingerprints).
+  void wait_raw(std::vector<MPI_Request>& reqs, const char* what) {
     auto start = std::chrono::steady_clock::now();
     int spins = 0;
     for (;;) {
@@ -297,30 +490,16 @@ class MpiCommunicator : public Communicator {
       if (done) return;
       if (++spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
       if (spins % 4096 == 0 &&
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
-        std::string missing;
-        if (peers) {
-          std::vector<int> late;
-          for (size_t k = 0; k < reqs.size(); ++k) {
-            int flag = 1;
-            if (reqs[k] != MPI_REQUEST_NULL) MPI_Test(&reqs[k], &flag, MPI_STATUS_IGNORE);
-            if (!flag && std::find(late.begin(), late.end(), (*peers)[k]) == late.end()) late.push_back((*peers)[k]);
-          }
-          std::sort(late.begin(), late.end());
-          for (int p : late) missing += (missing.empty() ? "" : ", ") + std::to_string(p);
-          if (!missing.empty()) missing = "; no answer from rank " + missing + " (lost, stalled, or in another collective)";
-        } else {
-          missing = "; some rank did not join (lost, stalled, or in another collective)";
-        }
-        fail_job(rank_, "timeout: " + std::string(what) + " did not complete within " + std::to_string(timeout_s_) + " s" +
-                            missing + "; aborting the job");
-      }
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_)
+        fail_job(world_rank_or_minus1(), "timeout: " + std::string(what) + " did not complete within " +
+                                             std::to_string(timeout_s_) + " s; some rank did not join; aborting the job");
     }
   }
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int pending_ = 0;  // started exchanges not yet finished (no other collective may start meanwhile)
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  int64_t seq_mod_ = 4096;  // sequence numbers wrap at this (tags <= MPI_TAG_UB)
   double timeout_s_;
 };
 

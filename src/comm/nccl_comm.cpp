@@ -41,7 +41,7 @@ int cuda_device_count() {
 }
 
 NcclComm::NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device, double timeout_s)
-    : nranks_(nranks), rank_(rank), device_(device) {
+    : nranks_(nranks), rank_(rank), device_(device), timeout_s_(timeout_s) {
   TKG_CUDA_CHECK(cudaSetDevice(device));
   ncclUniqueId nid;
   std::memcpy(nid.internal, id.data(), kNcclUniqueIdBytes);
@@ -54,9 +54,33 @@ NcclComm::NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device
 }
 
 NcclComm::~NcclComm() {
-  if (!comm_) return;
-  if (aborted_) return;
-  TKG_NCCL_CHECK_NOTHROW(ncclCommDestroy(static_cast<ncclComm_t>(comm_)));
+  if (!comm_ || aborted_) return;
+  // Bounded teardown that never throws: ncclCommFinalize flushes the communicator's work with its
+  // peers (non-blocking here, so it is polled with the deadline); a peer that died makes it time
+  // out, and the communicator is aborted instead of destroyed (which could wait forever).
+  ncclComm_t c = static_cast<ncclComm_t>(comm_);
+  const ncclResult_t fin = ncclCommFinalize(c);
+  if (fin != ncclSuccess && fin != ncclInProgress) {
+    abort();
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    ncclResult_t state = ncclSuccess;
+    if (ncclCommGetAsyncError(c, &state) != ncclSuccess || (state != ncclSuccess && state != ncclInProgress)) {
+      abort();
+      return;
+    }
+    if (state == ncclSuccess) break;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
+      std::fprintf(stderr, "[rank %d] ncclCommFinalize did not finish within %.0f s; NCCL communicator aborted\n", rank_,
+                   timeout_s_);
+      abort();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  TKG_NCCL_CHECK_NOTHROW(ncclCommDestroy(c));
 }
 
 void NcclComm::abort() {

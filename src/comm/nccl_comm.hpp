@@ -31,6 +31,7 @@ class NcclComm {
   // call return at once, and wait_ready() bounds the wait, so a peer that never joins ends the
   // job with CommError after `timeout_s` instead of a hang.
   NcclComm(const NcclUniqueIdBytes& id, int nranks, int rank, int device, double timeout_s);
+  // Finalizes (bounded by timeout_s; aborts on timeout or error) and destroys; never throws.
   ~NcclComm();
   NcclComm(const NcclComm&) = delete;
   NcclComm& operator=(const NcclComm&) = delete;
@@ -52,6 +53,7 @@ class NcclComm {
  private:
   void* comm_ = nullptr;
   int nranks_ = 0, rank_ = 0, device_ = 0;
+  double timeout_s_ = 600;  // bounds initialisation, every wait and the teardown
   bool aborted_ = false;
 };
 

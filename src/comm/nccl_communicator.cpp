@@ -60,6 +60,8 @@ class NcclCommunicator : public Communicator {
 
   void all_to_all_v(const void* send, const std::vector<int64_t>& sc, void* recv, const std::vector<int64_t>& rc,
                     DType t) override {
+    check_counts(sc, rc, send, recv, "all_to_all_v");
+    const uint64_t seq = enter(Collective::kAllToAllV, t, &sc, &rc, 0);
     const size_t es = dtype_size(t);
     CollectiveTimer timer(stats_);
     ncclComm_t c = static_cast<ncclComm_t>(comm_->raw());
@@ -72,10 +74,14 @@ class NcclCommunicator : public Communicator {
       so += sc[p], ro += rc[p];
     }
     TKG_NCCL_CHECK(ncclGroupEnd());
-    wait("all_to_all_v (ncclSend/ncclRecv)");
+    wait(describe(Collective::kAllToAllV, seq) + " (ncclSend/ncclRecv)");
   }
 
   void all_gather_v(const void* send, int64_t count, void* recv, const std::vector<int64_t>& rc, DType t) override {
+    TKG_CHECK(static_cast<int>(rc.size()) == size() && rc[rank()] == count, "NCCL all_gather_v counts: " << rc.size()
+              << " entries for " << size() << " ranks, own block " << count);
+    for (int64_t c : rc) TKG_CHECK(c >= 0, "NCCL all_gather_v: negative count " << c);
+    const uint64_t seq = enter(Collective::kAllGatherV, t, nullptr, &rc, count);
     const size_t es = dtype_size(t);
     CollectiveTimer timer(stats_);
     ncclComm_t c = static_cast<ncclComm_t>(comm_->raw());
@@ -88,14 +94,22 @@ class NcclCommunicator : public Communicator {
       ro += rc[p];
     }
     TKG_NCCL_CHECK(ncclGroupEnd());
-    wait("all_gather_v (ncclSend/ncclRecv)");
+    wait(describe(Collective::kAllGatherV, seq) + " (ncclSend/ncclRecv)");
   }
 
-  void all_reduce_sum(double* data, int64_t n) override { reduce(data, n, ncclFloat64, ncclSum, "ncclAllReduce(sum)"); }
-  void all_reduce_sum(int64_t* data, int64_t n) override { reduce(data, n, ncclInt64, ncclSum, "ncclAllReduce(sum)"); }
-  void all_reduce_max(double* data, int64_t n) override { reduce(data, n, ncclFloat64, ncclMax, "ncclAllReduce(max)"); }
+  void all_reduce_sum(double* data, int64_t n) override {
+    reduce(data, n, ncclFloat64, ncclSum, Collective::kAllReduceSum, DType::kFloat64, "ncclAllReduce(sum)");
+  }
+  void all_reduce_sum(int64_t* data, int64_t n) override {
+    reduce(data, n, ncclInt64, ncclSum, Collective::kAllReduceSum, DType::kInt64, "ncclAllReduce(sum)");
+  }
+  void all_reduce_max(double* data, int64_t n) override {
+    reduce(data, n, ncclFloat64, ncclMax, Collective::kAllReduceMax, DType::kFloat64, "ncclAllReduce(max)");
+  }
 
   void broadcast(void* data, int64_t bytes, int root) override {
+    TKG_CHECK(root >= 0 && root < size() && bytes >= 0, "NCCL broadcast: root " << root << ", " << bytes << " bytes");
+    const uint64_t seq = enter(Collective::kBroadcast, DType::kUInt8, nullptr, nullptr, bytes, root);
     CollectiveTimer timer(stats_);
     // One group for all chunks: a non-blocking communicator allows one call in progress at a time.
     TKG_NCCL_CHECK(ncclGroupStart());
@@ -105,12 +119,38 @@ class NcclCommunicator : public Communicator {
                                    static_cast<ncclComm_t>(comm_->raw()), stream_));
     }
     TKG_NCCL_CHECK(ncclGroupEnd());
-    wait("ncclBroadcast");
+    wait(describe(Collective::kBroadcast, seq) + " (ncclBroadcast)");
   }
 
-  void barrier() override { control_.barrier(); }
+  void barrier() override {
+    enter(Collective::kBarrier, DType::kUInt8, nullptr, nullptr, 0);
+    control_.barrier();
+  }
+
+ protected:
+  // Fingerprints travel over the MPI control plane (host memory).
+  void gather_fingerprints(const void* mine, int64_t bytes, void* all) override {
+    CollectiveSite site(control_, "nccl fingerprint: " + this->site());
+    control_.all_gather_v(mine, bytes, all, std::vector<int64_t>(static_cast<size_t>(size()), bytes), DType::kUInt8);
+  }
 
  private:
+  // The count vectors of an all-to-all-v: P entries, none negative, the self block consistent,
+  // buffers present where counts are not zero (a bad plan is an error, not a device overrun).
+  void check_counts(const std::vector<int64_t>& sc, const std::vector<int64_t>& rc, const void* send, const void* recv,
+                    const char* what) const {
+    const int P = size(), me = rank();
+    TKG_CHECK(static_cast<int>(sc.size()) == P && static_cast<int>(rc.size()) == P,
+              "NCCL " << what << ": count vectors need " << P << " entries, got " << sc.size() << " and " << rc.size());
+    int64_t ts = 0, tr = 0;
+    for (int p = 0; p < P; ++p) {
+      TKG_CHECK(sc[p] >= 0 && rc[p] >= 0, "NCCL " << what << ": negative count for rank " << p);
+      ts += sc[p], tr += rc[p];
+    }
+    TKG_CHECK(sc[me] == rc[me], "NCCL " << what << ": self block: send " << sc[me] << " != recv " << rc[me]);
+    TKG_CHECK((ts == 0 || send) && (tr == 0 || recv), "NCCL " << what << ": null buffer for " << ts << " / " << tr << " elements");
+  }
+
   void send_chunks(const char* buf, int64_t count, DType t, int peer, ncclComm_t c) {
     for (int64_t off = 0; off < count; off += g_max_chunk_elems) {
       size_t n = static_cast<size_t>(std::min<int64_t>(count - off, g_max_chunk_elems));
@@ -124,7 +164,9 @@ class NcclCommunicator : public Communicator {
     }
   }
   template <typename T>
-  void reduce(T* data, int64_t n, ncclDataType_t type, ncclRedOp_t op, const char* what) {
+  void reduce(T* data, int64_t n, ncclDataType_t type, ncclRedOp_t op, Collective kind, DType dt, const char* what) {
+    TKG_CHECK(n >= 0, what << ": negative count " << n);
+    const uint64_t seq = enter(kind, dt, nullptr, nullptr, n);
     CollectiveTimer timer(stats_);
     TKG_NCCL_CHECK(ncclGroupStart());
     for (int64_t off = 0; off < n; off += g_max_chunk_elems) {
@@ -132,13 +174,14 @@ class NcclCommunicator : public Communicator {
       TKG_NCCL_CHECK(ncclAllReduce(data + off, data + off, cnt, type, op, static_cast<ncclComm_t>(comm_->raw()), stream_));
     }
     TKG_NCCL_CHECK(ncclGroupEnd());
-    wait(what);
+    wait(describe(kind, seq) + " (" + what + ")");
   }
   // Bounded wait: the non-blocking communicator leaves ncclInProgress (the group is enqueued),
   // then the stream completes; NCCL's asynchronous error state is polled all along.
   // A timeout or an NCCL error ends the job as the MPI backend does (fail_job: exit code 4 on
   // every rank, the message naming this rank and the call).
-  void wait(const char* what) {
+  void wait(const std::string& what_s) {
+    const char* what = what_s.c_str();
     auto start = std::chrono::steady_clock::now();
     try {
       comm_->wait_ready(timeout_s_, what);

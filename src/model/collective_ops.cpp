@@ -23,11 +23,39 @@ HaloPlan build_halo_plan(const Shard& s) {
   p.send_index = at::from_blob(const_cast<int64_t*>(s.send_list.data()), {static_cast<int64_t>(s.send_list.size())},
                                at::TensorOptions().dtype(at::kLong))
                      .clone();
+  TKG_CHECK(static_cast<int32_t>(s.send_offsets.size()) == s.parts + 1 && static_cast<int32_t>(s.halo_offsets.size()) == s.parts + 1,
+            "halo plan: shard offsets need " << s.parts + 1 << " entries");
+  TKG_CHECK(s.send_offsets.back() == static_cast<int64_t>(s.send_list.size()) && s.halo_offsets.back() == s.n_halo(),
+            "halo plan: the send offsets end at " << s.send_offsets.back() << " for " << s.send_list.size()
+            << " send rows, the halo offsets at " << s.halo_offsets.back() << " for " << s.n_halo() << " halo rows");
   for (int32_t r = 0; r < s.parts; ++r) {
     p.send_rows.push_back(s.send_offsets[r + 1] - s.send_offsets[r]);
     p.recv_rows.push_back(s.halo_offsets[r + 1] - s.halo_offsets[r]);
   }
+  validate_plan(p, s.parts, s.rank);
   return p;
+}
+
+void validate_plan(const HaloPlan& p, int P, int me) {
+  const std::string& n = p.name;
+  TKG_CHECK(static_cast<int>(p.send_rows.size()) == P && static_cast<int>(p.recv_rows.size()) == P,
+            "plan '" << n << "': " << p.send_rows.size() << " send and " << p.recv_rows.size() << " receive counts for " << P << " ranks");
+  int64_t ts = 0, tr = 0;
+  for (int r = 0; r < P; ++r) {
+    TKG_CHECK(p.send_rows[r] >= 0 && p.recv_rows[r] >= 0, "plan '" << n << "': negative count for rank " << r);
+    ts += p.send_rows[r], tr += p.recv_rows[r];
+  }
+  TKG_CHECK(me < 0 || me >= P || (p.send_rows[me] == 0 && p.recv_rows[me] == 0),
+            "plan '" << n << "': rank " << me << " sends " << p.send_rows[me] << " rows to itself");
+  TKG_CHECK(tr == p.n_halo, "plan '" << n << "': receives " << tr << " rows but its receive block has " << p.n_halo);
+  const int64_t n_send = p.send_index.defined() ? p.send_index.numel() : 0;
+  TKG_CHECK(ts == n_send, "plan '" << n << "': sends " << ts << " rows but its send index has " << n_send);
+  TKG_CHECK(!p.packed || n_send == p.n_own, "plan '" << n << "': packed, but " << n_send << " send rows for " << p.n_own << " input rows");
+  if (n_send > 0) {
+    const at::Tensor ix = p.send_index.to(at::kCPU);
+    const int64_t lo = ix.min().item<int64_t>(), hi = ix.max().item<int64_t>();
+    TKG_CHECK(lo >= 0 && hi < p.n_own, "plan '" << n << "': send index within [" << lo << ", " << hi << "] for " << p.n_own << " rows");
+  }
 }
 
 namespace {
@@ -69,6 +97,7 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     at::Tensor send = plan->packed ? owned.contiguous() : owned.index_select(0, plan->send_index).contiguous();  // [n_send, w]
     fault_point("forward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
+    CollectiveSite site(*comm, "halo_exchange(" + plan->name + ").forward");
     return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
@@ -81,48 +110,13 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
                                      : at::zeros({plan->n_halo, w}, plan->send_index.options().dtype(at::kFloat));  // [n_halo, w]
     fault_point("backward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
+    CollectiveSite site(*comm, "halo_exchange(" + plan->name + ").backward");
     at::Tensor back = move_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm, bf16);  // [n_send, w]
     // Nothing sent: no gradient for the owned rows (undefined = zeros to autograd, no [n_own, w] fill).
     if (plan->send_index.size(0) == 0) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
     if (plan->packed) return {back, at::Tensor(), at::Tensor(), at::Tensor()};  // rows in send order already
     at::Tensor g_owned = at::zeros({plan->n_own, w}, g.options()).index_add_(0, plan->send_index, back);
     return {g_owned, at::Tensor(), at::Tensor(), at::Tensor()};
-  }
-};
-
-class AllGatherRowsFunction : public torch::autograd::Function<AllGatherRowsFunction> {
- public:
-  static at::Tensor forward(AutogradContext* ctx, at::Tensor rows, const std::vector<int64_t>* rows_per_rank,
-                            Communicator* comm) {
-    TKG_CHECK(rows.dim() == 2 && rows.scalar_type() == at::kFloat, "rows must be [q, w] float32");
-    ctx->saved_data["counts"] = reinterpret_cast<int64_t>(rows_per_rank);
-    ctx->saved_data["width"] = rows.size(1);
-    ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
-    const int64_t w = rows.size(1);
-    int64_t total = 0;
-    for (int64_t q : *rows_per_rank) total += q;
-    // Staged through the communicator's memory when the rows live elsewhere.
-    at::Tensor src = rows.to(comm_device(*comm)).contiguous();  // [q_r, w]
-    at::Tensor out = at::empty({total, w}, src.options());        // [Σq, w]
-    comm->all_gather_v(src.data_ptr<float>(), src.numel(), out.data_ptr<float>(), element_counts(*rows_per_rank, w),
-                       DType::kFloat32);
-    ctx->saved_data["like"] = at::empty({0}, rows.options());  // device and dtype of the rows
-    out = out.to(rows.device());
-    return out;
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grad) {
-    auto* counts = reinterpret_cast<const std::vector<int64_t>*>(ctx->saved_data["counts"].toInt());
-    auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
-    const int64_t w = ctx->saved_data["width"].toInt();
-    int64_t total = 0;
-    for (int64_t q : *counts) total += q;
-    // [Σq, w]: block p is the gradient of rank p's rows (zeros if this rank's copy was unused).
-    const at::Tensor like = ctx->saved_data["like"].toTensor();
-    at::Tensor g = grad[0].defined() ? grad[0] : at::zeros({total, w}, like.options());  // [Σq, w]
-    const int P = comm->size(), me = comm->rank();
-    const int64_t mine = (*counts)[me];
-    at::Tensor parts = exchange_rows(g, *counts, std::vector<int64_t>(P, mine), P * mine, *comm).view({P, mine, w});  // [P, q_me, w]
-    return {parts.sum(0), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -146,8 +140,5 @@ at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communic
   return HaloExchangeFunction::apply(owned, &plan, &comm, bf16);
 }
 
-at::Tensor all_gather_rows(const at::Tensor& rows, const std::vector<int64_t>& rows_per_rank, Communicator& comm) {
-  return AllGatherRowsFunction::apply(rows, &rows_per_rank, &comm);
-}
 
 }  // namespace tkg

@@ -4,6 +4,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <string>
 #include <vector>
 
 #include "comm/communicator.hpp"
@@ -20,8 +21,16 @@ struct HaloPlan {
   int64_t n_own = 0, n_halo = 0;      // rows of the owned table; rows received (the "halo" of the plan)
   bool packed = false;               // the input already is the send rows in order (send_index = 0..n_own-1): no gather
   Traffic traffic = Traffic::kHalo;  // what its bytes are counted as (negative fetches reuse the plan type)
+  std::string name = "halo";         // in error messages and as the collectives' call site
 };
-HaloPlan build_halo_plan(const Shard& shard);  // send_index on the CPU; .to() a device as needed
+// The shard's layer halo plan, validated; send_index on the CPU (.to() a device as needed).
+HaloPlan build_halo_plan(const Shard& shard);
+
+// Checks a plan against the world it runs in, when it is built: P entries per count vector, no
+// negative count, nothing to or from this rank itself, send rows = the send index's length
+// (packed: = n_own), receive rows = n_halo, every send index within the n_own rows. Throws
+// InternalError naming the plan (a bad plan is an error here, not a buffer overrun later).
+void validate_plan(const HaloPlan& plan, int world_size, int rank);
 
 // Element counts of row blocks: rows[p] * width for each p (the counts a collective takes).
 std::vector<int64_t> element_counts(const std::vector<int64_t>& rows, int64_t width);
@@ -44,9 +53,5 @@ at::Tensor exchange_rows(const at::Tensor& send, const std::vector<int64_t>& sen
 // to nearest even), for the deeper layers' halos.
 at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm, bool bf16 = false);
 
-// Forward: all-gather-v of `rows` [q_r, w] float32 (CPU or CUDA) -> [Σ q_p, w] in rank order.
-// Backward: every rank's gradient of the gathered rows is summed back into the contributing rank's
-// rows (a reduce-scatter implemented as all-to-all-v + sum).
-at::Tensor all_gather_rows(const at::Tensor& rows, const std::vector<int64_t>& rows_per_rank, Communicator& comm);
 
 }  // namespace tkg

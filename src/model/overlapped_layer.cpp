@@ -37,12 +37,13 @@ using torch::autograd::variable_list;
 class RowsInFlight {
  public:
   RowsInFlight(const at::Tensor& send, const std::vector<int64_t>& send_rows, const std::vector<int64_t>& recv_rows,
-               int64_t n_recv, Communicator& comm, Traffic traffic, bool bf16)
+               int64_t n_recv, Communicator& comm, Traffic traffic, bool bf16, const char* site_name)
       : home_(send.device()) {
     const int64_t c = send.size(1);
     send_ = send.to(comm_device(comm), bf16 ? at::kBFloat16 : at::kFloat).contiguous();  // [n_send, c]
     recv_ = at::empty({n_recv, c}, send_.options());                                      // [n_recv, c]
     TrafficScope scope(comm, traffic);
+    CollectiveSite site(comm, site_name);
     pending_ = comm.start_all_to_all_v(send_.data_ptr(), element_counts(send_rows, c), recv_.data_ptr(), element_counts(recv_rows, c),
                                        bf16 ? DType::kUInt16 : DType::kFloat32);
     progress_ = [this] { pending_->test(); };
@@ -82,7 +83,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     // [n_send, w+1]: the send rows of x with their β, as one message.
     at::Tensor send = at::cat({x_own.index_select(0, plan.send_index), b_own.index_select(0, plan.send_index).unsqueeze(1)}, 1);
     fault_point("forward", L->comm->rank());  // TKG_FAULT_INJECT (failure tests)
-    RowsInFlight flight(send, plan.send_rows, plan.recv_rows, plan.n_halo, *L->comm, plan.traffic, bf16);
+    RowsInFlight flight(send, plan.send_rows, plan.recv_rows, plan.n_halo, *L->comm, plan.traffic, bf16,
+                        "overlapped_layer.forward");
     PropagateSaved s_int, s_bnd;
     at::Tensor y;  // [n_own, w]
     {
@@ -136,7 +138,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     if (grad[1].defined()) g_halo.narrow(1, 0, w).add_(grad[1]);
     fault_point("backward", L->comm->rank());  // TKG_FAULT_INJECT (failure tests)
     const int64_t n_send = plan.send_index.size(0);
-    RowsInFlight flight(g_halo, plan.recv_rows, plan.send_rows, n_send, *L->comm, plan.traffic, bf16);
+    RowsInFlight flight(g_halo, plan.recv_rows, plan.send_rows, n_send, *L->comm, plan.traffic, bf16,
+                        "overlapped_layer.backward");
     at::Tensor gx, gb;  // [n_own, w], [n_own]
     {
       profile::Scope ps("layer.backward.interior");

@@ -52,6 +52,7 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
       pack_codes(cd.data_ptr<uint8_t>() + k * d, static_cast<size_t>(d), static_cast<int>(bits), sp + k * row + L);
     }
     TrafficScope scope(*comm, plan->traffic);
+    CollectiveSite site(*comm, "quantized_halo(" + plan->name + ").forward");
     at::Tensor recv = exchange_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm);  // [n_halo, row] CPU
     const uint8_t* rp = recv.data_ptr<uint8_t>();
     at::Tensor hl = at::empty({plan->n_halo, L}, at::kFloat);   // [n_halo, L]
@@ -74,6 +75,7 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
     const at::TensorOptions f32 = plan->send_index.options().dtype(at::kFloat);  // the model's device
     at::Tensor g = grad[0].defined() ? grad[0] : at::zeros({plan->n_halo, L}, f32);  // [n_halo, L]
     TrafficScope scope(*comm, plan->traffic);
+    CollectiveSite site(*comm, "quantized_halo(" + plan->name + ").backward");
     at::Tensor back = exchange_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm);  // [n_send, L]
     at::Tensor g_own = at::zeros({plan->n_own, L}, f32).index_add_(0, plan->send_index, back);
     return {g_own, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};

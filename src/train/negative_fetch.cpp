@@ -16,6 +16,7 @@ NegativeFetch::NegativeFetch(const Shard& shard, const LocalIndex& local, Commun
 
 NegativeRows NegativeFetch::plan(const std::vector<int64_t>& negatives, const at::Device& device) {
   TrafficScope scope(comm_, Traffic::kNegatives);
+  CollectiveSite site(comm_, "negative_fetch.plan");
   const int64_t n = static_cast<int64_t>(negatives.size()), n_local = shard_.n_local();
   // Local rows of owned and halo negatives; the others are remote.
   std::vector<int64_t> row(static_cast<size_t>(n));
@@ -75,6 +76,8 @@ NegativeRows NegativeFetch::plan(const std::vector<int64_t>& negatives, const at
   out.fetch.n_own = shard_.n_own();
   out.fetch.n_halo = out.n_fetched;
   out.fetch.traffic = Traffic::kNegatives;
+  out.fetch.name = "negative_fetch";
+  validate_plan(out.fetch, comm_.size(), comm_.rank());
   if (any_count)
     out.owner_counts = at::from_blob(owner_counts.data(), {shard_.n_own()}, at::kFloat).to(device, false, /*copy=*/true);
   return out;

@@ -64,6 +64,8 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   halo_packed_.n_own = halo_.send_index.size(0);
   halo_packed_.send_index = at::arange(halo_packed_.n_own, halo_.send_index.options());
   halo_packed_.packed = true;
+  halo_packed_.name = "halo (send rows)";
+  validate_plan(halo_packed_, comm_.size(), comm_.rank());
   // Overlap needs the split kernels (fused, not softmax) and a halo to hide (P > 1).
   if (model_.overlap && model_.fused && attention_ != Attention::kSoftmax && comm_.size() > 1)
     overlap_ = std::make_unique<OverlapLayer>(make_overlap_layer(shard, device_, halo_, tcomm_, attention_));
@@ -85,7 +87,10 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   opt_ = std::make_unique<torch::optim::AdamW>(std::vector<at::Tensor>{table_->parameter(), B_},
                                                torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
 
-  global_lines_ = comm_.all_reduce_sum(lines_.size());
+  {
+    CollectiveSite site(comm_, "trainer.global_lines");
+    global_lines_ = comm_.all_reduce_sum(static_cast<int64_t>(lines_.size()));
+  }
   fetch_ = std::make_unique<NegativeFetch>(shard, local_, comm_);
 }
 
@@ -208,7 +213,10 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   timing_.negatives_fetched += neg.n_fetched;
   std::optional<profile::Scope> ps_fwd(std::in_place, "step.forward_and_loss");
   Forward f = forward(/*with_halo=*/true);
-  const int64_t n_step = comm_.all_reduce_sum(n);
+  const int64_t n_step = [&] {
+    CollectiveSite site(comm_, "trainer.step_lines");
+    return comm_.all_reduce_sum(n);
+  }();
   at::Tensor fetched = halo_exchange(f.final_owned, neg.fetch, tcomm_);                  // [n_fetched, w]
   // [n_local + n_fetched, w]: owned, halo and fetched rows. Both exchanges feed the loss on every
   // rank whatever their row counts (DESIGN §4 "Collective participation by construction"): a rank
@@ -248,6 +256,7 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     loss.backward();
   }
   profile::Scope ps_end("step.loss_value");
+  CollectiveSite site(comm_, "trainer.loss_value");
   return comm_.all_reduce_sum(loss.item<double>());
 }
 

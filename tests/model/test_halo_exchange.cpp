@@ -49,20 +49,6 @@ TEST(HaloExchange, ForwardAndBackwardMatchTheFullTable) {
   }
 }
 
-TEST(AllGatherRows, BackwardSumsEveryRanksGradient) {
-  const int P = world().size(), me = world().rank();
-  std::vector<int64_t> counts(P);
-  for (int p = 0; p < P; ++p) counts[p] = 2 * p + 1;
-  at::Tensor mine = at::full({counts[me], 3}, static_cast<float>(me)).requires_grad_(true);
-  at::Tensor all = tkg::all_gather_rows(mine, counts, world());
-  ASSERT_EQ(all.size(0), P * P);
-  int64_t o = 0;
-  for (int p = 0; p < P; ++p, o += counts[p - 1]) EXPECT_EQ(all[o][0].item<float>(), static_cast<float>(p));
-  // Rank r weights the gathered rows by (r + 1): the gradient of my rows is Σ_r (r + 1).
-  at::Tensor g = torch::autograd::grad({(all * static_cast<float>(me + 1)).sum()}, {mine})[0];
-  EXPECT_TRUE(at::allclose(g, at::full_like(g, static_cast<float>(P * (P + 1) / 2))));
-}
-
 #include "model/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
 
