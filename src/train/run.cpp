@@ -25,6 +25,7 @@
 #include "eval/ring_evaluator.hpp"
 #include "train/checkpoint.hpp"
 #include "train/exports.hpp"
+#include "train/loop_decision.hpp"
 #include "train/outputs.hpp"
 #include "train/progress.hpp"
 #include "train/report.hpp"
@@ -170,7 +171,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     }
     return trainer.evaluate(split, p.users.local, keep, [&](double f) { progress.evaluation(p.name, f, now_s() - v0); });
   };
-  double best = resumed.best, last_loss = 0;
+  double best = resumed.best, best_score = 0, last_loss = 0;
   int64_t best_epoch = resumed.best_epoch, epochs_run = resumed.epoch, saved_epoch = -1;
   double train_s_total = resumed.train_seconds, train_s_since = 0;
   double last_ckpt_t = now_s();  // when the last resumable checkpoint was written (or the run started)
@@ -206,14 +207,17 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     train_s_total += es;
     train_s_since += es;
     epochs_run = epoch;
-    if (!std::isfinite(last_loss)) {
+    // Every branch of the loop is rank 0's decision, broadcast (loop_decision.hpp).
+    EpochDecision div;
+    div.diverged = !std::isfinite(last_loss);
+    if (broadcast_decision(comm, div).diverged) {
       if (me == 0) std::fprintf(stderr, "tkg-train: error: loss is %f at epoch %lld (diverged; lower train.lr)\n",
                                 last_loss, static_cast<long long>(epoch));
       return 3;
     }
     const bool eval_now = epoch % t.eval_every == 0 || epoch == t.epochs;
     progress.epoch(epoch, t.epochs, last_loss, train_s_total / static_cast<double>(epoch), eval_now);
-    bool stop = false;
+    EpochDecision d;  // filled on rank 0 (the others' values are ignored), then broadcast
     if (eval_now) {
     const double v0 = now_s();
     MetricSums m = run_eval(val_plan, val_split, nullptr);
@@ -252,25 +256,34 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
       std::fflush(stdout);
     }
     train_s_since = 0;
-    if (score > best) {
-      best = score;
+    d.improved = score > best;
+    d.early_stop = !d.improved && epoch - best_epoch >= t.patience;
+    best_score = score;
+    }  // eval_now
+    // Inputs from every rank: the slowest rank's time since the last checkpoint, and whether a
+    // stop signal reached any rank. Rank 0 decides from them.
+    double inputs[2] = {now_s() - last_ckpt_t, stop_signal_received(me, epoch) ? 1.0 : 0.0};
+    {
+      CollectiveSite site(comm, "run.decision_inputs");
+      comm.all_reduce_max(inputs, 2);
+    }
+    if (o.checkpoint_every > 0)
+      d.checkpoint = epoch % o.checkpoint_every == 0;
+    else  // at most one per checkpoint_interval_s (a checkpoint costs about as much as a few short epochs)
+      d.checkpoint = eval_now && inputs[0] >= o.checkpoint_interval_s;
+    d.stop_signal = inputs[1] > 0;
+    d = broadcast_decision(comm, d);
+    if (d.improved) {
+      best = best_score;
       best_epoch = epoch;
       trainer.save_best();
-    } else if (epoch - best_epoch >= t.patience) {
-      if (me == 0) std::printf("early stop: no %s improvement for %lld epochs\n", t.select_metric.c_str(),
-                               static_cast<long long>(epoch - best_epoch));
-      stop = true;
     }
-    }  // eval_now
-    if (o.checkpoint_every > 0) {
-      if (epoch % o.checkpoint_every == 0) checkpoint(epoch);
-    } else if (eval_now) {
-      // At most one per checkpoint_interval_s (a checkpoint costs about as much as a few short
-      // epochs); the slowest rank's clock decides, so every rank agrees.
-      if (comm.all_reduce_max(now_s() - last_ckpt_t) >= o.checkpoint_interval_s) checkpoint(epoch);
-    }
-    // A stop signal on any rank: every rank checkpoints and ends (all ranks agree first).
-    if (comm.all_reduce_max(stop_signal_received(me, epoch) ? 1.0 : 0.0) > 0) {
+    if (d.early_stop && me == 0)
+      std::printf("early stop: no %s improvement for %lld epochs\n", t.select_metric.c_str(),
+                  static_cast<long long>(epoch - best_epoch));
+    if (d.checkpoint) checkpoint(epoch);
+    // A stop signal on any rank: every rank checkpoints and ends.
+    if (d.stop_signal) {
       checkpoint(epoch);
       if (me == 0) {
         progress.break_line();
@@ -280,7 +293,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
       }
       return kExitInterrupted;
     }
-    if (stop) break;
+    if (d.early_stop) break;
   }
   checkpoint(epochs_run);
   progress.break_line();
