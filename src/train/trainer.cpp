@@ -17,6 +17,7 @@
 #include "eval/ring_evaluator.hpp"
 #include "model/bpr_loss.hpp"
 #include "model/index_tensor.hpp"
+#include "model/lambda_weights.hpp"
 #include "model/optimizer_state.hpp"
 #include "train/init.hpp"
 #include "train/negative_fetch.hpp"
@@ -244,8 +245,9 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     at::Tensor xu = table.index_select(0, tu);                                 // [n, w]
     at::Tensor s_pos = (xu * table.index_select(0, ti)).sum(1);                // [n]
     at::Tensor s_neg = (xu * table.index_select(0, tj)).sum(1);                // [n]
-    at::Tensor wts = lambda_weights(lu, s_pos.detach().to(at::kCPU).contiguous(), s_neg.detach().to(at::kCPU).contiguous())
-                         .to(device_);  // [n]
+    at::Tensor sp = s_pos.detach().to(at::kCPU).contiguous(), sn = s_neg.detach().to(at::kCPU).contiguous();  // [n]
+    std::vector<float> wv = lambda_weights(lu, sp.data_ptr<float>(), sn.data_ptr<float>());
+    at::Tensor wts = at::from_blob(wv.data(), {n}, at::kFloat).to(device_, false, /*copy=*/true);  // [n]
     loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
   }
   last_final_ = f.final_owned.detach();
@@ -398,40 +400,6 @@ void Trainer::load_quantized(const uint8_t* codes, const float* levels, const fl
   static_cast<GnaqTable&>(*table_).load(codes, levels);
   at::NoGradGuard no_grad;
   B_.copy_(at::from_blob(const_cast<float*>(beta), B_.sizes(), at::kFloat));
-}
-
-// LambdaLoss-style weights (|ΔNDCG| of swapping the pair): each owned user's list in this step is
-// its positives and negatives, ranked by score; the pair (i, j) of a line gets
-// |1/log2(1+r_i) − 1/log2(1+r_j)| / IDCG_u (gains 1 for positives, 0 for negatives; IDCG over the
-// user's m positives). Lines of a user are contiguous.
-//   s_pos, s_neg: [n] float32 scores (detached) -> [n] float32 weights
-at::Tensor Trainer::lambda_weights(const std::vector<int64_t>& lu, const at::Tensor& s_pos, const at::Tensor& s_neg) {
-  const int64_t n = static_cast<int64_t>(lu.size());
-  at::Tensor w = at::zeros({n}, at::kFloat);
-  float* wp = w.data_ptr<float>();
-  const float *sp = s_pos.data_ptr<float>(), *sn = s_neg.data_ptr<float>();
-  std::vector<std::pair<float, int64_t>> list;  // (score, 2k for the positive of line k, 2k+1 for its negative)
-  std::vector<double> rank_of;
-  for (int64_t b = 0; b < n;) {
-    int64_t e = b;
-    while (e < n && lu[e] == lu[b]) ++e;
-    const int64_t m = e - b;
-    list.clear();
-    for (int64_t k = b; k < e; ++k) list.emplace_back(sp[k], 2 * (k - b)), list.emplace_back(sn[k], 2 * (k - b) + 1);
-    std::sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
-      return x.first != y.first ? x.first > y.first : x.second < y.second;
-    });
-    rank_of.assign(static_cast<size_t>(2 * m), 0.0);
-    for (size_t r = 0; r < list.size(); ++r) rank_of[list[r].second] = static_cast<double>(r + 1);
-    double idcg = 0;
-    for (int64_t r = 1; r <= m; ++r) idcg += 1.0 / std::log2(1.0 + static_cast<double>(r));
-    for (int64_t k = b; k < e; ++k) {
-      const double ri = rank_of[2 * (k - b)], rj = rank_of[2 * (k - b) + 1];
-      wp[k] = static_cast<float>(std::fabs(1.0 / std::log2(1.0 + ri) - 1.0 / std::log2(1.0 + rj)) / idcg);
-    }
-    b = e;
-  }
-  return w;
 }
 
 }  // namespace tkg

@@ -152,7 +152,6 @@ class Trainer {
   // false: owned final rows only (evaluation). Collective either way; every rank passes the same.
   Forward forward(bool with_halo);
   at::Tensor beta_owned(int l) const;
-  at::Tensor lambda_weights(const std::vector<int64_t>& lu, const at::Tensor& s_pos, const at::Tensor& s_neg);
 
   const Shard& shard_;
   ModelOptions model_;

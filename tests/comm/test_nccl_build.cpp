@@ -1,7 +1,9 @@
 // The NCCL/CUDA translation unit links and its library answers; no GPU is needed for these calls.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "comm/comm_error.hpp"
 #include "comm/nccl_comm.hpp"
@@ -13,29 +15,37 @@ TEST(NcclBuild, LibraryVersionIsAtLeast2_9) {
   EXPECT_EQ(s.substr(0, 2), "2.");
 }
 
-TEST(NcclBuild, DeviceCountIsZeroWithNoVisibleGpu) {
-  // Hidden before the CUDA runtime starts (no earlier test touches it): on any machine the count
-  // is then 0, not an exception or garbage.
-  ::setenv("CUDA_VISIBLE_DEVICES", "", 1);
-  EXPECT_EQ(tkg::cuda_device_count(), 0);
+// Each check that depends on the CUDA runtime's view of the machine runs in a fresh child
+// process (a death test re-executed in "threadsafe" style), with CUDA_VISIBLE_DEVICES hidden before
+// the runtime starts there: the result does not depend on test order or on this machine's GPUs.
+class NcclBuildChild : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+TEST_F(NcclBuildChild, DeviceCountIsZeroWithNoVisibleGpu) {
+  EXPECT_EXIT(
+      {
+        ::setenv("CUDA_VISIBLE_DEVICES", "", 1);
+        std::exit(tkg::cuda_device_count() == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 #include "comm/nccl_communicator.hpp"
 
-TEST(NcclBuild, CommunicatorNeedsAGpuAndSaysSo) {
-  if (tkg::cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present: covered by the GPU run (docs/gpu.md)";
-  auto control = tkg::make_self_communicator();
-  try {
-    tkg::make_nccl_communicator(*control);
-    FAIL() << "expected CommError without a GPU";
-  } catch (const tkg::CommError& e) {
-    EXPECT_NE(std::string(e.what()).find("needs a GPU"), std::string::npos) << e.what();
-  }
-}
-
-TEST(NcclBuild, LocalRankFromEnvironment) {
-  setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3", 1);
-  EXPECT_EQ(tkg::local_rank_from_env(0), 3);
-  unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
-  EXPECT_EQ(tkg::local_rank_from_env(7), 7);
+TEST_F(NcclBuildChild, CommunicatorNeedsAGpuAndSaysSo) {
+  EXPECT_EXIT(
+      {
+        ::setenv("CUDA_VISIBLE_DEVICES", "", 1);
+        auto control = tkg::make_self_communicator();
+        try {
+          tkg::make_nccl_communicator(*control);
+        } catch (const tkg::CommError& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+          std::exit(std::string(e.what()).find("needs a GPU") != std::string::npos ? 0 : 2);
+        }
+        std::exit(3);  // no error without a GPU
+      },
+      ::testing::ExitedWithCode(0), "needs a GPU");
 }

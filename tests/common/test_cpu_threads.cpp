@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <cstdlib>
 
 #include "comm/communicator.hpp"
@@ -55,9 +57,31 @@ TEST(CpuThreads, ConfiguredThenOmpThenSlurmThenMask) {
   EXPECT_EQ(tkg::choose_threads(0, 1).source, "SLURM_CPUS_PER_TASK");
 }
 
-TEST(CpuThreads, AffinityMaskIsWithinTheNode) {
-  EXPECT_GE(tkg::affinity_cpus(), 1);
+// The mask the process is bound to decides, as a launcher's binding would: bound to one CPU, the
+// count is 1 and a rank without an explicit choice takes 1 thread from the mask; the old mask is
+// restored after.
+TEST(CpuThreads, AffinityMaskIsReadAndChosen) {
+  cpu_set_t old;
+  CPU_ZERO(&old);
+  ASSERT_EQ(sched_getaffinity(0, sizeof old, &old), 0);
+  EXPECT_EQ(tkg::affinity_cpus(), CPU_COUNT(&old));
   EXPECT_LE(tkg::affinity_cpus(), tkg::node_cpus());
+  int first = 0;
+  while (!CPU_ISSET(first, &old)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  const int bound = tkg::affinity_cpus();
+  EnvVar omp("OMP_NUM_THREADS", nullptr), slurm("SLURM_CPUS_PER_TASK", nullptr);
+  const tkg::ThreadChoice c = tkg::choose_threads(0, 1);
+  ASSERT_EQ(sched_setaffinity(0, sizeof old, &old), 0);
+  EXPECT_EQ(bound, 1);
+  if (tkg::node_cpus() > 1) {
+    EXPECT_EQ(c.threads, 1);
+    EXPECT_EQ(c.source, "affinity mask");
+  }
+  EXPECT_EQ(tkg::affinity_cpus(), CPU_COUNT(&old));
 }
 
 TEST(LocalRank, LauncherVariableBeatsInheritedSlurmLocalId) {

@@ -1,5 +1,6 @@
 // GoogleTest main for multi-rank tests: initialises MPI, silences the output of ranks other than
-// 0, combines failures across ranks so every rank exits with the same status.
+// 0, combines failures across ranks so every rank exits with the same status (77 when every
+// test was skipped everywhere: CTest shows it as skipped).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
   MPI_Allreduce(&local_fail, &failed_ranks, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (local_fail && rank != 0) std::fprintf(stderr, "rank %d had failures\n", rank);
   if (rank == 0) std::printf("%d of %d ranks failed\n", failed_ranks, size);
+  // Every test skipped on every rank (e.g. GPU tests on a CPU machine): CTest's SKIP_RETURN_CODE.
+  const ::testing::UnitTest& u = *::testing::UnitTest::GetInstance();
+  int all_skipped = u.test_to_run_count() > 0 && u.skipped_test_count() == u.test_to_run_count() ? 1 : 0, every = 0;
+  MPI_Allreduce(&all_skipped, &every, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Finalize();
-  return failed_ranks ? 1 : 0;
+  if (failed_ranks) return 1;
+  return every ? 77 : 0;
 }
