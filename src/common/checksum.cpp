@@ -44,3 +44,30 @@ uint32_t crc32_file(const std::string& path, uint64_t* size_out) {
 }
 
 }  // namespace tkg
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace tkg {
+
+void RowSetHash::add(int64_t id, const void* bytes, size_t size) {
+  const uint64_t h = XXH3_64bits_withSeed(bytes, size, static_cast<uint64_t>(id));
+  lanes_[0] = (lanes_[0] + static_cast<int64_t>(h & 0xffffffffu)) & 0xffffffff;
+  lanes_[1] = (lanes_[1] + static_cast<int64_t>(h >> 32)) & 0xffffffff;
+}
+
+void RowSetHash::add(const RowSetHash& o) {
+  lanes_[0] = (lanes_[0] + o.lanes_[0]) & 0xffffffff;
+  lanes_[1] = (lanes_[1] + o.lanes_[1]) & 0xffffffff;
+}
+
+void RowSetHash::reduce() {
+  lanes_[0] &= 0xffffffff;
+  lanes_[1] &= 0xffffffff;
+}
+
+uint64_t RowSetHash::value() const {
+  return (static_cast<uint64_t>(lanes_[1] & 0xffffffff) << 32) | static_cast<uint64_t>(lanes_[0] & 0xffffffff);
+}
+
+}  // namespace tkg

@@ -95,15 +95,19 @@ void export_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::
   comm.barrier();
   at::Tensor codes = tr.codes().to(at::kCPU).contiguous(), levels = tr.levels().detach().to(at::kCPU).contiguous();
   at::Tensor beta = tr.beta_logits().detach().to(at::kCPU).contiguous();  // host copies
-  gnaq_write(path, h, s.owned, codes.data_ptr<uint8_t>(), levels.data_ptr<float>(),
-             std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data_ptr<float>());
-  comm.barrier();
-  if (comm.rank() == 0) gnaq_seal(path, h);
+  RowSetHash hash = gnaq_write(path, h, s.owned, codes.data_ptr<uint8_t>(), levels.data_ptr<float>(),
+                               std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data_ptr<float>());
+  {
+    CollectiveSite site(comm, "export_gnaq.row_hash");
+    comm.all_reduce_sum(hash.lanes(), 2);  // every rank has written and flushed its rows
+  }
+  hash.reduce();
+  if (comm.rank() == 0) gnaq_seal(path, h, hash.value());
   comm.barrier();
 }
 
-void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path) {
-  GnaqHeader h = gnaq_open(path);
+void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm) {
+  GnaqHeader h = gnaq_open(path);  // header and trailer only
   if (h.n_users != s.n_users || h.n_items != s.n_items)
     throw InputError(path, 0, "model is for " + std::to_string(h.n_users) + " users and " + std::to_string(h.n_items) +
                                   " items, the data has " + std::to_string(s.n_users) + " and " + std::to_string(s.n_items));
@@ -117,8 +121,26 @@ void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::st
   const int64_t L = int64_t{1} << h.bits;
   std::vector<uint8_t> codes(static_cast<size_t>(s.n_own() * h.dim));
   std::vector<float> levels(static_cast<size_t>(s.n_own() * L)), beta(static_cast<size_t>(s.n_own_users * h.beta_columns));
-  gnaq_read(path, h, s.owned, codes.data(), levels.data(),
-            std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data());
+  // Each rank reads its own rows; their hashes summed over ranks must be the file's.
+  // A rank that cannot read its rows says so in the same reduction (no peer is left waiting).
+  RowSetHash hash;
+  std::string error;
+  try {
+    hash = gnaq_read(path, h, s.owned, codes.data(), levels.data(),
+                     std::vector<int64_t>(s.owned.begin(), s.owned.begin() + s.n_own_users), beta.data());
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  int64_t sums[3] = {hash.lanes()[0], hash.lanes()[1], !error.empty()};
+  {
+    CollectiveSite site(comm, "load_gnaq.row_hash");
+    comm.all_reduce_sum(sums, 3);
+  }
+  if (!error.empty()) throw InputError(path, 0, "rank " + std::to_string(comm.rank()) + ": " + error);
+  if (sums[2]) throw InputError(path, 0, "another rank could not read its rows of the model");
+  hash.lanes()[0] = sums[0], hash.lanes()[1] = sums[1];
+  hash.reduce();
+  if (h.version >= 2 && hash.value() != h.row_hash) throw InputError(path, 0, "GNAQ model checksum mismatch (rows corrupt)");
   tr.load_quantized(codes.data(), levels.data(), beta.data());
 }
 

@@ -22,6 +22,6 @@ void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const s
 
 // RUNDIR/model.gnaq: codes + FP8 levels + β (collective), and loading it (checks the options).
 void export_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm);
-void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path);
+void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm);  // collective
 
 }  // namespace tkg

@@ -24,7 +24,10 @@ namespace tkg {
 namespace {
 
 constexpr const char* kFormat = "tkg-train-state";
-constexpr int kVersion = 1;
+// Version 2: each file's rows carry an order-free row-set hash (common/checksum.hpp) that every
+// rank computes over the rows it writes or reads, so no rank reads the whole checkpoint. Version 1
+// (a CRC-32 of each whole file, checked by rank 0) is still read.
+constexpr int kVersion = 2;
 
 std::string ckpt_name(int64_t epoch) {
   char buf[32];
@@ -105,8 +108,9 @@ boost::property_tree::ptree check_checkpoint(const std::string& dir, const Shard
   try {
     std::istringstream in(read_file(manifest));
     boost::property_tree::read_json(in, pt);
-    if (pt.get<std::string>("format") != kFormat || pt.get<int>("version") != kVersion)
-      throw InputError(manifest, 0, std::string("not a version-") + std::to_string(kVersion) + " " + kFormat + " manifest");
+    const int version = pt.get<int>("version");
+    if (pt.get<std::string>("format") != kFormat || (version != 1 && version != kVersion))
+      throw InputError(manifest, 0, std::string("not a version-1 or -") + std::to_string(kVersion) + " " + kFormat + " manifest");
     for (const auto& [key, value] : must_match(s, m, t)) {
       // Option names contain dots: address them with '/' as the path separator.
       const std::string have = pt.get<std::string>(boost::property_tree::ptree::path_type("options/" + key, '/'));
@@ -115,14 +119,16 @@ boost::property_tree::ptree check_checkpoint(const std::string& dir, const Shard
                                                       value + " (same dataset and options needed to resume)");
     }
     if (verify_files) {
+      // Presence and sizes (a stat each); the contents: version 1 by CRC here, version 2 by every
+      // rank's row hashes when the rows are read (verify_rows).
       for (const auto& [name, f] : pt.get_child("files")) {
         const std::string path = dir + "/" + name;
+        std::error_code ec;
         if (!path_exists(path)) throw InputError(path, 0, "file named in the manifest is missing");
-        uint64_t bytes = 0;
-        const uint32_t crc = crc32_file(path, &bytes);
-        if (bytes != f.get<uint64_t>("bytes"))
+        const uint64_t bytes = fs::file_size(path, ec);
+        if (ec || bytes != f.get<uint64_t>("bytes"))
           throw InputError(path, 0, "has " + std::to_string(bytes) + " bytes, the manifest says " + f.get<std::string>("bytes") + " (truncated?)");
-        if (crc != f.get<uint32_t>("crc32")) throw InputError(path, 0, "checksum mismatch (file corrupt)");
+        if (version == 1 && crc32_file(path) != f.get<uint32_t>("crc32")) throw InputError(path, 0, "checksum mismatch (file corrupt)");
       }
     }
   } catch (const boost::property_tree::ptree_error& e) {
@@ -147,12 +153,28 @@ std::vector<std::string> complete_checkpoints(const std::string& root) {
 
 // Rank 0 decides, every rank learns: a string (or the error that stops the run) from rank 0.
 std::string share_from_rank0(const std::string& mine, Communicator& comm) {
+  CollectiveSite site(comm, "checkpoint.share_from_rank0");
   int64_t len = static_cast<int64_t>(mine.size());
   comm.broadcast(&len, sizeof len, 0);
   std::string out = mine;
   out.resize(static_cast<size_t>(len));
   if (len) comm.broadcast(out.data(), len, 0);
   return out;
+}
+
+// This rank's row hash of part `p` (rows of `x` by the global ids they are stored at).
+RowSetHash hash_rows(const Part& p, const at::Tensor& x, const std::vector<int64_t>& ids) {
+  RowSetHash h;
+  const size_t row = static_cast<size_t>(p.cols) * npy_type_size(p.type);
+  const char* data = static_cast<const char*>(x.data_ptr());
+  for (size_t k = 0; k < ids.size(); ++k) h.add(ids[k], data + k * row, row);
+  return h;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 }  // namespace
@@ -177,19 +199,31 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
   }
   error = share_from_rank0(error, comm);
   if (!error.empty()) throw InputError(root, 0, "cannot write a checkpoint: " + error);
-  // Every rank its rows; any rank's failure is everyone's.
+  // Every rank its rows, flushed by the rank that wrote them, and their row hash; any rank's
+  // failure is everyone's. One reduction carries the failures and the hashes.
   std::vector<int64_t> users = user_ids(s);
+  std::vector<int64_t> sums(1 + 2 * parts.size(), 0);  // [failed, (lane 0, lane 1) per part]
   try {
-    for (const Part& p : parts) {
+    for (size_t k = 0; k < parts.size(); ++k) {
+      const Part& p = parts[k];
       at::Tensor* x = tensor_of(st, p.name);
       TKG_CHECK(x && x->defined(), "checkpoint part " << p.name << " has no data");
-      npy_write_rows(dir + "/" + p.name, p.cols, p.type, p.users_only ? users : s.owned, x->data_ptr());
+      const std::vector<int64_t>& ids = p.users_only ? users : s.owned;
+      npy_write_rows(dir + "/" + p.name, p.cols, p.type, ids, x->data_ptr());
+      fsync_path(dir + "/" + p.name);
+      RowSetHash h = hash_rows(p, *x, ids);
+      sums[1 + 2 * k] = h.lanes()[0], sums[2 + 2 * k] = h.lanes()[1];
     }
     error.clear();
   } catch (const std::exception& e) {
     error = "rank " + std::to_string(me) + ": " + e.what();
   }
-  int64_t failed = comm.all_reduce_sum(static_cast<int64_t>(!error.empty()));
+  sums[0] = !error.empty();
+  {
+    CollectiveSite site(comm, "checkpoint.row_hashes");
+    comm.all_reduce_sum(sums.data(), static_cast<int64_t>(sums.size()));
+  }
+  const int64_t failed = sums[0];
   if (failed) {
     if (!error.empty()) throw InputError(root, 0, "cannot write a checkpoint: " + error);
     throw InputError(root, 0, "cannot write a checkpoint: another rank failed to write its rows");
@@ -215,14 +249,14 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
       for (const auto& [k, v] : must_match(s, m, t)) w.key(k).value(v);
       w.end_object();
       w.key("files").begin_object();
-      for (const Part& p : parts) {
-        const std::string path = dir + "/" + p.name;
-        fsync_path(path);
-        uint64_t bytes = 0;
-        const uint32_t crc = crc32_file(path, &bytes);
+      for (size_t k = 0; k < parts.size(); ++k) {
+        const Part& p = parts[k];
+        RowSetHash h;
+        h.lanes()[0] = sums[1 + 2 * k], h.lanes()[1] = sums[2 + 2 * k];
+        h.reduce();
         w.key(p.name).begin_object();
-        w.key("bytes").value(static_cast<int64_t>(bytes));
-        w.key("crc32").value(static_cast<int64_t>(crc));
+        w.key("bytes").value(static_cast<int64_t>(fs::file_size(dir + "/" + p.name)));
+        w.key("row_hash").value(hex64(h.value()));
         w.key("cols").value(p.cols);
         w.end_object();
       }
@@ -251,64 +285,111 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
 bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& spec,
                  const std::string& root, LoopState* loop, Communicator& comm) {
   const int me = comm.rank();
-  // Rank 0 picks the checkpoint (verifying sizes and checksums); "!" + message stops every rank.
-  std::string chosen;
-  if (me == 0) {
-    std::vector<std::string> candidates = spec == "auto" ? complete_checkpoints(root) : std::vector<std::string>{spec};
-    for (const std::string& dir : candidates) {
-      try {
-        check_checkpoint(dir, s, m, t, /*verify_files=*/true);
-        chosen = dir;
-        break;
-      } catch (const IncompatibleCheckpoint& e) {
-        chosen = std::string("!") + e.what();
-        break;
-      } catch (const std::exception& e) {
-        if (spec != "auto") {
+  // Rank 0 proposes the candidates one at a time (manifest, compatibility, file sizes: no file
+  // contents); every rank reads its own rows of it and hashes them; the summed hashes must equal
+  // the manifest's. A damaged newest checkpoint ("auto") is skipped for the previous one.
+  // Messages from rank 0: a directory, "!" + error (stops every rank), "" (none left).
+  std::vector<std::string> candidates;
+  if (me == 0) candidates = spec == "auto" ? complete_checkpoints(root) : std::vector<std::string>{spec};
+  size_t next = 0;
+  std::vector<int64_t> users = user_ids(s);
+  for (;;) {
+    std::string chosen;
+    if (me == 0) {
+      while (next < candidates.size() && chosen.empty()) {
+        const std::string& dir = candidates[next++];
+        try {
+          check_checkpoint(dir, s, m, t, /*verify_files=*/true);
+          chosen = dir;
+        } catch (const IncompatibleCheckpoint& e) {
           chosen = std::string("!") + e.what();
-          break;
+        } catch (const std::exception& e) {
+          if (spec != "auto") {
+            chosen = std::string("!") + e.what();
+          } else {
+            std::printf("warning: skipping a damaged checkpoint: %s\n", e.what());
+            std::fflush(stdout);
+          }
         }
-        std::printf("warning: skipping a damaged checkpoint: %s\n", e.what());
-        std::fflush(stdout);
       }
     }
+    chosen = share_from_rank0(chosen, comm);
+    if (!chosen.empty() && chosen[0] == '!') throw InputError("train.resume", 0, chosen.substr(1));
+    if (chosen.empty()) {
+      if (spec != "auto") throw InputError(spec, 0, "not a checkpoint");
+      return false;
+    }
+    boost::property_tree::ptree pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false);
+    const bool hashed = pt.get<int>("version") >= 2;
+    TrainerState st;
+    st.quantized = pt.get<int>("quantized") != 0;
+    st.gnaq_steps = pt.get<int64_t>("gnaq_steps");
+    st.table_step = pt.get<int64_t>("table_step");
+    st.beta_step = pt.get<int64_t>("beta_step");
+    st.has_best = pt.get<int>("has_best") != 0;
+    st.best_quantized = pt.get<int>("best_quantized") != 0;
+    std::vector<std::string> names;
+    std::vector<int64_t> sums(1, 0);  // [read failed, (lane 0, lane 1) per file]
+    std::string error;
+    for (const auto& [name, f] : pt.get_child("files")) {
+      names.push_back(name);
+      sums.push_back(0), sums.push_back(0);
+      if (!error.empty()) continue;
+      try {
+        at::Tensor* x = tensor_of(st, name);
+        if (!x) throw InputError(chosen, 0, "unknown checkpoint file " + name);
+        const bool users_only = name.find("beta") != std::string::npos;
+        const bool codes = name.find("codes") != std::string::npos;
+        const int64_t cols = f.get<int64_t>("cols"), n = users_only ? s.n_own_users : s.n_own();
+        const std::vector<int64_t>& ids = users_only ? users : s.owned;
+        *x = at::empty({n, cols}, codes ? at::kByte : at::kFloat);
+        npy_read_rows(chosen + "/" + name, cols, codes ? NpyType::kUInt8 : NpyType::kFloat32, ids, x->data_ptr());
+        if (hashed) {
+          RowSetHash h = hash_rows(Part{name, codes ? NpyType::kUInt8 : NpyType::kFloat32, cols, users_only}, *x, ids);
+          sums[sums.size() - 2] = h.lanes()[0], sums[sums.size() - 1] = h.lanes()[1];
+        }
+      } catch (const std::exception& e) {
+        error = "rank " + std::to_string(me) + ": " + e.what();
+      }
+    }
+    sums[0] = !error.empty();
+    {
+      CollectiveSite site(comm, "resume.row_hashes");
+      comm.all_reduce_sum(sums.data(), static_cast<int64_t>(sums.size()));
+    }
+    // Rank 0 judges: "" (good), else the reason.
+    std::string verdict;
+    if (me == 0) {
+      if (sums[0]) verdict = error.empty() ? "another rank could not read its rows" : error;
+      for (size_t k = 0; k < names.size() && verdict.empty() && hashed; ++k) {
+        RowSetHash h;
+        h.lanes()[0] = sums[1 + 2 * k], h.lanes()[1] = sums[2 + 2 * k];
+        h.reduce();
+        if (hex64(h.value()) != pt.get<std::string>(boost::property_tree::ptree::path_type("files/" + names[k] + "/row_hash", '/')))
+          verdict = chosen + "/" + names[k] + ": checksum mismatch (file corrupt)";
+      }
+    }
+    verdict = share_from_rank0(verdict, comm);
+    if (!verdict.empty()) {
+      if (spec != "auto") throw InputError("train.resume", 0, verdict);
+      if (me == 0) {
+        std::printf("warning: skipping a damaged checkpoint: %s\n", verdict.c_str());
+        std::fflush(stdout);
+      }
+      continue;
+    }
+    tr.set_state(st);
+    loop->epoch = pt.get<int64_t>("epoch");
+    loop->best = pt.get<double>("best");
+    loop->best_epoch = pt.get<int64_t>("best_epoch");
+    loop->train_seconds = pt.get<double>("train_seconds");
+    if (me == 0) {
+      std::printf("resumed from %s (epoch %lld, written by %d rank(s), this run has %d)\n", chosen.c_str(),
+                  static_cast<long long>(loop->epoch), pt.get<int>("ranks"), comm.size());
+      std::fflush(stdout);
+    }
+    return true;
   }
-  chosen = share_from_rank0(chosen, comm);
-  if (!chosen.empty() && chosen[0] == '!') throw InputError("train.resume", 0, chosen.substr(1));
-  if (chosen.empty()) {
-    if (spec != "auto") throw InputError(spec, 0, "not a checkpoint");
-    return false;
-  }
-  boost::property_tree::ptree pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false);
-  TrainerState st;
-  st.quantized = pt.get<int>("quantized") != 0;
-  st.gnaq_steps = pt.get<int64_t>("gnaq_steps");
-  st.table_step = pt.get<int64_t>("table_step");
-  st.beta_step = pt.get<int64_t>("beta_step");
-  st.has_best = pt.get<int>("has_best") != 0;
-  st.best_quantized = pt.get<int>("best_quantized") != 0;
-  std::vector<int64_t> users = user_ids(s);
-  for (const auto& [name, f] : pt.get_child("files")) {
-    at::Tensor* x = tensor_of(st, name);
-    if (!x) throw InputError(chosen, 0, "unknown checkpoint file " + name);
-    const bool users_only = name.find("beta") != std::string::npos;
-    const bool codes = name.find("codes") != std::string::npos;
-    const int64_t cols = f.get<int64_t>("cols"), n = users_only ? s.n_own_users : s.n_own();
-    *x = at::empty({n, cols}, codes ? at::kByte : at::kFloat);
-    npy_read_rows(chosen + "/" + name, cols, codes ? NpyType::kUInt8 : NpyType::kFloat32, users_only ? users : s.owned,
-                  x->data_ptr());
-  }
-  tr.set_state(st);
-  loop->epoch = pt.get<int64_t>("epoch");
-  loop->best = pt.get<double>("best");
-  loop->best_epoch = pt.get<int64_t>("best_epoch");
-  loop->train_seconds = pt.get<double>("train_seconds");
-  if (me == 0) {
-    std::printf("resumed from %s (epoch %lld, written by %d rank(s), this run has %d)\n", chosen.c_str(),
-                static_cast<long long>(loop->epoch), pt.get<int>("ranks"), comm.size());
-    std::fflush(stdout);
-  }
-  return true;
 }
 
 }  // namespace tkg

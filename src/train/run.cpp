@@ -91,7 +91,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   if (!o.init_from.empty()) {
     if (fs::is_regular_file(o.init_from)) {
       if (o.model.quant.bits == 0) throw InputError(o.init_from, 0, "a GNAQ model needs quant.bits set as in training");
-      load_gnaq(shard, trainer, o.model, o.init_from);
+      load_gnaq(shard, trainer, o.model, o.init_from, comm);
     } else {
       load_checkpoint(shard, trainer, o.model, o.init_from);
     }

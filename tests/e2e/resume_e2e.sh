@@ -41,6 +41,7 @@ PY
 Q=(--quant.bits 2 --quant.warmup_epochs 3 --quant.rau paper --quant.rau_every 2)
 "$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --out "$T/qa" >"$T/qa.log" 2>&1 || { fail "GNAQ run"; cat "$T/qa.log"; }
 TKG_SIGNAL_AT_EPOCH=5 "$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --out "$T/qb" >"$T/qb1.log" 2>&1
+mkdir -p "$T/qs" && cp -r "$T/qb/checkpoints" "$T/qs/"  # its epoch-5 checkpoint, kept for the runs on other P
 "$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --train.resume auto --out "$T/qb" >"$T/qb2.log" 2>&1 || { fail "GNAQ resume"; cat "$T/qb2.log"; }
 [[ -f $T/qb/checkpoints/epoch-000008/codes.npy ]] && python3 - "$T/qa" "$T/qb" <<'PY' && pass "GNAQ resumed run = uninterrupted run" || fail "GNAQ resume differs"
 import json, sys
@@ -65,6 +66,36 @@ for y in rc:
     assert abs(float(x["loss"]) - float(y["loss"])) < 1e-5 * abs(float(x["loss"])), (x["loss"], y["loss"])
     assert abs(float(x["ndcg@20"]) - float(y["ndcg@20"])) < 5e-4, (x["ndcg@20"], y["ndcg@20"])
 PY
+# Resume on other P (DESIGN §4: checkpoints by global id): 1 -> 3 from the P = 1 checkpoint of
+# epoch 5, and 2 -> 1 from the P = 2 run's checkpoint of epoch 6; both end as the P = 1 resumed run
+# (fp32); the same for GNAQ (codes, levels, their moments).
+cmp_runs() {  # cmp_runs REF RUN TOL: same best epoch and test metrics within TOL
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:3])
+assert a["best_epoch"] == b["best_epoch"], (a["best_epoch"], b["best_epoch"])
+for k, v in a["test"].items():
+    assert abs(b["test"][k] - v) < float(sys.argv[3]), (k, v, b["test"][k])
+PY
+}
+resume_on() {  # resume_on P SRC EPOCH OUT [options]: SRC's checkpoint of EPOCH resumed on P ranks into OUT
+  local P=$1 src=$2 ep=$3 out=$4 name
+  shift 4
+  name=epoch-$(printf %06d "$ep")
+  mkdir -p "$out/checkpoints" && cp -r "$src/checkpoints/$name" "$out/checkpoints/" || return 1
+  OMP_NUM_THREADS=1 mpirun --oversubscribe -np "$P" "$BUILD/tkg-train" "${RUN[@]}" "$@" --train.resume auto --out "$out" \
+    >"$out.log" 2>&1 && grep -q "resumed from .*$name (epoch $ep, written by" "$out.log"
+}
+resume_on 3 "$T/d" 5 "$T/r13" && cmp_runs "$T/b" "$T/r13" 5e-4 && pass "fp32: P=1 checkpoint resumed on P=3" \
+  || { fail "fp32 1 -> 3"; cat "$T/r13.log"; }
+resume_on 1 "$T/c" 6 "$T/r21" && grep -q "written by 2 rank(s), this run has 1" "$T/r21.log" && cmp_runs "$T/b" "$T/r21" 5e-4 \
+  && pass "fp32: P=2 checkpoint resumed on P=1" || { fail "fp32 2 -> 1"; cat "$T/r21.log"; }
+resume_on 2 "$T/qs" 5 "$T/q12" "${Q[@]}" && cmp_runs "$T/qb" "$T/q12" 2e-3 && pass "GNAQ: P=1 checkpoint resumed on P=2" \
+  || { fail "GNAQ 1 -> 2"; cat "$T/q12.log"; }
+resume_on 3 "$T/qs" 5 "$T/q13" "${Q[@]}" && cmp_runs "$T/qb" "$T/q13" 2e-3 && pass "GNAQ: P=1 checkpoint resumed on P=3" \
+  || { fail "GNAQ 1 -> 3"; cat "$T/q13.log"; }
+resume_on 1 "$T/q12" 6 "$T/q21" "${Q[@]}" && grep -q "written by 2 rank(s), this run has 1" "$T/q21.log" \
+  && cmp_runs "$T/qb" "$T/q21" 2e-3 && pass "GNAQ: P=2 checkpoint resumed on P=1" || { fail "GNAQ 2 -> 1"; cat "$T/q21.log"; }
 # A damaged newest checkpoint: skipped with a warning, the previous one is used.
 python3 - "$T/d/checkpoints/epoch-000005/table.npy" <<'PY'
 import sys

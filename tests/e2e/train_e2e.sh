@@ -182,7 +182,7 @@ Q=(--quant.bits 2 --quant.warmup_epochs 3)
 python3 - "$T/q1/model.gnaq" <<'PY' && pass "model.gnaq size" || fail "model.gnaq size"
 import os, sys
 n_nodes, n_users, d, L = 17730 + 10036, 17730, 16, 4
-assert os.path.getsize(sys.argv[1]) == 64 + n_nodes * (d * 2 // 8 + L) + n_users * 2 * 4 + 4
+assert os.path.getsize(sys.argv[1]) == 64 + n_nodes * (d * 2 // 8 + L) + n_users * 2 * 4 + 16  # version 2 trailer
 PY
 OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${BASE[@]}" "${Q[@]}" --train.init_from "$T/q1/model.gnaq" \
   --train.epochs 0 --out "$T/qev" >"$T/qev.log" 2>&1 || { fail "evaluate model.gnaq"; cat "$T/qev.log"; }
