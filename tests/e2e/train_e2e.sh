@@ -126,6 +126,9 @@ for d in sys.argv[1:]:
     u, items = lines[0].split("\t")
     assert u.startswith("user-") and all(int(i) >= 4000000000000 and (int(i) - 4000000000000) % 7919 == 0 for i in items.split(","))
     assert sorted(l.split("\t")[0] for l in lines) == sorted(set(l.split("\t")[0] for l in lines))
+# Lines in the same (dense id) order at P = 1 and 2: the parts written by two ranks join in order.
+ua, ub = ([l.split("\t")[0] for l in open(d + "/topk.tsv").read().splitlines()] for d in sys.argv[1:])
+assert ua == ub, "user order differs between P = 1 and P = 2"
 ids = open(sys.argv[1] + "/embeddings/user_ids.txt").read().splitlines()
 assert len(ids) == json.load(open(sys.argv[1] + "/summary.json"))["test"]["users"] or len(ids) > 17000, len(ids)
 assert all(i.startswith("user-") for i in ids)
