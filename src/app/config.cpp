@@ -64,6 +64,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
      "lists carry the original ids (with --partition, partition with tkg-partition --remap-ids)")
     ("data.partition_method", po::value(&r.partition_method)->default_value("metis"),
      "on-the-fly partition method when training a dataset on P > 1 ranks: metis | random | hash")
+    ("data.partition_timeout", po::value(&r.partition_timeout_s)->default_value(r.partition_timeout_s),
+     "seconds the other ranks wait for rank 0's on-the-fly partition (its own deadline: while it runs, rank 0 "
+     "answers every 2 s, so train.comm_timeout still catches a dead rank 0)")
     ("model.layers", po::value(&m.layers)->default_value(m.layers), "propagation layers L (0 = MF)")
     ("model.dim", po::value(&m.dim)->default_value(m.dim), "embedding dimension d")
     ("model.attention", po::value(&m.attention)->default_value(m.attention),
@@ -214,6 +217,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (!r.resume.empty() && r.resume != "auto" && !fs::is_directory(r.resume))
     bad("train.resume", "expected auto or a checkpoint directory, got '" + r.resume + "'");
   if (!(r.comm_timeout_s > 0)) bad("train.comm_timeout", "must be > 0");
+  if (!(r.partition_timeout_s > 0)) bad("data.partition_timeout", "must be > 0");
   if (t.eval_every < 1) bad("eval.every", "must be >= 1");
   if (t.patience < 0) bad("eval.patience", "must be >= 0");
   t.ks = parse_k_list(ks, "eval.ks");

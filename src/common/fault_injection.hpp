@@ -2,7 +2,8 @@
 //   ACTION: die (the process is killed: SIGKILL), stall (it stops answering: sleeps an hour),
 //           fail (it throws InternalError, which ends the job with its message)
 //   WHERE:  start (before the training loop), forward (inside the first halo exchange of the
-//           first training step), backward (inside the first reverse halo exchange)
+//           first training step), backward (inside the first reverse halo exchange),
+//           partition (rank 0's on-the-fly partition, after reading the dataset)
 // The older forms stall:R and fail:R mean ACTION@start:R. Each point fires once per process.
 // Unset (every real run), fault_point costs one branch on a cached flag.
 #pragma once

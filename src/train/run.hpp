@@ -24,6 +24,7 @@ struct RunOptions {
   bool remap_ids = false;      // ids are arbitrary tokens: renumbered densely (the app writes the maps)
   std::string id_map_dir;      // where user_ids.txt / item_ids.txt are (remapped ids), for the exports
   std::string partition_method = "metis";  // on-the-fly partition when P > 1
+  double partition_timeout_s = 24 * 3600;  // its own deadline (the peers wait in 2 s heartbeats)
   ModelOptions model;
   TrainOptions train;
   double comm_timeout_s = 600;  // bound on every wait for peers (multi-rank)

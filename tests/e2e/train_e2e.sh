@@ -226,6 +226,15 @@ TKG_FAULT_INJECT=stall:0 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -n
 rc=$?
 [[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "\[rank 1\] timeout: .* did not complete within" "$T/e6" && pass "stalled peer: bounded wait" \
   || { fail "stalled peer (rc $rc)"; cat "$T/e6"; }
+# Rank 0's on-the-fly partition waits under its own deadline, not train.comm_timeout: with a
+# 2 s communication timeout the peers outwait a partition stalled for 7 s (heartbeats), rank 0
+# prints progress, and the deadline ends the job with its own message.
+TKG_FAULT_INJECT=stall@partition:0 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT "$BUILD/tkg-train" \
+  "${COMMON[@]}" --data.partition_timeout 7 --train.comm_timeout 2 --out "$T/x" >"$T/e14" 2>&1
+rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "partitioning on rank 0: [0-9]* s of an estimated" "$T/e14" \
+  && grep -q "partitioning on rank 0 did not finish within data.partition_timeout" "$T/e14" && ! grep -q "timeout: .* did not complete" "$T/e14" \
+  && pass "on-the-fly partition: own deadline, progress, heartbeats" || { fail "partition deadline (rc $rc)"; cat "$T/e14"; }
 # A corrupt shard on one rank: a clear error naming the file, every rank ends.
 cp -r "$T/part2" "$T/part2bad"
 printf '\x00\x01' | dd of="$T/part2bad/shard-00001.bin" bs=1 seek=200 conv=notrunc status=none
