@@ -125,6 +125,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
      "0 = rank every user with targets; N = a fixed seeded sample of N of them (the same at any P and epoch), "
      "each ranked against all items; metrics get a 95 % confidence interval")
     ("eval.block_mb", po::value(&eval_block_mb)->default_value(64.0), "bound on one score block [users x items] in MiB")
+    ("eval.ring", po::value(&t.eval_ring)->default_value(t.eval_ring),
+     "what travels around the ranks in evaluation: auto (fewer bytes), items (every item row visits every rank), "
+     "users (the scored users' rows and train items visit; their partial top-K lists return): same metrics")
     ("output.dir", po::value(&r.out_dir), "run directory")
     ("output.checkpoint", po::value(&r.save_checkpoint)->default_value(true),
      "save the best parameters to RUNDIR/checkpoint (loadable with any number of ranks)")
@@ -230,6 +233,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.topk_export < 1 || t.topk_export > 1000) bad("eval.topk", "expected 1..1000");
   if (t.eval_users < 0) bad("eval.users", "must be >= 0 (0 = every user)");
   if (!(eval_block_mb >= 0.01 && eval_block_mb <= 1 << 20)) bad("eval.block_mb", "expected 0.01 .. 1048576 MiB");
+  if (t.eval_ring != "auto" && t.eval_ring != "items" && t.eval_ring != "users") bad("eval.ring", "expected auto, items or users");
   t.eval_block_bytes = static_cast<int64_t>(eval_block_mb * (1 << 20));
   if (!(r.progress_every_s > 0)) bad("output.progress_every", "must be > 0 seconds");
   if (r.format != "auto" && r.format != "edges" && r.format != "adj") bad("data.format", "expected auto, edges or adj");

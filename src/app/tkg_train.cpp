@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
                          {"nccl", "not built"},
 #endif
                          {"compiler", __VERSION__}};
+    mpi.set_finalize_timeout(pc.run.comm_timeout_s);
     auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
     // Rows of a GPU model travel over NCCL (MPI stays the control plane), when this build has it.
     std::unique_ptr<tkg::Communicator> rows;

@@ -56,9 +56,28 @@ MpiSession::MpiSession(int* argc, char*** argv) {
 }
 
 MpiSession::~MpiSession() {
+  // Bounded and never throwing: every rank first meets in a barrier with a deadline; a rank that
+  // never arrives (dead or stuck) would make MPI_Finalize wait forever, so the job is aborted.
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (finalized) return;
+  MPI_Request req;
+  if (MPI_Ibarrier(MPI_COMM_WORLD, &req) == MPI_SUCCESS) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int spins = 0;; ++spins) {
+      int done = 0;
+      if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+      if (done) break;
+      if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > finalize_timeout_s_) {
+        std::fprintf(stderr, "[rank %d] timeout: MPI_Finalize's barrier did not complete within %.0f s (a rank did not "
+                             "finish); aborting the job\n", rank_, finalize_timeout_s_);
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, kExitCommFailure);
+      }
+    }
+  }
+  MPI_Finalize();
 }
 
 std::string MpiSession::library_version() const {

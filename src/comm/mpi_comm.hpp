@@ -13,7 +13,8 @@
 
 namespace tkg {
 
-// Initialises MPI (MPI_THREAD_FUNNELED) on construction, finalises on destruction.
+// Initialises MPI (MPI_THREAD_SERIALIZED) on construction, finalises on destruction (bounded: a
+// barrier with a deadline first, MPI_Abort past it; never throws).
 class MpiSession {
  public:
   MpiSession(int* argc, char*** argv);
@@ -28,9 +29,12 @@ class MpiSession {
   std::string thread_level_name() const;
   // MPI_Get_library_version, first line (e.g. "Open MPI v4.1.4, package: ...").
   std::string library_version() const;
+  // Bound on the wait for the other ranks at finalisation (default 600 s; tkg-train: train.comm_timeout).
+  void set_finalize_timeout(double s) { finalize_timeout_s_ = s; }
 
  private:
   int rank_ = 0, size_ = 1;
+  double finalize_timeout_s_ = 600;
   int thread_level_ = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "eval/metrics.hpp"
@@ -22,6 +23,11 @@ class Communicator;
 struct RingEvalOptions {
   std::vector<int> ks{1, 3, 5, 10, 20};
   int64_t block_bytes = int64_t{64} << 20;  // bound on one [users × items] float32 score block
+  // What travels around the ring: "items" (every rank's item rows visit every rank), "users" (the
+  // scored users' rows and train items visit, partial top-K lists return to their owners: fewer
+  // bytes when the users scored are fewer than the items, as with eval.users), or "auto" (the
+  // one that moves fewer bytes). Same lists and metrics either way.
+  std::string ring = "auto";
 };
 
 // final_owned: [n_own, w] float32 (any device; users first, then items, as the shard's owned

@@ -99,6 +99,12 @@ void TopKAccumulator::offer(int64_t user_begin, int64_t n_rows, const float* sco
   }
 }
 
+int TopKAccumulator::entries(int64_t user, float* scores, int64_t* ids) const {
+  const int n = size_[user];
+  for (int j = 0; j < n; ++j) scores[j] = score_[user * k_ + j], ids[j] = item_[user * k_ + j];
+  return n;
+}
+
 std::vector<int64_t> TopKAccumulator::ranked(int64_t user) const {
   const int n = size_[user];
   std::vector<std::pair<float, int64_t>> v;

@@ -15,6 +15,9 @@ class TopKAccumulator {
   void offer(int64_t user_begin, int64_t n_rows, const float* scores, const int64_t* item_ids, int64_t n_items);
   // Final list of a user, best first (at most k entries).
   std::vector<int64_t> ranked(int64_t user) const;
+  // The kept entries of a user in no particular order: writes up to k scores and ids, returns how
+  // many (offering them to another accumulator merges the lists exactly).
+  int entries(int64_t user, float* scores, int64_t* ids) const;
   int k() const { return k_; }
   int64_t n_users() const { return n_users_; }
 

@@ -54,6 +54,7 @@ struct TrainOptions {
   std::string select_metric = "ndcg@20";
   int64_t topk_export = 20;       // length of the exported top-K lists
   int64_t eval_block_bytes = int64_t{64} << 20;  // bound on one [users × items] float32 score block
+  std::string eval_ring = "auto";  // what travels in evaluation: auto | items | users (RingEvalOptions::ring)
   int64_t eval_users = 0;         // 0: every user with targets; N: a seeded sample of N users (same at any P)
 };
 

@@ -348,9 +348,11 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   const double my_times[2] = {tm.compute_s, tm.comm_s};
   std::vector<double> rank_times(static_cast<size_t>(2 * P));
   comm.all_gather_v(my_times, 2, rank_times.data(), std::vector<int64_t>(P, 2), DType::kFloat64);
-  double traffic[3] = {static_cast<double>(tm.bytes_sent), static_cast<double>(tm.bytes_halo),
-                       static_cast<double>(tm.bytes_negatives)};
-  comm.all_reduce_sum(traffic, 3);
+  uint64_t eval_bytes = comm.stats().bytes(Traffic::kEval);
+  if (tensor_comm) eval_bytes += tensor_comm->stats().bytes(Traffic::kEval);
+  double traffic[4] = {static_cast<double>(tm.bytes_sent), static_cast<double>(tm.bytes_halo),
+                       static_cast<double>(tm.bytes_negatives), static_cast<double>(eval_bytes)};
+  comm.all_reduce_sum(traffic, 4);
   if (me == 0) {
     const double per = epochs_run ? 1.0 / static_cast<double>(epochs_run) : 0.0;
     JsonWriter w;
@@ -362,6 +364,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     w.key("bytes_sent_per_epoch").value(traffic[0] * per);
     w.key("halo_bytes_per_epoch").value(traffic[1] * per);
     w.key("negative_bytes_per_epoch").value(traffic[2] * per);
+    w.key("eval_bytes").value(traffic[3]);  // every evaluation of the run, all ranks (eval.ring)
     w.key("total_seconds").value(now_s() - t_start);
     w.key("ranks").value(static_cast<int64_t>(P));
     w.key("device").value(o.model.device);

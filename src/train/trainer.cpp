@@ -308,6 +308,7 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, const std::vector<int
   RingEvalOptions o;
   o.ks = train_.ks;
   o.block_bytes = train_.eval_block_bytes;
+  o.ring = train_.eval_ring;
   return ring_evaluate(shard_, final_embeddings(), target, users, o, comm_, tcomm_, keep, progress);
 }
 

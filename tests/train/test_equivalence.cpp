@@ -316,6 +316,51 @@ TEST(SampledEvaluation, SameUsersAndMetricsAtAnyP) {
   }
 }
 
+// Evaluation with the users travelling around the ring (their partial top-K lists coming back)
+// gives the lists and metrics of the items ring, and of one rank.
+TEST(RingModes, UsersRingEqualsItemsRing) {
+  SyntheticPair sp;
+  const tkg::Shard &full = sp.full, &mine = sp.mine;
+  tkg::TrainOptions t;
+  t.ks = {1, 5, 20};
+  t.eval_block_bytes = 8192;  // several tiles
+  auto self = tkg::make_self_communicator();
+  tkg::Trainer ref(full, sp.model, t, *self);
+  t.eval_ring = "items";
+  tkg::Trainer by_items(mine, sp.model, t, world());
+  t.eval_ring = "users";
+  tkg::Trainer by_users(mine, sp.model, t, world());
+  tkg::EvalUsers du = tkg::select_eval_users(mine, mine.test, 60, 7, world());
+  tkg::EvalUsers ru = tkg::select_eval_users(full, full.test, 60, 7, *self);
+  const int k = 20;
+  tkg::TopKAccumulator ai(static_cast<int64_t>(du.local.size()), k), au(static_cast<int64_t>(du.local.size()), k);
+  tkg::TopKAccumulator ar(static_cast<int64_t>(ru.local.size()), k);
+  auto eval_bytes = [] { return world().all_reduce_sum(static_cast<int64_t>(world().stats().bytes(tkg::Traffic::kEval))); };
+  const int64_t b0 = eval_bytes();
+  tkg::MetricSums mi = by_items.evaluate(mine.test, du.local, &ai);
+  const int64_t b1 = eval_bytes();
+  tkg::MetricSums mu = by_users.evaluate(mine.test, du.local, &au);
+  const int64_t b2 = eval_bytes();
+  tkg::MetricSums mr = ref.evaluate(full.test, ru.local, &ar);
+  EXPECT_EQ(mu.users, mi.users);
+  for (const std::string& n : mi.names()) {
+    EXPECT_NEAR(mu.mean(n), mi.mean(n), 1e-12) << n;
+    EXPECT_NEAR(mu.mean(n), mr.mean(n), 1e-12) << n;
+  }
+  for (size_t r = 0; r < du.local.size(); ++r) {
+    ASSERT_EQ(au.ranked(static_cast<int64_t>(r)), ai.ranked(static_cast<int64_t>(r))) << "user " << mine.owned[du.local[r]];
+    const int64_t ref_row = std::lower_bound(ru.local.begin(), ru.local.end(), mine.owned[du.local[r]]) - ru.local.begin();
+    ASSERT_EQ(au.ranked(static_cast<int64_t>(r)), ar.ranked(ref_row)) << "user " << mine.owned[du.local[r]];
+  }
+  // The users ring moves fewer bytes here (60 sampled users against 1000 items), and "auto" takes it.
+  if (world().size() > 1) EXPECT_LT(b2 - b1, b1 - b0) << "users ring " << b2 - b1 << " bytes, items ring " << b1 - b0;
+  t.eval_ring = "auto";
+  tkg::Trainer by_auto(mine, sp.model, t, world());
+  tkg::TopKAccumulator aa(static_cast<int64_t>(du.local.size()), k);
+  by_auto.evaluate(mine.test, du.local, &aa);
+  EXPECT_EQ(eval_bytes() - b2, b2 - b1);
+}
+
 // Whole epochs through the trainer's own schedule and sampler, for every sampler mode: full batch
 // and mini-batches, exact sampler and shared pool. Loss per epoch and parameters after 3 epochs.
 struct EpochCase {
