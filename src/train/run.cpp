@@ -125,7 +125,9 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   // end, and when SIGTERM / SIGUSR1 arrives (what Slurm sends before preemption or the time limit).
   const std::string ckpt_root = o.out_dir + "/checkpoints";
   LoopState resumed;
+  const double r0 = now_s();
   const bool did_resume = !o.resume.empty() && resume_from(shard, trainer, o.model, t, o.resume, ckpt_root, &resumed, comm);
+  const double resume_s = now_s() - r0;  // choosing, reading and verifying the checkpoint
   if (!o.resume.empty() && !did_resume && me == 0)
     std::printf("no checkpoint to resume in %s: starting from scratch\n", ckpt_root.c_str());
   install_stop_signals();
@@ -175,10 +177,15 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   int64_t best_epoch = resumed.best_epoch, epochs_run = resumed.epoch, saved_epoch = -1;
   double train_s_total = resumed.train_seconds, train_s_since = 0;
   double last_ckpt_t = now_s();  // when the last resumable checkpoint was written (or the run started)
+  double checkpoint_s = 0;  // writing resumable checkpoints (all of them)
+  int64_t checkpoints = 0;
   auto checkpoint = [&](int64_t epoch) {
     if (!o.save_checkpoint || saved_epoch == epoch) return;
+    const double c0 = now_s();
     save_resumable(shard, trainer, o.model, t, LoopState{epoch, best, best_epoch, train_s_total}, ckpt_root,
                    o.checkpoint_keep, comm);
+    checkpoint_s += now_s() - c0;
+    ++checkpoints;
     saved_epoch = epoch;
     last_ckpt_t = now_s();
   };
@@ -333,10 +340,13 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     cols.insert(cols.end(), mc.begin(), mc.end());
     log->add({{"split", "test"}}, cols);
   }
+  const double x0 = now_s();
   if (o.save_checkpoint) save_checkpoint(shard, trainer, o.model, best_epoch, o.out_dir + "/checkpoint", comm);
   if (trainer.quantized()) export_gnaq(shard, trainer, o.model, o.out_dir + "/model.gnaq", comm);
   if (o.export_embeddings) export_embeddings(shard, trainer, o.out_dir + "/embeddings", comm, o.id_map_dir);
+  const double x1 = now_s();
   export_topk(shard, test_users, acc, t.topk_export, o.out_dir + "/topk.tsv", comm, o.id_map_dir);
+  const double export_s = x1 - x0, topk_s = now_s() - x1;
   const double my_peak = peak_rss_mb();
   std::vector<double> peaks(static_cast<size_t>(P));
   comm.all_gather_v(&my_peak, 1, peaks.data(), std::vector<int64_t>(P, 1), DType::kFloat64);
@@ -406,6 +416,12 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     for (const auto& [k, v] : o.build_info) w.key(k).value(v);
     w.end_object();
     w.key("train_seconds").value(train_s_total);
+    // The run's own I/O phases (rank 0's clock; every rank takes part in each).
+    w.key("checkpoint_seconds").value(checkpoint_s);
+    w.key("checkpoints_written").value(checkpoints);
+    w.key("resume_seconds").value(resume_s);
+    w.key("export_seconds").value(export_s);
+    w.key("topk_export_seconds").value(topk_s);
     w.key("final_eval_seconds").value(eval_s);
     w.key("validation_split").value(val_plan.name);
     w.key("best_" + t.select_metric).value(best);

@@ -226,6 +226,24 @@ TKG_FAULT_INJECT=stall:0 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -n
 rc=$?
 [[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "\[rank 1\] timeout: .* did not complete within" "$T/e6" && pass "stalled peer: bounded wait" \
   || { fail "stalled peer (rc $rc)"; cat "$T/e6"; }
+# A partition that separates disconnected communities (edge cut 0: no rank has a halo), trained
+# in mini-batches of 4 lines (steps that give a rank no lines): P = 2 and 3 end with one rank's
+# metrics to every printed digit (the run that used to die in MPI_Testall).
+for P in 2 3; do
+  "$BUILD/tkg-gen" --kind powerlaw --users 400 --items 400 --edges 4000 --communities $P --p-in 1.0 --seed 3 --out "$T/dis$P" >/dev/null
+  "$BUILD/tkg-partition" --data "$T/dis$P" --parts $P --out "$T/dis$P-p" --quiet >/dev/null
+  DIS=(--config "$SRC/configs/smoke.ini" --train.batch_size 4 --train.epochs 2 --eval.every 1 --output.embeddings false)
+  "$BUILD/tkg-train" "${DIS[@]}" --data "$T/dis$P" --out "$T/dis$P-r1" >"$T/dis$P-r1.log" 2>&1
+  OMP_NUM_THREADS=1 timeout 300 mpirun --oversubscribe -np $P "$BUILD/tkg-train" "${DIS[@]}" --partition "$T/dis$P-p" \
+    --out "$T/dis$P-rp" >"$T/dis$P-rp.log" 2>&1
+  rc=$?
+  halo=$(python3 -c "import json; print(json.load(open('$T/dis$P-p/meta.json'))['halo_total'])")
+  [[ $rc -eq 0 && $halo -eq 0 ]] && diff <(grep -E "@ epoch|^ +[0-9]+ " "$T/dis$P-r1.log" | sed 's/(eval [^)]*)//') \
+       <(grep -E "@ epoch|^ +[0-9]+ " "$T/dis$P-rp.log" | sed 's/(eval [^)]*)//') >/dev/null \
+    && pass "no halo, mini-batches of 4 lines: P=$P = P=1 to every printed digit" \
+    || { fail "disconnected graph at P=$P (rc $rc, halo $halo)"; tail -5 "$T/dis$P-rp.log"; }
+done
+
 # Rank 0's on-the-fly partition waits under its own deadline, not train.comm_timeout: with a
 # 2 s communication timeout the peers outwait a partition stalled for 7 s (heartbeats), rank 0
 # prints progress, and the deadline ends the job with its own message.
