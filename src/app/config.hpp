@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 namespace tkg {
 

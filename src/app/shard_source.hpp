@@ -8,7 +8,7 @@
 #pragma once
 
 #include "shard/shard.hpp"
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 namespace tkg {
 

@@ -14,7 +14,7 @@
 #include "comm/mpi_comm.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 #ifdef TKG_HAVE_NCCL
 #include "comm/nccl_comm.hpp"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Resumable checkpoints end to end (src/train/resume): a run stopped by a signal and resumed ends
+# Resumable checkpoints end to end (src/run/resume): a run stopped by a signal and resumed ends
 # with exactly the uninterrupted run's metrics; resuming on another P continues from the same
 # state; a damaged newest checkpoint falls back to the previous one; incompatible options and a
 # failed write stop with a clear message and leave the previous checkpoint usable.

@@ -1,4 +1,4 @@
-#include "train/resume.hpp"
+#include "run/resume.hpp"
 
 #include <ATen/ATen.h>
 
@@ -14,7 +14,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json_writer.hpp"
-#include "train/outputs.hpp"
+#include "run/outputs.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "train/id_names.hpp"
+#include "run/id_names.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

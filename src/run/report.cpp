@@ -1,4 +1,4 @@
-#include "train/report.hpp"
+#include "run/report.hpp"
 
 #include <cmath>
 #include <cstdio>

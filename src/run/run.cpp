@@ -1,4 +1,4 @@
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -23,13 +23,13 @@
 #include "common/json_writer.hpp"
 #include "eval/eval_users.hpp"
 #include "eval/ring_evaluator.hpp"
-#include "train/checkpoint.hpp"
-#include "train/exports.hpp"
-#include "train/loop_decision.hpp"
-#include "train/outputs.hpp"
-#include "train/progress.hpp"
-#include "train/report.hpp"
-#include "train/resume.hpp"
+#include "run/checkpoint.hpp"
+#include "run/exports.hpp"
+#include "run/loop_decision.hpp"
+#include "run/outputs.hpp"
+#include "run/progress.hpp"
+#include "run/report.hpp"
+#include "run/resume.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;

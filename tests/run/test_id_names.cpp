@@ -1,6 +1,6 @@
 // The distributed id map (train/id_names): every rank reads one byte range of the map, the ranges
 // cover each line once whatever P is, and lookups return the original names.
-#include "train/id_names.hpp"
+#include "run/id_names.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "train/loop_decision.hpp"
+#include "run/loop_decision.hpp"
 
 #include <cstring>
 

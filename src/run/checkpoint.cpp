@@ -1,4 +1,4 @@
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 
 #include <ATen/ATen.h>
 
@@ -12,7 +12,7 @@
 #include "common/fs.hpp"
 #include "common/json_writer.hpp"
 #include "quant/gnaq_file.hpp"
-#include "train/outputs.hpp"
+#include "run/outputs.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;

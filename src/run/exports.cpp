@@ -1,4 +1,4 @@
-#include "train/exports.hpp"
+#include "run/exports.hpp"
 
 #include <ATen/ATen.h>
 
@@ -17,8 +17,8 @@
 #include "comm/routing.hpp"
 #include "common/fs.hpp"
 #include "graph/dataset.hpp"
-#include "train/id_names.hpp"
-#include "train/outputs.hpp"
+#include "run/id_names.hpp"
+#include "run/outputs.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "train/progress.hpp"
+#include "run/progress.hpp"
 
 #include <chrono>
 #include <cstdio>

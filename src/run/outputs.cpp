@@ -1,4 +1,4 @@
-#include "train/outputs.hpp"
+#include "run/outputs.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
