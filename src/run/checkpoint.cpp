@@ -4,6 +4,7 @@
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "common/json_writer.hpp"
 #include "quant/gnaq_file.hpp"
 #include "run/outputs.hpp"
+#include "run/report.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -142,6 +144,23 @@ void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::st
   hash.reduce();
   if (h.version >= 2 && hash.value() != h.row_hash) throw InputError(path, 0, "GNAQ model checksum mismatch (rows corrupt)");
   tr.load_quantized(codes.data(), levels.data(), beta.data());
+}
+
+void load_initial_parameters(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& init_from,
+                             Communicator& comm) {
+  if (!init_from.empty()) {
+    if (fs::is_regular_file(init_from)) {
+      if (m.quant.bits == 0) throw InputError(init_from, 0, "a GNAQ model needs quant.bits set as in training");
+      load_gnaq(s, tr, m, init_from, comm);
+    } else {
+      load_checkpoint(s, tr, m, init_from);
+    }
+    if (comm.rank() == 0) std::printf("parameters loaded from %s\n", init_from.c_str());
+  }
+  if (m.quant.bits && m.quant.warmup_epochs == 0 && !tr.quantized()) {
+    tr.quantize_now();
+    if (comm.rank() == 0) print_quant_accounting(m, 0);
+  }
 }
 
 }  // namespace tkg

@@ -24,4 +24,10 @@ void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const s
 void export_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm);
 void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& path, Communicator& comm);  // collective
 
+// The parameters a run starts from (train.init_from: a parameter checkpoint directory or a
+// model.gnaq file, any P), and GNAQ without warm-up quantized at once, so that an evaluation-only
+// run (train.epochs = 0) evaluates the quantized model too. Collective.
+void load_initial_parameters(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& init_from,
+                             Communicator& comm);
+
 }  // namespace tkg

@@ -27,6 +27,17 @@ std::vector<std::pair<std::string, double>> metric_columns(const MetricSums& m, 
 // "ndcg@20 0.1234 ± 0.0021" (the ± part only with_ci).
 std::string metric_text(const MetricSums& m, const std::string& name, bool with_ci);
 
+// Rank 0: the run's first lines (ranks, backends, threads, graph, model, negatives, halo bytes).
+struct RunBanner {
+  int ranks = 1;
+  std::string backend, rows_backend, device, threads_source;
+  int threads = 1;
+  int64_t users = 0, items = 0, train_lines = 0;
+  std::string negatives;      // "exact sampler" | "shared pool of Q items/step"
+  double halo_bytes_layer = 0;
+};
+void print_run_banner(const RunBanner& b, const ModelOptions& m, const TrainOptions& t);
+
 // The final table of test metrics (rank 0).
 void print_test_table(const MetricSums& test, const std::vector<int>& ks, const std::string& val_name,
                       int64_t best_epoch, bool with_ci);
