@@ -2,8 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -11,7 +9,7 @@
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/json_writer.hpp"
+#include <nlohmann/json.hpp>
 #include "quant/gnaq_file.hpp"
 #include "run/outputs.hpp"
 #include "run/report.hpp"
@@ -42,18 +40,16 @@ void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t
   if (comm.rank() == 0) {
     fs::rename(x0 + ".tmp", x0);
     fs::rename(beta + ".tmp", beta);
-    JsonWriter w;
-    w.begin_object();
-    w.key("format").value("tkg-checkpoint");
-    w.key("version").value(int64_t{1});
-    w.key("epoch").value(epoch);
-    w.key("n_users").value(s.n_users);
-    w.key("n_items").value(s.n_items);
-    w.key("dim").value(d);
-    w.key("layers").value(static_cast<int64_t>(m.layers));
-    w.key("beta_columns").value(L);
-    w.end_object();
-    write_file_atomic(dir + "/manifest.json", w.str());
+    nlohmann::ordered_json w = nlohmann::ordered_json::object();
+    w["format"] = "tkg-checkpoint";
+    w["version"] = int64_t{1};
+    w["epoch"] = epoch;
+    w["n_users"] = s.n_users;
+    w["n_items"] = s.n_items;
+    w["dim"] = d;
+    w["layers"] = static_cast<int64_t>(m.layers);
+    w["beta_columns"] = L;
+    write_file_atomic(dir + "/manifest.json", w.dump(2) + "\n");
   }
   comm.barrier();
 }
@@ -61,19 +57,18 @@ void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t
 void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& dir) {
   const std::string manifest = dir + "/manifest.json";
   if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json; incomplete or wrong directory)");
-  boost::property_tree::ptree pt;
+  nlohmann::json pt;
   try {
-    std::istringstream in(read_file(manifest));
-    boost::property_tree::read_json(in, pt);
-    if (pt.get<std::string>("format") != "tkg-checkpoint" || pt.get<int>("version") != 1)
+    pt = nlohmann::json::parse(read_file(manifest));
+    if (pt.at("format").get<std::string>() != "tkg-checkpoint" || pt.at("version").get<int>() != 1)
       throw InputError(manifest, 0, "not a version-1 tkg checkpoint");
-    if (pt.get<int64_t>("n_users") != s.n_users || pt.get<int64_t>("n_items") != s.n_items)
-      throw InputError(manifest, 0, "checkpoint is for a graph of " + pt.get<std::string>("n_users") + " users and " +
-                                        pt.get<std::string>("n_items") + " items, this one has " +
+    if (pt.at("n_users").get<int64_t>() != s.n_users || pt.at("n_items").get<int64_t>() != s.n_items)
+      throw InputError(manifest, 0, "checkpoint is for a graph of " + std::to_string(pt.at("n_users").get<int64_t>()) + " users and " +
+                                        std::to_string(pt.at("n_items").get<int64_t>()) + " items, this one has " +
                                         std::to_string(s.n_users) + " and " + std::to_string(s.n_items));
-    if (pt.get<int64_t>("dim") != m.dim)
-      throw InputError(manifest, 0, "checkpoint has dim " + pt.get<std::string>("dim") + ", model.dim is " + std::to_string(m.dim));
-  } catch (const boost::property_tree::ptree_error& e) {
+    if (pt.at("dim").get<int64_t>() != m.dim)
+      throw InputError(manifest, 0, "checkpoint has dim " + std::to_string(pt.at("dim").get<int64_t>()) + ", model.dim is " + std::to_string(m.dim));
+  } catch (const nlohmann::json::exception& e) {
     throw InputError(manifest, 0, std::string("malformed manifest: ") + e.what());
   }
   const int64_t L = tr.beta_logits().size(1), nu = s.n_own_users;

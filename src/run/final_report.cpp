@@ -10,7 +10,7 @@
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
 #include "common/fs.hpp"
-#include "common/json_writer.hpp"
+#include <nlohmann/json.hpp>
 #include "common/phase_profile.hpp"
 #include "run/report.hpp"
 #include "train/trainer.hpp"
@@ -40,78 +40,69 @@ void write_final_report(const RunOptions& o, const Shard& s, Trainer& tr, Commun
   comm.all_reduce_sum(traffic, 4);
   if (me == 0) {
     const double per = r.epochs_run ? 1.0 / static_cast<double>(r.epochs_run) : 0.0;
-    JsonWriter w;
-    w.begin_object();
-    w.key("best_epoch").value(r.best_epoch);
-    w.key("epochs_run").value(r.epochs_run);
-    w.key("seconds_per_epoch").value(r.train_seconds * per);
-    w.key("comm_seconds_per_epoch").value(comm_total * per);
-    w.key("bytes_sent_per_epoch").value(traffic[0] * per);
-    w.key("halo_bytes_per_epoch").value(traffic[1] * per);
-    w.key("negative_bytes_per_epoch").value(traffic[2] * per);
-    w.key("eval_bytes").value(traffic[3]);  // every evaluation of the run, all ranks (eval.ring)
-    w.key("total_seconds").value(now_s() - r.start_time);
-    w.key("ranks").value(static_cast<int64_t>(P));
-    w.key("device").value(o.model.device);
-    w.key("tensor_backend").value(tensor_comm ? tensor_comm->backend() : comm.backend());
-    w.key("halo_bytes_per_layer").value(r.halo_bytes_layer);
-    w.key("negatives").value(tr.sampler().uses_pool() ? "pool" : "exact");
-    w.key("pool_size").value(tr.sampler().pool_size());
-    w.key("partition_id").value(std::to_string(s.partition_id));
+    nlohmann::ordered_json w = nlohmann::ordered_json::object();
+    w["best_epoch"] = r.best_epoch;
+    w["epochs_run"] = r.epochs_run;
+    w["seconds_per_epoch"] = r.train_seconds * per;
+    w["comm_seconds_per_epoch"] = comm_total * per;
+    w["bytes_sent_per_epoch"] = traffic[0] * per;
+    w["halo_bytes_per_epoch"] = traffic[1] * per;
+    w["negative_bytes_per_epoch"] = traffic[2] * per;
+    w["eval_bytes"] = traffic[3];  // every evaluation of the run, all ranks (eval.ring)
+    w["total_seconds"] = now_s() - r.start_time;
+    w["ranks"] = static_cast<int64_t>(P);
+    w["device"] = o.model.device;
+    w["tensor_backend"] = tensor_comm ? tensor_comm->backend() : comm.backend();
+    w["halo_bytes_per_layer"] = r.halo_bytes_layer;
+    w["negatives"] = tr.sampler().uses_pool() ? "pool" : "exact";
+    w["pool_size"] = tr.sampler().pool_size();
+    w["partition_id"] = std::to_string(s.partition_id);
     if (o.model.quant.bits) {
       QuantBytes qb = quant_bytes(o.model);
-      w.key("quant_bits").value(static_cast<int64_t>(o.model.quant.bits));
-      w.key("model_bytes_per_node").value(qb.model_quant);
-      w.key("model_bytes_per_node_fp32").value(qb.model_fp32);
-      w.key("train_state_bytes_per_node").value(qb.state_quant);
-      w.key("train_state_bytes_per_node_fp32").value(qb.state_fp32);
-      w.key("layer0_wire_bytes_per_halo_row").value(o.model.quant.fp8_halo ? qb.wire_quant : qb.wire_fp32);
-      w.key("layer0_wire_bytes_per_halo_row_fp32").value(qb.wire_fp32);
+      w["quant_bits"] = static_cast<int64_t>(o.model.quant.bits);
+      w["model_bytes_per_node"] = qb.model_quant;
+      w["model_bytes_per_node_fp32"] = qb.model_fp32;
+      w["train_state_bytes_per_node"] = qb.state_quant;
+      w["train_state_bytes_per_node_fp32"] = qb.state_fp32;
+      w["layer0_wire_bytes_per_halo_row"] = o.model.quant.fp8_halo ? qb.wire_quant : qb.wire_fp32;
+      w["layer0_wire_bytes_per_halo_row_fp32"] = qb.wire_fp32;
     }
-    w.key("threads_per_rank").value(static_cast<int64_t>(at::get_num_threads()));
-    w.key("threads_source").value(r.threads_source);
-    w.key("peak_rss_mb").value(peak);
-    w.key("peak_rss_mb_per_rank").begin_array();
-    for (double v : peaks) w.value(v);
-    w.end_array();
-    w.key("per_rank").begin_object();
-    w.key("compute_seconds_per_epoch").begin_array();
-    for (int r = 0; r < P; ++r) w.value(rank_times[2 * r] * per);
-    w.end_array();
-    w.key("comm_seconds_per_epoch").begin_array();
-    for (int r = 0; r < P; ++r) w.value(rank_times[2 * r + 1] * per);
-    w.end_array();
-    w.end_object();
-    w.key("setup_seconds").value(o.setup_seconds);
-    w.key("mpi_thread_level").value(o.mpi_thread_level);
-    w.key("command_line").value(o.command_line);
+    w["threads_per_rank"] = static_cast<int64_t>(at::get_num_threads());
+    w["threads_source"] = r.threads_source;
+    w["peak_rss_mb"] = peak;
+    w["peak_rss_mb_per_rank"] = nlohmann::ordered_json::array();
+    for (double v : peaks) w["peak_rss_mb_per_rank"].push_back(v);
+    w["per_rank"] = nlohmann::ordered_json::object();
+    w["per_rank"]["compute_seconds_per_epoch"] = nlohmann::ordered_json::array();
+    for (int r = 0; r < P; ++r) w["per_rank"]["compute_seconds_per_epoch"].push_back(rank_times[2 * r] * per);
+    w["per_rank"]["comm_seconds_per_epoch"] = nlohmann::ordered_json::array();
+    for (int r = 0; r < P; ++r) w["per_rank"]["comm_seconds_per_epoch"].push_back(rank_times[2 * r + 1] * per);
+    w["setup_seconds"] = o.setup_seconds;
+    w["mpi_thread_level"] = o.mpi_thread_level;
+    w["command_line"] = o.command_line;
     const char* slurm_job = std::getenv("SLURM_JOB_ID");
-    w.key("slurm_job_id").value(slurm_job ? slurm_job : "");
-    w.key("build").begin_object();
-    for (const auto& [k, v] : o.build_info) w.key(k).value(v);
-    w.end_object();
-    w.key("train_seconds").value(r.train_seconds);
+    w["slurm_job_id"] = slurm_job ? slurm_job : "";
+    w["build"] = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : o.build_info) w["build"][k] = v;
+    w["train_seconds"] = r.train_seconds;
     // The run's own I/O phases (rank 0's clock; every rank takes part in each).
-    w.key("checkpoint_seconds").value(r.checkpoint_seconds);
-    w.key("checkpoints_written").value(r.checkpoints_written);
-    w.key("resume_seconds").value(r.resume_seconds);
-    w.key("export_seconds").value(r.export_seconds);
-    w.key("topk_export_seconds").value(r.topk_seconds);
-    w.key("final_eval_seconds").value(r.final_eval_seconds);
-    w.key("validation_split").value(r.validation_split);
-    w.key("best_" + o.train.select_metric).value(r.best_score);
-    w.key("eval_sampled_users").value(sampled ? r.sampled_users : int64_t{0});
-    w.key("test").begin_object();
-    w.key("users").value(test.users);
-    for (const std::string& name : test.names()) w.key(name).value(test.mean(name));
-    w.end_object();
+    w["checkpoint_seconds"] = r.checkpoint_seconds;
+    w["checkpoints_written"] = r.checkpoints_written;
+    w["resume_seconds"] = r.resume_seconds;
+    w["export_seconds"] = r.export_seconds;
+    w["topk_export_seconds"] = r.topk_seconds;
+    w["final_eval_seconds"] = r.final_eval_seconds;
+    w["validation_split"] = r.validation_split;
+    w["best_" + o.train.select_metric] = r.best_score;
+    w["eval_sampled_users"] = sampled ? r.sampled_users : int64_t{0};
+    w["test"] = nlohmann::ordered_json::object();
+    w["test"]["users"] = test.users;
+    for (const std::string& name : test.names()) w["test"][name] = test.mean(name);
     if (sampled) {
-      w.key("test_ci95").begin_object();
-      for (const std::string& name : test.names()) w.key(name).value(test.ci95(name));
-      w.end_object();
+      w["test_ci95"] = nlohmann::ordered_json::object();
+      for (const std::string& name : test.names()) w["test_ci95"][name] = test.ci95(name);
     }
-    w.end_object();
-    write_file_atomic(o.out_dir + "/summary.json", w.str());
+    write_file_atomic(o.out_dir + "/summary.json", w.dump(2) + "\n");
     print_test_table(test, o.train.ks, r.validation_split, r.best_epoch, sampled);
     std::printf("%lld epochs, %.3f s/epoch, peak RSS %.0f MiB; outputs in %s\n", static_cast<long long>(r.epochs_run),
                 r.train_seconds * per, peak, o.out_dir.c_str());

@@ -14,7 +14,8 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/json_writer.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace tkg {
 
@@ -202,28 +203,29 @@ void MetricsLog::add(const std::vector<std::pair<std::string, std::string>>& str
     csv_ << "\n";
     header_written_ = true;
   }
-  bool first = true;
-  std::ostringstream js;
-  js << "{";
+  // The same values in both files: the CSV's 8 significant digits, read back for the JSON line.
   auto num = [](double v) {
     char buf[32];
     if (!std::isfinite(v)) return std::string("null");
     std::snprintf(buf, sizeof buf, "%.8g", v);
     return std::string(buf);
   };
+  bool first = true;
+  nlohmann::ordered_json js = nlohmann::ordered_json::object();
   for (auto& [k, v] : strings) {
     csv_ << (first ? "" : ",") << v;
-    js << (first ? "" : ", ") << "\"" << json_escape(k) << "\": \"" << json_escape(v) << "\"";
+    js[k] = v;
     first = false;
   }
   for (auto& [k, v] : numbers) {
-    csv_ << (first ? "" : ",") << num(v);
-    js << (first ? "" : ", ") << "\"" << json_escape(k) << "\": " << num(v);
+    const std::string t = num(v);
+    csv_ << (first ? "" : ",") << t;
+    if (std::isfinite(v)) js[k] = std::strtod(t.c_str(), nullptr);
+    else js[k] = nullptr;
     first = false;
   }
   csv_ << "\n";
-  js << "}\n";
-  jsonl_ << js.str();
+  jsonl_ << js.dump() << "\n";
   csv_.flush();
   jsonl_.flush();
 }

@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -13,7 +11,7 @@
 #include "common/checksum.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/json_writer.hpp"
+#include <nlohmann/json.hpp>
 #include "run/outputs.hpp"
 #include "train/trainer.hpp"
 
@@ -100,20 +98,19 @@ struct IncompatibleCheckpoint : InputError {
   using InputError::InputError;
 };
 
-boost::property_tree::ptree check_checkpoint(const std::string& dir, const Shard& s, const ModelOptions& m,
+nlohmann::json check_checkpoint(const std::string& dir, const Shard& s, const ModelOptions& m,
                                              const TrainOptions& t, bool verify_files) {
   const std::string manifest = dir + "/manifest.json";
   if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json: incomplete or wrong directory)");
-  boost::property_tree::ptree pt;
+  nlohmann::json pt;
   try {
-    std::istringstream in(read_file(manifest));
-    boost::property_tree::read_json(in, pt);
-    const int version = pt.get<int>("version");
-    if (pt.get<std::string>("format") != kFormat || (version != 1 && version != kVersion))
+    pt = nlohmann::json::parse(read_file(manifest));
+    const int version = pt.at("version").get<int>();
+    if (pt.at("format").get<std::string>() != kFormat || (version != 1 && version != kVersion))
       throw InputError(manifest, 0, std::string("not a version-1 or -") + std::to_string(kVersion) + " " + kFormat + " manifest");
     for (const auto& [key, value] : must_match(s, m, t)) {
       // Option names contain dots: address them with '/' as the path separator.
-      const std::string have = pt.get<std::string>(boost::property_tree::ptree::path_type("options/" + key, '/'));
+      const std::string have = pt.at("options").at(key).get<std::string>();
       if (have != value)
         throw IncompatibleCheckpoint(manifest, 0, "checkpoint was written with " + key + " = " + have + ", this run has " +
                                                       value + " (same dataset and options needed to resume)");
@@ -121,17 +118,26 @@ boost::property_tree::ptree check_checkpoint(const std::string& dir, const Shard
     if (verify_files) {
       // Presence and sizes (a stat each); the contents: version 1 by CRC here, version 2 by every
       // rank's row hashes when the rows are read (verify_rows).
-      for (const auto& [name, f] : pt.get_child("files")) {
+      for (const auto& [name, f] : pt.at("files").items()) {
         const std::string path = dir + "/" + name;
         std::error_code ec;
         if (!path_exists(path)) throw InputError(path, 0, "file named in the manifest is missing");
         const uint64_t bytes = fs::file_size(path, ec);
-        if (ec || bytes != f.get<uint64_t>("bytes"))
-          throw InputError(path, 0, "has " + std::to_string(bytes) + " bytes, the manifest says " + f.get<std::string>("bytes") + " (truncated?)");
-        if (version == 1 && crc32_file(path) != f.get<uint32_t>("crc32")) throw InputError(path, 0, "checksum mismatch (file corrupt)");
+        if (ec || bytes != f.at("bytes").get<uint64_t>())
+          throw InputError(path, 0, "has " + std::to_string(bytes) + " bytes, the manifest says " +
+                                        std::to_string(f.at("bytes").get<uint64_t>()) + " (truncated?)");
+        if (version == 1 && crc32_file(path) != f.at("crc32").get<uint32_t>()) throw InputError(path, 0, "checksum mismatch (file corrupt)");
       }
     }
-  } catch (const boost::property_tree::ptree_error& e) {
+    // Every field the resume reads, present and of its type (a damaged manifest is an InputError here).
+    for (const char* k : {"epoch", "best_epoch", "ranks", "quantized", "gnaq_steps", "table_step", "beta_step", "has_best", "best_quantized"})
+      (void)pt.at(k).get<int64_t>();
+    (void)pt.at("best").get<double>(), (void)pt.at("train_seconds").get<double>();
+    for (const auto& [name, f] : pt.at("files").items()) {
+      (void)f.at("cols").get<int64_t>();
+      if (version >= 2) (void)f.at("row_hash").get<std::string>();
+    }
+  } catch (const nlohmann::json::exception& e) {
     throw InputError(manifest, 0, std::string("malformed manifest: ") + e.what());
   }
   return pt;
@@ -230,39 +236,34 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
   }
   if (me == 0) {
     try {
-      JsonWriter w;
-      w.begin_object();
-      w.key("format").value(kFormat);
-      w.key("version").value(static_cast<int64_t>(kVersion));
-      w.key("epoch").value(loop.epoch);
-      w.key("best").value(loop.best);
-      w.key("best_epoch").value(loop.best_epoch);
-      w.key("train_seconds").value(loop.train_seconds);
-      w.key("ranks").value(static_cast<int64_t>(comm.size()));
-      w.key("quantized").value(static_cast<int64_t>(st.quantized));
-      w.key("gnaq_steps").value(st.gnaq_steps);
-      w.key("table_step").value(st.table_step);
-      w.key("beta_step").value(st.beta_step);
-      w.key("has_best").value(static_cast<int64_t>(st.has_best));
-      w.key("best_quantized").value(static_cast<int64_t>(st.best_quantized));
-      w.key("options").begin_object();
-      for (const auto& [k, v] : must_match(s, m, t)) w.key(k).value(v);
-      w.end_object();
-      w.key("files").begin_object();
+      nlohmann::ordered_json w = nlohmann::ordered_json::object();
+      w["format"] = kFormat;
+      w["version"] = static_cast<int64_t>(kVersion);
+      w["epoch"] = loop.epoch;
+      w["best"] = loop.best;
+      w["best_epoch"] = loop.best_epoch;
+      w["train_seconds"] = loop.train_seconds;
+      w["ranks"] = static_cast<int64_t>(comm.size());
+      w["quantized"] = static_cast<int64_t>(st.quantized);
+      w["gnaq_steps"] = st.gnaq_steps;
+      w["table_step"] = st.table_step;
+      w["beta_step"] = st.beta_step;
+      w["has_best"] = static_cast<int64_t>(st.has_best);
+      w["best_quantized"] = static_cast<int64_t>(st.best_quantized);
+      w["options"] = nlohmann::ordered_json::object();
+      for (const auto& [k, v] : must_match(s, m, t)) w["options"][k] = v;
+      w["files"] = nlohmann::ordered_json::object();
       for (size_t k = 0; k < parts.size(); ++k) {
         const Part& p = parts[k];
         RowSetHash h;
         h.lanes()[0] = sums[1 + 2 * k], h.lanes()[1] = sums[2 + 2 * k];
         h.reduce();
-        w.key(p.name).begin_object();
-        w.key("bytes").value(static_cast<int64_t>(fs::file_size(dir + "/" + p.name)));
-        w.key("row_hash").value(hex64(h.value()));
-        w.key("cols").value(p.cols);
-        w.end_object();
+        w["files"][p.name] = nlohmann::ordered_json::object();
+        w["files"][p.name]["bytes"] = static_cast<int64_t>(fs::file_size(dir + "/" + p.name));
+        w["files"][p.name]["row_hash"] = hex64(h.value());
+        w["files"][p.name]["cols"] = p.cols;
       }
-      w.end_object();
-      w.end_object();
-      write_file_atomic(dir + "/manifest.json", w.str());
+      write_file_atomic(dir + "/manifest.json", w.dump(2) + "\n");
       remove_checkpoint_dir(final_dir);
       fs::rename(dir, final_dir);
       fsync_path(root);
@@ -319,19 +320,19 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
       if (spec != "auto") throw InputError(spec, 0, "not a checkpoint");
       return false;
     }
-    boost::property_tree::ptree pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false);
-    const bool hashed = pt.get<int>("version") >= 2;
+    const nlohmann::json pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false);
+    const bool hashed = pt.at("version").get<int>() >= 2;
     TrainerState st;
-    st.quantized = pt.get<int>("quantized") != 0;
-    st.gnaq_steps = pt.get<int64_t>("gnaq_steps");
-    st.table_step = pt.get<int64_t>("table_step");
-    st.beta_step = pt.get<int64_t>("beta_step");
-    st.has_best = pt.get<int>("has_best") != 0;
-    st.best_quantized = pt.get<int>("best_quantized") != 0;
+    st.quantized = pt.at("quantized").get<int>() != 0;
+    st.gnaq_steps = pt.at("gnaq_steps").get<int64_t>();
+    st.table_step = pt.at("table_step").get<int64_t>();
+    st.beta_step = pt.at("beta_step").get<int64_t>();
+    st.has_best = pt.at("has_best").get<int>() != 0;
+    st.best_quantized = pt.at("best_quantized").get<int>() != 0;
     std::vector<std::string> names;
     std::vector<int64_t> sums(1, 0);  // [read failed, (lane 0, lane 1) per file]
     std::string error;
-    for (const auto& [name, f] : pt.get_child("files")) {
+    for (const auto& [name, f] : pt.at("files").items()) {
       names.push_back(name);
       sums.push_back(0), sums.push_back(0);
       if (!error.empty()) continue;
@@ -340,7 +341,7 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
         if (!x) throw InputError(chosen, 0, "unknown checkpoint file " + name);
         const bool users_only = name.find("beta") != std::string::npos;
         const bool codes = name.find("codes") != std::string::npos;
-        const int64_t cols = f.get<int64_t>("cols"), n = users_only ? s.n_own_users : s.n_own();
+        const int64_t cols = f.at("cols").get<int64_t>(), n = users_only ? s.n_own_users : s.n_own();
         const std::vector<int64_t>& ids = users_only ? users : s.owned;
         *x = at::empty({n, cols}, codes ? at::kByte : at::kFloat);
         npy_read_rows(chosen + "/" + name, cols, codes ? NpyType::kUInt8 : NpyType::kFloat32, ids, x->data_ptr());
@@ -365,7 +366,7 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
         RowSetHash h;
         h.lanes()[0] = sums[1 + 2 * k], h.lanes()[1] = sums[2 + 2 * k];
         h.reduce();
-        if (hex64(h.value()) != pt.get<std::string>(boost::property_tree::ptree::path_type("files/" + names[k] + "/row_hash", '/')))
+        if (hex64(h.value()) != pt.at("files").at(names[k]).at("row_hash").get<std::string>())
           verdict = chosen + "/" + names[k] + ": checksum mismatch (file corrupt)";
       }
     }
@@ -379,13 +380,13 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
       continue;
     }
     tr.set_state(st);
-    loop->epoch = pt.get<int64_t>("epoch");
-    loop->best = pt.get<double>("best");
-    loop->best_epoch = pt.get<int64_t>("best_epoch");
-    loop->train_seconds = pt.get<double>("train_seconds");
+    loop->epoch = pt.at("epoch").get<int64_t>();
+    loop->best = pt.at("best").get<double>();
+    loop->best_epoch = pt.at("best_epoch").get<int64_t>();
+    loop->train_seconds = pt.at("train_seconds").get<double>();
     if (me == 0) {
       std::printf("resumed from %s (epoch %lld, written by %d rank(s), this run has %d)\n", chosen.c_str(),
-                  static_cast<long long>(loop->epoch), pt.get<int>("ranks"), comm.size());
+                  static_cast<long long>(loop->epoch), pt.at("ranks").get<int>(), comm.size());
       std::fflush(stdout);
     }
     return true;

@@ -1,15 +1,13 @@
 #include "shard/partition_dir.hpp"
 
 #include <algorithm>
-#include <boost/property_tree/json_parser.hpp>
-#include <boost/property_tree/ptree.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/json_writer.hpp"
+#include <nlohmann/json.hpp>
 #include "common/rng.hpp"
 #include "graph/csr.hpp"
 
@@ -150,55 +148,50 @@ Shard build_single_shard(const Dataset& ds) {
 }
 
 std::string meta_to_json(const PartitionMeta& m) {
-  JsonWriter w;
+  nlohmann::ordered_json w = nlohmann::ordered_json::object();
   char id[24];
   std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(m.partition_id));
-  w.begin_object();
-  w.key("format_version").value(static_cast<int64_t>(kShardFormatVersion));
-  w.key("partition_id").value(std::string(id));
-  w.key("n_users").value(m.n_users);
-  w.key("n_items").value(m.n_items);
-  w.key("n_edges").value(m.n_edges);
-  w.key("n_train_lines").value(m.n_train_lines);
-  w.key("parts").value(static_cast<int64_t>(m.parts));
-  w.key("method").value(m.method);
-  w.key("seed").value(m.seed);
-  w.key("ncon").value(static_cast<int64_t>(m.ncon));
-  w.key("objective").value(m.objective);
-  w.key("imbalance").value(m.imbalance);
+  w["format_version"] = static_cast<int64_t>(kShardFormatVersion);
+  w["partition_id"] = std::string(id);
+  w["n_users"] = m.n_users;
+  w["n_items"] = m.n_items;
+  w["n_edges"] = m.n_edges;
+  w["n_train_lines"] = m.n_train_lines;
+  w["parts"] = static_cast<int64_t>(m.parts);
+  w["method"] = m.method;
+  w["seed"] = m.seed;
+  w["ncon"] = static_cast<int64_t>(m.ncon);
+  w["objective"] = m.objective;
+  w["imbalance"] = m.imbalance;
   const PartitionStats& s = m.stats;
-  w.key("edge_cut").value(s.edge_cut);
-  w.key("edge_cut_pct").value(s.edge_cut_pct);
-  w.key("halo_total").value(s.halo_total);
-  w.key("halo_max").value(s.halo_max);
-  w.key("node_imbalance").value(s.node_imbalance);
-  w.key("edge_imbalance").value(s.edge_imbalance);
-  w.key("halo_bytes_per_layer_d64_fp32").value(s.halo_bytes_per_layer);
-  w.key("seconds").value(m.seconds);
-  w.key("peak_rss_mb").value(m.peak_rss_mb);
-  w.key("owned_per_rank").array(s.owned_per_rank);
-  w.key("owned_users_per_rank").array(s.owned_users_per_rank);
-  w.key("halo_per_rank").array(s.halo_per_rank);
-  w.key("local_edges_per_rank").array(s.local_edges_per_rank);
-  w.key("inputs").begin_array();
+  w["edge_cut"] = s.edge_cut;
+  w["edge_cut_pct"] = s.edge_cut_pct;
+  w["halo_total"] = s.halo_total;
+  w["halo_max"] = s.halo_max;
+  w["node_imbalance"] = s.node_imbalance;
+  w["edge_imbalance"] = s.edge_imbalance;
+  w["halo_bytes_per_layer_d64_fp32"] = s.halo_bytes_per_layer;
+  w["seconds"] = m.seconds;
+  w["peak_rss_mb"] = m.peak_rss_mb;
+  w["owned_per_rank"] = s.owned_per_rank;
+  w["owned_users_per_rank"] = s.owned_users_per_rank;
+  w["halo_per_rank"] = s.halo_per_rank;
+  w["local_edges_per_rank"] = s.local_edges_per_rank;
+  w["inputs"] = nlohmann::ordered_json::array();
   for (const FileInfo& f : m.inputs) {
     char crc[12];
     std::snprintf(crc, sizeof crc, "%08x", f.crc32);
-    w.begin_object();
-    w.key("split").value(f.split);
-    w.key("path").value(f.path);
-    w.key("format").value(text_format_name(f.format));
-    w.key("bytes").value(static_cast<uint64_t>(f.bytes));
-    w.key("crc32").value(std::string(crc));
-    w.key("lines").value(f.lines);
-    w.end_object();
+    w["inputs"].push_back(nlohmann::ordered_json::object());
+    w["inputs"].back()["split"] = f.split;
+    w["inputs"].back()["path"] = f.path;
+    w["inputs"].back()["format"] = text_format_name(f.format);
+    w["inputs"].back()["bytes"] = static_cast<uint64_t>(f.bytes);
+    w["inputs"].back()["crc32"] = std::string(crc);
+    w["inputs"].back()["lines"] = f.lines;
   }
-  w.end_array();
-  w.key("shards").begin_array();
-  for (int32_t r = 0; r < m.parts; ++r) w.value(shard_file_name(r));
-  w.end_array();
-  w.end_object();
-  return w.str();
+  w["shards"] = nlohmann::ordered_json::array();
+  for (int32_t r = 0; r < m.parts; ++r) w["shards"].push_back(shard_file_name(r));
+  return w.dump(2) + "\n";
 }
 
 void write_partition_dir(const std::string& dir, bool overwrite, const Dataset& ds, const std::vector<int32_t>& part,
@@ -216,39 +209,38 @@ void write_partition_dir(const std::string& dir, bool overwrite, const Dataset& 
 PartitionMeta read_partition_meta(const std::string& dir) {
   std::string path = (std::filesystem::path(dir) / "meta.json").string();
   std::string text = read_file(path);
-  boost::property_tree::ptree pt;
+  nlohmann::json pt;
   try {
-    std::istringstream in(text);
-    boost::property_tree::read_json(in, pt);
-  } catch (const boost::property_tree::json_parser_error& e) {
-    throw InputError(path, static_cast<int64_t>(e.line()), "malformed JSON: " + e.message());
+    pt = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path, 0, std::string("malformed JSON: ") + e.what());
   }
   PartitionMeta m;
   try {
-    int64_t version = pt.get<int64_t>("format_version");
+    int64_t version = pt.at("format_version").get<int64_t>();
     if (version != kShardFormatVersion)
       throw InputError(path, 0, "partition format version " + std::to_string(version) + ", this build reads " +
                                     std::to_string(kShardFormatVersion) + " (re-run tkg-partition)");
-    m.partition_id = std::stoull(pt.get<std::string>("partition_id"), nullptr, 16);
-    m.n_users = pt.get<int64_t>("n_users");
-    m.n_items = pt.get<int64_t>("n_items");
-    m.n_edges = pt.get<int64_t>("n_edges");
-    m.n_train_lines = pt.get<int64_t>("n_train_lines");
-    m.parts = pt.get<int32_t>("parts");
-    m.method = pt.get<std::string>("method");
-    m.seed = pt.get<uint64_t>("seed");
-    m.ncon = pt.get<int>("ncon");
-    m.objective = pt.get<std::string>("objective");
-    m.imbalance = pt.get<double>("imbalance");
-    m.stats.edge_cut = pt.get<int64_t>("edge_cut");
-    m.stats.edge_cut_pct = pt.get<double>("edge_cut_pct");
-    m.stats.halo_total = pt.get<int64_t>("halo_total");
-    m.stats.halo_max = pt.get<int64_t>("halo_max");
-    m.stats.node_imbalance = pt.get<double>("node_imbalance");
-    m.stats.edge_imbalance = pt.get<double>("edge_imbalance");
-    m.seconds = pt.get<double>("seconds");
-    m.peak_rss_mb = pt.get<double>("peak_rss_mb");
-  } catch (const boost::property_tree::ptree_error& e) {
+    m.partition_id = std::stoull(pt.at("partition_id").get<std::string>(), nullptr, 16);
+    m.n_users = pt.at("n_users").get<int64_t>();
+    m.n_items = pt.at("n_items").get<int64_t>();
+    m.n_edges = pt.at("n_edges").get<int64_t>();
+    m.n_train_lines = pt.at("n_train_lines").get<int64_t>();
+    m.parts = pt.at("parts").get<int32_t>();
+    m.method = pt.at("method").get<std::string>();
+    m.seed = pt.at("seed").get<uint64_t>();
+    m.ncon = pt.at("ncon").get<int>();
+    m.objective = pt.at("objective").get<std::string>();
+    m.imbalance = pt.at("imbalance").get<double>();
+    m.stats.edge_cut = pt.at("edge_cut").get<int64_t>();
+    m.stats.edge_cut_pct = pt.at("edge_cut_pct").get<double>();
+    m.stats.halo_total = pt.at("halo_total").get<int64_t>();
+    m.stats.halo_max = pt.at("halo_max").get<int64_t>();
+    m.stats.node_imbalance = pt.at("node_imbalance").get<double>();
+    m.stats.edge_imbalance = pt.at("edge_imbalance").get<double>();
+    m.seconds = pt.at("seconds").get<double>();
+    m.peak_rss_mb = pt.at("peak_rss_mb").get<double>();
+  } catch (const nlohmann::json::exception& e) {
     throw InputError(path, 0, std::string("missing or malformed field: ") + e.what());
   } catch (const std::invalid_argument&) {
     throw InputError(path, 0, "malformed partition_id");
