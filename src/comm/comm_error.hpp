@@ -1,13 +1,13 @@
 // The error a failed communication call throws: names the rank, the call and the reason.
 #pragma once
 
-#include <stdexcept>
+#include "common/error.hpp"
 
 namespace tkg {
 
-class CommError : public std::runtime_error {
+class CommError : public CommFailure {
  public:
-  using std::runtime_error::runtime_error;
+  using CommFailure::CommFailure;
 };
 
 }  // namespace tkg

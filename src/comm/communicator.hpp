@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
+
 namespace tkg {
 
 enum class DType { kFloat32, kFloat64, kInt64, kUInt8, kUInt16 };
@@ -201,7 +203,7 @@ class TrafficScope {
 // Ends the whole job after a communication failure (a timeout or an error in a collective), the
 // same way for every backend (MPI, NCCL): "[rank R] MESSAGE" on stderr and exit code 4 on every
 // rank. The MPI session installs MPI_Abort as the handler; without one the process exits.
-constexpr int kExitCommFailure = 4;
+// (kExitCommFailure: common/error.hpp)
 [[noreturn]] void fail_job(int rank, const std::string& message);
 using JobAbortHandler = void (*)(const std::string& message, int code);
 JobAbortHandler set_job_abort_handler(JobAbortHandler handler);  // returns the previous one

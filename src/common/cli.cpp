@@ -3,8 +3,6 @@
 #include <boost/program_options/errors.hpp>
 #include <iostream>
 
-#include "comm/comm_error.hpp"
-#include "comm/communicator.hpp"
 #include "common/error.hpp"
 
 namespace tkg {
@@ -18,7 +16,7 @@ int run_tool(const std::string& program, const std::function<int()>& body) {
   } catch (const boost::program_options::error& e) {
     std::cerr << program << ": error: " << e.what() << " (see --help)" << std::endl;
     return 2;
-  } catch (const CommError& e) {  // a failed MPI/NCCL call: the same exit code as a collective's timeout
+  } catch (const CommFailure& e) {  // a failed MPI/NCCL call: the same exit code as a collective's timeout
     std::cerr << program << ": communication error: " << e.what() << std::endl;
     return kExitCommFailure;
   } catch (const std::exception& e) {

@@ -31,6 +31,15 @@ class InputError : public std::runtime_error {
   int64_t line_;
 };
 
+// A failed communication call (MPI, NCCL, CUDA) or ranks that disagree on a collective; the
+// comm layer throws its subclass CommError. Tools exit with kExitCommFailure for it, as for a
+// collective's timeout.
+class CommFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+constexpr int kExitCommFailure = 4;
+
 // A broken internal invariant or a failed system call.
 class InternalError : public std::runtime_error {
  public:

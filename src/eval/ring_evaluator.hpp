@@ -1,8 +1,9 @@
 // Full-ranking evaluation across ranks (DESIGN §4 "Evaluation (MPI)"): each rank scores its
 // selected owned users against every item. Item blocks (the owners' final rows) travel around a
-// ring in P − 1 steps; each rank keeps a running top-K per user with train items masked; metric
-// sums are all-reduced. Memory per rank: its owned rows, one item block in hand, one in flight,
-// and one score block whose size is bounded in bytes (not in users).
+// ring in P − 1 steps (or, with fewer bytes for a sampled evaluation, the users' rows travel and
+// their partial lists return: RingEvalOptions::ring); each rank keeps a running top-K per user
+// with train items masked; metric sums are all-reduced. Memory per rank: its owned rows, the
+// block in hand and the one arriving, and one score block bounded in bytes (not in users).
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,4 +1,4 @@
-// One TopKGAT layer whose halo exchange overlaps its compute (DESIGN §4 "Overlap").
+// One TopKGAT layer whose halo exchange overlaps its compute (docs/scaling.md §3).
 //
 // Forward:  start the all-to-all of the send rows (x and β) -> propagate the interior edges
 //           (both endpoints owned) while the rows are in flight -> wait -> propagate the boundary

@@ -59,7 +59,7 @@ struct LayerGraph {
 // owned row rows[r], column c < n_b is row c's node and column n_b + h is halo node h, so its
 // inputs are [x_own[rows]; x_halo] and its output rows are added into rows[r] (no pass over all
 // owned rows). Interior + boundary = all, edge by edge, in row order, with the same
-// global-degree norms: the split of DESIGN §4 "Overlap".
+// global-degree norms: the split of the overlapped layer (docs/scaling.md §3).
 enum class EdgeSet { kAll, kInterior, kBoundary };
 
 LayerGraph build_layer_graph(const Shard& shard, EdgeSet edges = EdgeSet::kAll);

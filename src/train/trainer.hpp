@@ -60,7 +60,7 @@ struct TrainerState {
 class Trainer {
  public:
   // `comm` carries host buffers (control, ids, metric sums: self or MPI). `tensor_comm`, if given,
-  // moves the model's rows (halos, the negative pool, evaluation blocks): NCCL for CUDA tensors;
+  // moves the model's rows (halos, fetched negatives, evaluation blocks): NCCL for CUDA tensors;
   // by default `comm` moves them too, staging device tensors through the host.
   // model.device: "cpu" or "cuda:N" (parameters, graph and activations live there).
   Trainer(const Shard& shard, const ModelOptions& model, const TrainOptions& train, Communicator& comm,
