@@ -9,6 +9,7 @@
 #include "comm/comm_error.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace tkg {
 
@@ -24,8 +25,8 @@ JobAbortHandler set_job_abort_handler(JobAbortHandler handler) {
 
 void fail_job(int rank, const std::string& message) {
   if (g_abort_handler) g_abort_handler(message, kExitCommFailure);  // prints "[rank R] message", aborts all ranks
-  std::fprintf(stderr, "[rank %d] %s\n", rank, message.c_str());
-  std::fflush(stderr);
+  if (log::rank() < 0) log::set_rank(rank);
+  log::error(message);
   std::exit(kExitCommFailure);
 }
 

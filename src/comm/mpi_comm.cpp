@@ -12,6 +12,7 @@
 
 #include "comm/comm_error.hpp"
 #include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace tkg {
 
@@ -53,6 +54,7 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   TKG_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
   TKG_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+  log::set_rank(rank_);
 }
 
 MpiSession::~MpiSession() {
@@ -70,9 +72,8 @@ MpiSession::~MpiSession() {
       if (done) break;
       if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(200));
       if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > finalize_timeout_s_) {
-        std::fprintf(stderr, "[rank %d] timeout: MPI_Finalize's barrier did not complete within %.0f s (a rank did not "
-                             "finish); aborting the job\n", rank_, finalize_timeout_s_);
-        std::fflush(stderr);
+        log::error("timeout: MPI_Finalize's barrier did not complete within " + std::to_string(finalize_timeout_s_) +
+                   " s (a rank did not finish); aborting the job");
         MPI_Abort(MPI_COMM_WORLD, kExitCommFailure);
       }
     }
@@ -102,8 +103,8 @@ std::string MpiSession::thread_level_name() const {
 
 void mpi_abort_job(const std::string& message, int code) {
   int rank = world_rank_or_minus1();
-  std::fprintf(stderr, "[rank %d] %s\n", rank, message.c_str());
-  std::fflush(stderr);
+  if (log::rank() < 0) log::set_rank(rank);
+  log::error(message);
   int init = 0;
   MPI_Initialized(&init);
   if (init) MPI_Abort(MPI_COMM_WORLD, code);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "comm/cuda_check.hpp"
+#include "common/log.hpp"
 
 static_assert(sizeof(ncclUniqueId) == tkg::kNcclUniqueIdBytes, "NCCL_UNIQUE_ID_BYTES changed");
 
@@ -73,8 +74,7 @@ NcclComm::~NcclComm() {
     }
     if (state == ncclSuccess) break;
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
-      std::fprintf(stderr, "[rank %d] ncclCommFinalize did not finish within %.0f s; NCCL communicator aborted\n", rank_,
-                   timeout_s_);
+      log::error("ncclCommFinalize did not finish within " + std::to_string(timeout_s_) + " s; NCCL communicator aborted");
       abort();
       return;
     }

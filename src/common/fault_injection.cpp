@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace tkg {
 
@@ -48,7 +49,7 @@ void fault_point(const char* where, int rank) {
   Spec& s = spec();
   if (!s.active || s.fired || s.rank != rank || s.where != where) return;
   s.fired = true;
-  std::fprintf(stderr, "[rank %d] TKG_FAULT_INJECT: %s at %s\n", rank, s.action.c_str(), where);
+  log::warn("TKG_FAULT_INJECT: " + s.action + " at " + where);
   std::fflush(stderr);
   if (s.action == "die") ::kill(::getpid(), SIGKILL);
   if (s.action == "stall") std::this_thread::sleep_for(std::chrono::hours(1));

@@ -11,6 +11,7 @@
 #include "common/checksum.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include <nlohmann/json.hpp>
 #include "run/outputs.hpp"
 #include "train/trainer.hpp"
@@ -308,8 +309,7 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
           if (spec != "auto") {
             chosen = std::string("!") + e.what();
           } else {
-            std::printf("warning: skipping a damaged checkpoint: %s\n", e.what());
-            std::fflush(stdout);
+            log::warn(std::string("skipping a damaged checkpoint: ") + e.what());
           }
         }
       }
@@ -374,8 +374,7 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
     if (!verdict.empty()) {
       if (spec != "auto") throw InputError("train.resume", 0, verdict);
       if (me == 0) {
-        std::printf("warning: skipping a damaged checkpoint: %s\n", verdict.c_str());
-        std::fflush(stdout);
+        log::warn("skipping a damaged checkpoint: " + verdict);
       }
       continue;
     }

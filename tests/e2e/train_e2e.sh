@@ -224,7 +224,7 @@ rc=$?
 TKG_FAULT_INJECT=stall:0 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT "$BUILD/tkg-train" \
   "${COMMON[@]}" --partition "$T/part2" --train.comm_timeout 3 --out "$T/x" >"$T/e6" 2>&1
 rc=$?
-[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "\[rank 1\] timeout: .* did not complete within" "$T/e6" && pass "stalled peer: bounded wait" \
+[[ $rc -ne 0 && $rc -ne 124 ]] && grep -q "\[rank 1\] \[error\] timeout: .* did not complete within" "$T/e6" && pass "stalled peer: bounded wait" \
   || { fail "stalled peer (rc $rc)"; cat "$T/e6"; }
 # A partition that separates disconnected communities (edge cut 0: no rank has a halo), trained
 # in mini-batches of 4 lines (steps that give a rank no lines): P = 2 and 3 end with one rank's
@@ -276,7 +276,7 @@ for where in forward backward; do
   TKG_FAULT_INJECT=stall@$where:1 OMP_NUM_THREADS=1 timeout 120 mpirun --oversubscribe -np 2 -x TKG_FAULT_INJECT \
     "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --train.comm_timeout 3 --out "$T/x" >"$T/s-$where" 2>&1
   rc=$?
-  [[ $rc -eq 4 ]] && grep -q "\[rank 0\] timeout: .* no answer from rank 1" "$T/s-$where" \
+  [[ $rc -eq 4 ]] && grep -q "\[rank 0\] \[error\] timeout: .* no answer from rank 1" "$T/s-$where" \
     && pass "rank stalled in the $where exchange: peers time out naming it" || { fail "stall in $where (rc $rc)"; cat "$T/s-$where"; }
 done
 
