@@ -1,4 +1,7 @@
-// One TopKGAT propagation layer on a shard (DESIGN §2).
+// One TopKGAT propagation layer on a shard (DESIGN §2): the operator (shapes, dtypes, devices)
+// and its dispatcher (propagate.cpp: argument checks, autograd, CPU or CUDA). Kernels:
+// propagate_cpu.cpp (portable), propagate_avx2.cpp (AVX2), propagate_cuda.cu (CUDA); the
+// reference composition of ATen ops: propagate_reference.cpp; the graph: layer_graph.hpp.
 //
 //   x̂ = x / max(‖x‖, 1e-12)                                   (row-wise, for the score only)
 //   a_e = ω(x̂_v·x̂_w − β_u(e)) / sqrt(d_v d_w)                 for every edge e = (v, w) of the local CSR
@@ -21,51 +24,13 @@
 #include <string>
 #include <vector>
 
-namespace tkg {
+#include "model/layer_graph.hpp"
 
-struct Shard;
+namespace tkg {
 
 enum class Attention { kTopK, kOne, kRelu, kSoftmax };
 Attention parse_attention(const std::string& name);  // topk | one | relu | softmax
 const char* attention_name(Attention a);
-
-// The local graph of a shard as CPU int64/float64 tensors, built once.
-struct LayerGraph {
-  int64_t n_own = 0;    // rows (owned nodes)
-  int64_t n_local = 0;  // columns (owned + halo)
-  at::Tensor indptr;    // [n_own + 1] int64
-  at::Tensor indices;   // [nnz] int64, local column ids in [0, n_local)
-  at::Tensor edge_row;  // [nnz] int64, row of each edge
-  at::Tensor edge_user; // [nnz] int64, local id of the edge's user endpoint (row or column)
-  at::Tensor norm;      // [nnz] float64, 1 / sqrt(d_row * d_col) with global degrees
-  at::Tensor csc_ptr;   // [n_local + 1] int64, edges grouped by column (for the backward scatter)
-  at::Tensor csc_edge;  // [nnz] int64, edge ids in column order
-  // Compact graphs only (EdgeSet::kBoundary): the shard's owned row of each graph row [n_own]
-  // int64; the graph's columns are its rows, then the shard's halo. Undefined otherwise.
-  at::Tensor rows;
-  // Work-balanced blocks for the parallel loops (degrees are power-law, so equal row counts
-  // would give unequal work): rows [row_blocks[b], row_blocks[b+1]) hold about nnz/blocks edges.
-  std::vector<int64_t> row_blocks;  // ascending, first 0, last n_own
-  std::vector<int64_t> col_blocks;  // ascending, first 0, last n_local
-  // For the CPU backward's column pass (host), in column order: the row of the edge at column
-  // position j, and whether the column is that edge's user (read in sequence, not through csc_edge).
-  std::vector<int64_t> csc_row;       // [nnz]
-  std::vector<uint8_t> csc_col_user;  // [nnz]
-};
-
-// Which edges of a shard's local CSR a LayerGraph holds: all of them; the interior ones (both
-// endpoints owned, so columns [0, n_own) and n_local = n_own); or the boundary ones (the column is
-// a halo node), compacted to the owned rows that have any (`rows`, n_b of them): graph row r is
-// owned row rows[r], column c < n_b is row c's node and column n_b + h is halo node h, so its
-// inputs are [x_own[rows]; x_halo] and its output rows are added into rows[r] (no pass over all
-// owned rows). Interior + boundary = all, edge by edge, in row order, with the same
-// global-degree norms: the split of the overlapped layer (docs/scaling.md §3).
-enum class EdgeSet { kAll, kInterior, kBoundary };
-
-LayerGraph build_layer_graph(const Shard& shard, EdgeSet edges = EdgeSet::kAll);
-
-// A copy of `g` with its tensors on `device` (the row/column blocks stay host vectors).
-LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device);
 
 // Reference implementation composed of ATen ops (autograd does the backward). Builds E×d
 // intermediates; for tests and for the softmax variant.

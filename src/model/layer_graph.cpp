@@ -1,0 +1,149 @@
+#include "model/layer_graph.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "shard/shard.hpp"
+
+namespace tkg {
+
+LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
+  LayerGraph g;
+  const int64_t n_own = s.n_own();
+  auto keep = [&](int64_t col) {
+    return edges == EdgeSet::kAll || (edges == EdgeSet::kInterior ? col < n_own : col >= n_own);
+  };
+  auto i64 = at::TensorOptions().dtype(at::kLong);
+  // The shard rows the graph has: all owned rows, or (boundary) those with a halo neighbour.
+  std::vector<int64_t> rows;
+  if (edges == EdgeSet::kBoundary) {
+    for (int64_t v = 0; v < n_own; ++v) {
+      bool any = false;
+      for (int64_t k = s.indptr[v]; k < s.indptr[v + 1] && !any; ++k) any = keep(s.indices[k]);
+      if (any) rows.push_back(v);
+    }
+  }
+  const bool compact = edges == EdgeSet::kBoundary;
+  g.n_own = compact ? static_cast<int64_t>(rows.size()) : n_own;
+  // Interior edges reach owned columns only, so their graph has no halo columns.
+  g.n_local = edges == EdgeSet::kInterior ? n_own : g.n_own + s.n_halo();
+  auto shard_row = [&](int64_t r) { return compact ? rows[static_cast<size_t>(r)] : r; };
+  auto column = [&](int64_t w) { return compact ? g.n_own + (w - n_own) : w; };  // compact: w is halo
+  g.indptr = at::empty({g.n_own + 1}, i64);
+  int64_t* ip = g.indptr.data_ptr<int64_t>();
+  ip[0] = 0;
+  for (int64_t r = 0; r < g.n_own; ++r) {
+    const int64_t v = shard_row(r);
+    int64_t n = 0;
+    for (int64_t k = s.indptr[v]; k < s.indptr[v + 1]; ++k) n += keep(s.indices[k]);
+    ip[r + 1] = ip[r] + n;
+  }
+  const int64_t nnz = ip[g.n_own];
+  g.indices = at::empty({nnz}, i64);
+  g.edge_row = at::empty({nnz}, i64);
+  g.edge_user = at::empty({nnz}, i64);
+  g.norm = at::empty({nnz}, at::TensorOptions().dtype(at::kDouble));
+  int64_t* col = g.indices.data_ptr<int64_t>();
+  int64_t* row = g.edge_row.data_ptr<int64_t>();
+  int64_t* user = g.edge_user.data_ptr<int64_t>();
+  double* norm = g.norm.data_ptr<double>();
+  for (int64_t r = 0, k = 0; r < g.n_own; ++r) {
+    const int64_t v = shard_row(r);
+    for (int64_t e = s.indptr[v]; e < s.indptr[v + 1]; ++e) {
+      const int64_t w = s.indices[e];
+      if (!keep(w)) continue;
+      col[k] = column(w);
+      row[k] = r;
+      user[k] = v < s.n_own_users ? r : column(w);
+      norm[k] = 1.0 / std::sqrt(static_cast<double>(s.degree[v]) * static_cast<double>(s.degree[w]));
+      ++k;
+    }
+  }
+  if (compact) g.rows = at::tensor(rows, i64);
+  g.csc_ptr = at::zeros({g.n_local + 1}, i64);
+  g.csc_edge = at::empty({nnz}, i64);
+  int64_t* cp = g.csc_ptr.data_ptr<int64_t>();
+  int64_t* ce = g.csc_edge.data_ptr<int64_t>();
+  for (int64_t k = 0; k < nnz; ++k) ++cp[col[k] + 1];
+  for (int64_t w = 0; w < g.n_local; ++w) cp[w + 1] += cp[w];
+  std::vector<int64_t> fill(cp, cp + g.n_local);
+  for (int64_t k = 0; k < nnz; ++k) ce[fill[col[k]]++] = k;
+  // Balanced blocks: cut whenever a block reaches nnz/256 edges (plus one per row for the
+  // per-row overhead).
+  auto blocks = [](const int64_t* ptr, int64_t rows) {
+    std::vector<int64_t> b{0};
+    const int64_t target = std::max<int64_t>(1, (ptr[rows] + rows) / 256);
+    int64_t acc = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      acc += ptr[r + 1] - ptr[r] + 1;
+      if (acc >= target) b.push_back(r + 1), acc = 0;
+    }
+    if (b.back() != rows) b.push_back(rows);
+    return b;
+  };
+  g.csc_row.resize(static_cast<size_t>(nnz));
+  g.csc_col_user.resize(static_cast<size_t>(nnz));
+  for (int64_t j = 0; j < nnz; ++j) {
+    const int64_t k = ce[j];
+    g.csc_row[j] = row[k];
+    g.csc_col_user[j] = user[k] == col[k];
+  }
+  g.row_blocks = blocks(g.indptr.data_ptr<int64_t>(), g.n_own);
+  g.col_blocks = blocks(cp, g.n_local);
+  check_layer_graph(g);  // invariants, when built
+  return g;
+}
+
+
+LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
+  LayerGraph out = g;
+  for (at::Tensor* t : {&out.indptr, &out.indices, &out.edge_row, &out.edge_user, &out.norm, &out.csc_ptr, &out.csc_edge,
+                        &out.rows})
+    if (t->defined()) *t = t->to(device);
+  return out;
+}
+
+void check_layer_graph(const LayerGraph& g) {
+  auto fail = [](const std::string& what) { throw InternalError("layer graph: " + what); };
+  const at::Tensor ip = g.indptr.to(at::kCPU), ix = g.indices.to(at::kCPU), er = g.edge_row.to(at::kCPU),
+                   nm = g.norm.to(at::kCPU), cp = g.csc_ptr.to(at::kCPU), ce = g.csc_edge.to(at::kCPU);
+  if (ip.numel() != g.n_own + 1) fail("indptr has " + std::to_string(ip.numel()) + " entries for " + std::to_string(g.n_own) + " rows");
+  const int64_t* p = ip.data_ptr<int64_t>();
+  const int64_t nnz = ix.numel();
+  if (p[0] != 0 || p[g.n_own] != nnz) fail("indptr runs from " + std::to_string(p[0]) + " to " + std::to_string(p[g.n_own]) + " for " + std::to_string(nnz) + " edges");
+  const int64_t *idx = ix.data_ptr<int64_t>(), *row = er.data_ptr<int64_t>();
+  if (er.numel() != nnz || nm.numel() != nnz || ce.numel() != nnz || g.edge_user.numel() != nnz) fail("per-edge arrays of different lengths");
+  for (int64_t v = 0; v < g.n_own; ++v) {
+    if (p[v + 1] < p[v]) fail("indptr decreases at row " + std::to_string(v));
+    for (int64_t e = p[v]; e < p[v + 1]; ++e) {
+      if (idx[e] < 0 || idx[e] >= g.n_local) fail("edge " + std::to_string(e) + " has column " + std::to_string(idx[e]) + " outside [0, " + std::to_string(g.n_local) + ")");
+      if (row[e] != v) fail("edge_row of edge " + std::to_string(e) + " is " + std::to_string(row[e]) + ", indptr says " + std::to_string(v));
+    }
+  }
+  const double* n = nm.data_ptr<double>();
+  for (int64_t e = 0; e < nnz; ++e)
+    if (!(std::isfinite(n[e]) && n[e] > 0)) fail("norm of edge " + std::to_string(e) + " is " + std::to_string(n[e]));
+  if (cp.numel() != g.n_local + 1) fail("csc_ptr has " + std::to_string(cp.numel()) + " entries for " + std::to_string(g.n_local) + " columns");
+  const int64_t *c = cp.data_ptr<int64_t>(), *ced = ce.data_ptr<int64_t>();
+  if (c[0] != 0 || c[g.n_local] != nnz) fail("csc_ptr does not run from 0 to nnz");
+  std::vector<uint8_t> seen(static_cast<size_t>(nnz), 0);
+  for (int64_t w = 0; w < g.n_local; ++w) {
+    if (c[w + 1] < c[w]) fail("csc_ptr decreases at column " + std::to_string(w));
+    for (int64_t j = c[w]; j < c[w + 1]; ++j) {
+      const int64_t e = ced[j];
+      if (e < 0 || e >= nnz || seen[e]++) fail("csc_edge is not a permutation of the edges (at " + std::to_string(j) + ")");
+      if (idx[e] != w) fail("csc_edge puts edge " + std::to_string(e) + " in column " + std::to_string(w) + ", its column is " + std::to_string(idx[e]));
+    }
+  }
+  auto blocks = [&](const std::vector<int64_t>& b, int64_t end, const char* what) {
+    if (b.empty() || b.front() != 0 || b.back() != end || !std::is_sorted(b.begin(), b.end()))
+      fail(std::string(what) + " blocks do not ascend from 0 to " + std::to_string(end));
+  };
+  blocks(g.row_blocks, g.n_own, "row");
+  blocks(g.col_blocks, g.n_local, "column");
+}
+
+}  // namespace tkg

@@ -1,0 +1,63 @@
+// The local graph a TopKGAT layer runs on (DESIGN §4 "Ownership"): a shard's CSR of owned rows
+// over owned + halo columns, with global-degree norms, its CSC for the backward, and work-balanced
+// row and column blocks. Checked when built, as DGL checks its CSR (DGL's aten/csr checks).
+//
+// Example: owned nodes {0: user, 1: item}, halo {2: item}; edges 0-1, 0-2 (and 1-0, since both
+// endpoints of 0-1 are owned): indptr [0 2 3], indices [1 2 0], edge_row [0 0 1].
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace tkg {
+
+struct Shard;
+
+// The local graph of a shard as CPU int64/float64 tensors, built once.
+struct LayerGraph {
+  int64_t n_own = 0;    // rows (owned nodes)
+  int64_t n_local = 0;  // columns (owned + halo)
+  at::Tensor indptr;    // [n_own + 1] int64
+  at::Tensor indices;   // [nnz] int64, local column ids in [0, n_local)
+  at::Tensor edge_row;  // [nnz] int64, row of each edge
+  at::Tensor edge_user; // [nnz] int64, local id of the edge's user endpoint (row or column)
+  at::Tensor norm;      // [nnz] float64, 1 / sqrt(d_row * d_col) with global degrees
+  at::Tensor csc_ptr;   // [n_local + 1] int64, edges grouped by column (for the backward scatter)
+  at::Tensor csc_edge;  // [nnz] int64, edge ids in column order
+  // Compact graphs only (EdgeSet::kBoundary): the shard's owned row of each graph row [n_own]
+  // int64; the graph's columns are its rows, then the shard's halo. Undefined otherwise.
+  at::Tensor rows;
+  // Work-balanced blocks for the parallel loops (degrees are power-law, so equal row counts
+  // would give unequal work): rows [row_blocks[b], row_blocks[b+1]) hold about nnz/blocks edges.
+  std::vector<int64_t> row_blocks;  // ascending, first 0, last n_own
+  std::vector<int64_t> col_blocks;  // ascending, first 0, last n_local
+  // For the CPU backward's column pass (host), in column order: the row of the edge at column
+  // position j, and whether the column is that edge's user (read in sequence, not through csc_edge).
+  std::vector<int64_t> csc_row;       // [nnz]
+  std::vector<uint8_t> csc_col_user;  // [nnz]
+};
+
+// Which edges of a shard's local CSR a LayerGraph holds: all of them; the interior ones (both
+// endpoints owned, so columns [0, n_own) and n_local = n_own); or the boundary ones (the column is
+// a halo node), compacted to the owned rows that have any (`rows`, n_b of them): graph row r is
+// owned row rows[r], column c < n_b is row c's node and column n_b + h is halo node h, so its
+// inputs are [x_own[rows]; x_halo] and its output rows are added into rows[r] (no pass over all
+// owned rows). Interior + boundary = all, edge by edge, in row order, with the same
+// global-degree norms: the split of the overlapped layer (docs/scaling.md §3).
+enum class EdgeSet { kAll, kInterior, kBoundary };
+
+LayerGraph build_layer_graph(const Shard& shard, EdgeSet edges = EdgeSet::kAll);
+
+// A copy of `g` with its tensors on `device` (the row/column blocks stay host vectors).
+LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device);
+
+// Checks the invariants of a graph on the host (InternalError naming the first broken one):
+// indptr has n_own + 1 entries from 0 to nnz, non-decreasing; every index within [0, n_local);
+// edge_row matches indptr; norms finite and positive; the CSC has n_local + 1 pointers and is a
+// permutation of the edges; the blocks ascend from 0 to n_own (rows) and n_local (columns).
+void check_layer_graph(const LayerGraph& g);
+
+}  // namespace tkg

@@ -1,0 +1,45 @@
+// The fused layer's CPU kernels (internal to src/model; the operator is propagate.hpp): portable
+// kernels compiled for the baseline ISA, parallel over work-balanced row and column blocks, with
+// the AVX2 path of propagate_avx2.cpp for float32 where it runs (bit-identical). Raw pointers,
+// no autograd: the dispatcher (propagate.cpp) owns the tensors.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "model/propagate.hpp"
+
+namespace tkg::propagate_cpu {
+
+// Host pointers of a LayerGraph's arrays.
+struct GraphPtrs {
+  const int64_t *indptr, *indices, *edge_row, *edge_user, *csc_ptr, *csc_edge;
+  const double* norm;
+  int64_t n_own, n_local, nnz;
+  const std::vector<int64_t>* row_blocks;
+  const std::vector<int64_t>* col_blocks;
+  const LayerGraph* graph;
+};
+GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
+               const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
+               const at::Tensor& csc_edge, const LayerGraph* lg);
+
+// Forward: y [n_own, d]; per edge the attention weight a, the cosine and dω/(√(d_v d_w)) (cos,
+// dom: unused for kOne); inv [n_local] = 1/‖x‖. T: float or double.
+template <typename T>
+void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, Attention att, T* y, T* a_out,
+                    T* cos_out, T* dom_out, T* inv);
+// Backward from the saved per-edge scalars: gx [n_local, d], gbeta [n_local] (zero-filled by the caller).
+template <typename T>
+void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
+                     const T* a, const T* cos_e, const T* dom_e, const T* inv, T* gx, T* gbeta);
+
+// The progress callback of this thread's kernels (KernelProgressScope); returns the previous one.
+const std::function<void()>* set_kernel_progress(const std::function<void()>* p);
+void set_simd(bool on);
+bool simd(int64_t d);  // whether the AVX2 path runs for width d
+
+}  // namespace tkg::propagate_cpu
