@@ -5,7 +5,9 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include <cmath>
+#include <functional>
 
+#include "common/error.hpp"
 #include "graph/dataset.hpp"
 #include "shard/partition_dir.hpp"
 
@@ -248,4 +250,26 @@ TEST(Propagate, BetaGradientSign) {
     else EXPECT_LT(gb[0].item<double>(), 0) << b;
     EXPECT_EQ(gb[1].item<double>(), 0.0);  // items have no β
   }
+}
+
+// The graph's invariants are checked when it is built; a broken graph is named, not run.
+TEST(LayerGraph, InvariantsAreChecked) {
+  const tkg::LayerGraph good = tkg::build_layer_graph(tkg::build_single_shard(small_graph()));
+  EXPECT_NO_THROW(tkg::check_layer_graph(good));
+  auto broken = [&](const std::function<void(tkg::LayerGraph&)>& f, const std::string& what) {
+    tkg::LayerGraph g = good;
+    for (at::Tensor* t : {&g.indptr, &g.indices, &g.edge_row, &g.norm, &g.csc_ptr, &g.csc_edge}) *t = t->clone();
+    f(g);
+    try {
+      tkg::check_layer_graph(g);
+      ADD_FAILURE() << "not caught: " << what;
+    } catch (const tkg::InternalError& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  broken([](tkg::LayerGraph& g) { g.indices.data_ptr<int64_t>()[0] = g.n_local; }, "outside [0,");
+  broken([](tkg::LayerGraph& g) { g.indptr.data_ptr<int64_t>()[g.n_own] -= 1; }, "indptr runs from");
+  broken([](tkg::LayerGraph& g) { g.norm.data_ptr<double>()[0] = 0; }, "norm of edge 0");
+  broken([](tkg::LayerGraph& g) { std::swap(g.csc_edge.data_ptr<int64_t>()[0], g.csc_edge.data_ptr<int64_t>()[g.indices.size(0) - 1]); }, "csc_edge puts edge");
+  broken([](tkg::LayerGraph& g) { g.row_blocks.back() -= 1; }, "row blocks");
 }
