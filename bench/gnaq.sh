@@ -25,7 +25,7 @@ PY
 }
 echo "| run | test ndcg@20 | recall_capped@20 | recall@20 | recall@20 vs fp32 | best epoch | model B/node | smaller |"
 echo "|---|---|---|---|---|---|---|---|"
-[[ -f $R/fp32/checkpoint/manifest.json ]] || \
+[[ -f $R/fp32/summary.json && -d $R/fp32/checkpoints ]] || \
   "$TRAIN" --config "$CONFIG" --output.progress false --output.embeddings false --out "$R/fp32" "${EXTRA[@]}" >"$R/fp32.log" 2>&1
 row "fp32 TopKGAT (phase 1)" "$R/fp32"
 # Base GNAQ options (the defaults): fine-tune the levels of the phase-1 table at lr 0.01, DQS on,
@@ -33,7 +33,7 @@ row "fp32 TopKGAT (phase 1)" "$R/fp32"
 BASE=(--quant.concat_levels false --quant.tanh false --quant.dqs true --quant.rau off --quant.rank_loss 0 --quant.lr 0.01)
 run() {  # run LABEL DIR OPTIONS...
   local label=$1 dir=$2; shift 2
-  "$TRAIN" --config "$CONFIG" --train.init_from "$R/fp32/checkpoint" --train.epochs "$EPOCHS" \
+  "$TRAIN" --config "$CONFIG" --train.init_from "$R/fp32" --train.epochs "$EPOCHS" \
     --quant.warmup_epochs 0 --eval.patience 100 --output.progress false --output.embeddings false \
     --output.checkpoint false --out "$R/$dir" "${EXTRA[@]}" "${BASE[@]}" "$@" >"$R/$dir.log" 2>&1 \
     && row "$label" "$R/$dir" || echo "| $label | failed: see $R/$dir.log |"

@@ -44,11 +44,17 @@ def first(ev, call, pat, after=0.0):
     raise SystemExit(f"no {call} matching {pat}")
 c0 = first(train, "mkdir", r"checkpoints/epoch-000001\.tmp")
 c1 = first(train, "rename", r"epoch-000001\.tmp\", \"[^\"]*epoch-000001\"")
-k0 = first(train, "rename", r"checkpoint/manifest\.json")   # the parameter checkpoint ends, the top-K export starts
-k1 = first(train, "rename", r'topk\.tsv"\)')
+# The top-K export starts when the parameter checkpoint of builds before 2026-12-03 ends; later
+# builds write none (the model is in the resumable checkpoint): their own timing is in the summary.
+try:
+    k0 = first(train, "rename", r"checkpoint/manifest\.json")
+    k1 = first(train, "rename", r'topk\.tsv"\)')
+    topk = f"{k1 - k0:.3f}"
+except SystemExit:
+    topk = "nan"
 r0 = first(resume, "openat", r"epoch-000001/manifest\.json")  # rank 0 starts checking the checkpoint
 r1 = first(resume, "openat", r"metrics\.csv", r0)
-print(f"{c1 - c0:.3f} {r1 - r0:.3f} {k1 - k0:.3f}")
+print(f"{c1 - c0:.3f} {r1 - r0:.3f} {topk}")
 PY
 }
 
@@ -66,7 +72,8 @@ import json, sys
 a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:3])
 own = " / ".join(f"{x[k]:.3f}" if k in x else "-" for x, k in ((a, "checkpoint_seconds"), (b, "resume_seconds"), (a, "topk_export_seconds")))
 eb = f"{a['eval_bytes'] / 2**20:.1f} MiB" if "eval_bytes" in a else "-"
-print(f"| {sys.argv[3]} | {float(sys.argv[4]):.3f} | {float(sys.argv[5]):.3f} | {float(sys.argv[6]):.3f} | {own} | {eb} | {a['test']['ndcg@20']:.4f} |")
+tk = "-" if sys.argv[6] == "nan" else f"{float(sys.argv[6]):.3f}"
+print(f"| {sys.argv[3]} | {float(sys.argv[4]):.3f} | {float(sys.argv[5]):.3f} | {tk} | {own} | {eb} | {a['test']['ndcg@20']:.4f} |")
 PY
 done
 

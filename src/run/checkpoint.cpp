@@ -13,47 +13,16 @@
 #include "quant/gnaq_file.hpp"
 #include "run/outputs.hpp"
 #include "run/report.hpp"
+#include "run/resume.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
 
 namespace tkg {
 
-// Checkpoint (DESIGN §5): parameters by global id, so any P can load it. Every rank writes its
-// rows into x0.npy / beta_logits.npy (temp names, renamed when complete); the manifest is written
-// last, so a directory without manifest.json is not a checkpoint.
-void save_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, int64_t epoch, const std::string& dir,
-                     Communicator& comm) {
-  const int64_t d = m.dim, L = tr.beta_logits().size(1), nu = s.n_own_users;
-  const std::string x0 = dir + "/x0.npy", beta = dir + "/beta_logits.npy";
-  if (comm.rank() == 0) {
-    fs::create_directories(dir);
-    fs::remove(dir + "/manifest.json");
-    npy_create_f32(x0 + ".tmp", s.n_users + s.n_items, d);
-    npy_create_f32(beta + ".tmp", s.n_users, L);
-  }
-  comm.barrier();
-  at::Tensor e = tr.x0_table(), b = tr.beta_logits().detach().to(at::kCPU).contiguous();  // host copies
-  npy_write_rows(x0 + ".tmp", d, s.owned, e.data_ptr<float>());
-  npy_write_rows(beta + ".tmp", L, std::vector<int64_t>(s.owned.begin(), s.owned.begin() + nu), b.data_ptr<float>());
-  comm.barrier();
-  if (comm.rank() == 0) {
-    fs::rename(x0 + ".tmp", x0);
-    fs::rename(beta + ".tmp", beta);
-    nlohmann::ordered_json w = nlohmann::ordered_json::object();
-    w["format"] = "tkg-checkpoint";
-    w["version"] = int64_t{1};
-    w["epoch"] = epoch;
-    w["n_users"] = s.n_users;
-    w["n_items"] = s.n_items;
-    w["dim"] = d;
-    w["layers"] = static_cast<int64_t>(m.layers);
-    w["beta_columns"] = L;
-    write_file_atomic(dir + "/manifest.json", w.dump(2) + "\n");
-  }
-  comm.barrier();
-}
-
+// The parameter checkpoint of older runs (RUNDIR/checkpoint/: x0.npy, beta_logits.npy,
+// manifest "tkg-checkpoint" v1), read by train.init_from; runs now keep their model in the
+// resumable checkpoints (run/resume.hpp).
 void load_checkpoint(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& dir) {
   const std::string manifest = dir + "/manifest.json";
   if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json; incomplete or wrong directory)");
@@ -141,16 +110,20 @@ void load_gnaq(const Shard& s, Trainer& tr, const ModelOptions& m, const std::st
   tr.load_quantized(codes.data(), levels.data(), beta.data());
 }
 
-void load_initial_parameters(const Shard& s, Trainer& tr, const ModelOptions& m, const std::string& init_from,
-                             Communicator& comm) {
+void load_initial_parameters(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t,
+                             const std::string& init_from, Communicator& comm) {
   if (!init_from.empty()) {
     if (fs::is_regular_file(init_from)) {
       if (m.quant.bits == 0) throw InputError(init_from, 0, "a GNAQ model needs quant.bits set as in training");
       load_gnaq(s, tr, m, init_from, comm);
-    } else {
+      if (comm.rank() == 0) std::printf("parameters loaded from %s\n", init_from.c_str());
+    } else if (path_exists(init_from + "/x0.npy")) {
+      // The parameter checkpoint older runs wrote (RUNDIR/checkpoint/): still read.
       load_checkpoint(s, tr, m, init_from);
+      if (comm.rank() == 0) std::printf("parameters loaded from %s (an older run's parameter checkpoint)\n", init_from.c_str());
+    } else {
+      load_model(s, tr, m, t, init_from, comm);
     }
-    if (comm.rank() == 0) std::printf("parameters loaded from %s\n", init_from.c_str());
   }
   if (m.quant.bits && m.quant.warmup_epochs == 0 && !tr.quantized()) {
     tr.quantize_now();

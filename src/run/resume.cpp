@@ -100,7 +100,7 @@ struct IncompatibleCheckpoint : InputError {
 };
 
 nlohmann::json check_checkpoint(const std::string& dir, const Shard& s, const ModelOptions& m,
-                                             const TrainOptions& t, bool verify_files) {
+                                             const TrainOptions& t, bool verify_files, bool strict = true) {
   const std::string manifest = dir + "/manifest.json";
   if (!path_exists(manifest)) throw InputError(dir, 0, "not a checkpoint (no manifest.json: incomplete or wrong directory)");
   nlohmann::json pt;
@@ -110,6 +110,8 @@ nlohmann::json check_checkpoint(const std::string& dir, const Shard& s, const Mo
     if (pt.at("format").get<std::string>() != kFormat || (version != 1 && version != kVersion))
       throw InputError(manifest, 0, std::string("not a version-1 or -") + std::to_string(kVersion) + " " + kFormat + " manifest");
     for (const auto& [key, value] : must_match(s, m, t)) {
+      // A new run started from a checkpoint (train.init_from) needs only the same graph and shapes.
+      if (!strict && key != "n_users" && key != "n_items" && key != "model.dim" && key != "model.layers") continue;
       // Option names contain dots: address them with '/' as the path separator.
       const std::string have = pt.at("options").at(key).get<std::string>();
       if (have != value)
@@ -284,8 +286,15 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
   if (!error.empty()) throw InputError(root, 0, "cannot complete a checkpoint: " + error);
 }
 
-bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& spec,
-                 const std::string& root, LoopState* loop, Communicator& comm) {
+namespace {
+
+// Collective: chooses a checkpoint (spec: a directory, or "auto": the newest complete one under
+// root that reads back intact), reads this rank's rows and verifies the row hashes. strict: the
+// options must match as for a resume (else only the graph and shapes). Returns false when "auto"
+// finds none; errors name `option`.
+bool read_checkpoint(const Shard& s, const ModelOptions& m, const TrainOptions& t, const std::string& spec,
+                     const std::string& root, bool strict, const std::string& option, Communicator& comm, TrainerState* out,
+                     nlohmann::json* manifest, std::string* dir) {
   const int me = comm.rank();
   // Rank 0 proposes the candidates one at a time (manifest, compatibility, file sizes: no file
   // contents); every rank reads its own rows of it and hashes them; the summed hashes must equal
@@ -301,7 +310,7 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
       while (next < candidates.size() && chosen.empty()) {
         const std::string& dir = candidates[next++];
         try {
-          check_checkpoint(dir, s, m, t, /*verify_files=*/true);
+          check_checkpoint(dir, s, m, t, /*verify_files=*/true, strict);
           chosen = dir;
         } catch (const IncompatibleCheckpoint& e) {
           chosen = std::string("!") + e.what();
@@ -315,12 +324,12 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
       }
     }
     chosen = share_from_rank0(chosen, comm);
-    if (!chosen.empty() && chosen[0] == '!') throw InputError("train.resume", 0, chosen.substr(1));
+    if (!chosen.empty() && chosen[0] == '!') throw InputError(option, 0, chosen.substr(1));
     if (chosen.empty()) {
       if (spec != "auto") throw InputError(spec, 0, "not a checkpoint");
       return false;
     }
-    const nlohmann::json pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false);
+    const nlohmann::json pt = check_checkpoint(chosen, s, m, t, /*verify_files=*/false, strict);
     const bool hashed = pt.at("version").get<int>() >= 2;
     TrainerState st;
     st.quantized = pt.at("quantized").get<int>() != 0;
@@ -372,24 +381,85 @@ bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const Train
     }
     verdict = share_from_rank0(verdict, comm);
     if (!verdict.empty()) {
-      if (spec != "auto") throw InputError("train.resume", 0, verdict);
+      if (spec != "auto") throw InputError(option, 0, verdict);
       if (me == 0) {
         log::warn("skipping a damaged checkpoint: " + verdict);
       }
       continue;
     }
-    tr.set_state(st);
-    loop->epoch = pt.at("epoch").get<int64_t>();
-    loop->best = pt.at("best").get<double>();
-    loop->best_epoch = pt.at("best_epoch").get<int64_t>();
-    loop->train_seconds = pt.at("train_seconds").get<double>();
-    if (me == 0) {
-      std::printf("resumed from %s (epoch %lld, written by %d rank(s), this run has %d)\n", chosen.c_str(),
-                  static_cast<long long>(loop->epoch), pt.at("ranks").get<int>(), comm.size());
-      std::fflush(stdout);
-    }
+    *out = st;
+    *manifest = pt;
+    *dir = chosen;
     return true;
   }
 }
 
+}  // namespace
+
+bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& spec,
+                 const std::string& root, LoopState* loop, Communicator& comm) {
+  TrainerState st;
+  nlohmann::json pt;
+  std::string chosen;
+  if (!read_checkpoint(s, m, t, spec, root, /*strict=*/true, "train.resume", comm, &st, &pt, &chosen)) return false;
+  tr.set_state(st);
+  loop->epoch = pt.at("epoch").get<int64_t>();
+  loop->best = pt.at("best").get<double>();
+  loop->best_epoch = pt.at("best_epoch").get<int64_t>();
+  loop->train_seconds = pt.at("train_seconds").get<double>();
+  if (comm.rank() == 0) {
+    std::printf("resumed from %s (epoch %lld, written by %d rank(s), this run has %d)\n", chosen.c_str(),
+                static_cast<long long>(loop->epoch), pt.at("ranks").get<int>(), comm.size());
+    std::fflush(stdout);
+  }
+  return true;
+}
+
+bool is_train_state_checkpoint(const std::string& dir) {
+  if (!path_exists(dir + "/manifest.json")) return false;
+  try {
+    return nlohmann::json::parse(read_file(dir + "/manifest.json")).value("format", "") == kFormat;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void load_model(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& from,
+                Communicator& comm) {
+  // A checkpoint directory, or a run directory / its checkpoints/ (the newest complete one).
+  std::string spec = from, root;
+  if (!is_train_state_checkpoint(from)) {
+    root = path_exists(from + "/checkpoints") ? from + "/checkpoints" : from;
+    spec = "auto";
+  }
+  TrainerState st;
+  nlohmann::json pt;
+  std::string chosen;
+  if (!read_checkpoint(s, m, t, spec, root, /*strict=*/false, "train.init_from", comm, &st, &pt, &chosen))
+    throw InputError(from, 0, "not a checkpoint: no complete checkpoint here (give a checkpoints/epoch-N directory, a run directory, or a model.gnaq file)");
+  // The model the run selected (its kept best copy), else its last state.
+  const bool best = st.has_best;
+  const bool quantized = best ? st.best_quantized : st.quantized;
+  const at::Tensor& table = best ? st.best_table : st.table;
+  const at::Tensor& beta = best ? st.best_beta : st.beta;
+  if (beta.size(1) != tr.beta_logits().size(1))
+    throw InputError(chosen, 0, "checkpoint has " + std::to_string(beta.size(1)) + " beta columns, model.layers gives " +
+                                    std::to_string(tr.beta_logits().size(1)));
+  if (quantized) {
+    const int64_t levels = int64_t{1} << std::max(m.quant.bits, 0);
+    if (m.quant.bits == 0 || table.size(1) != levels)
+      throw InputError(chosen, 0, "the checkpoint holds a GNAQ model with " + std::to_string(table.size(1)) +
+                                      " levels per node; set quant.bits (and the GNAQ options) as in its run");
+    const at::Tensor& codes = best ? st.best_codes : st.codes;
+    tr.load_quantized(codes.data_ptr<uint8_t>(), table.data_ptr<float>(), beta.data_ptr<float>());
+  } else {
+    if (table.size(1) != m.dim) throw InputError(chosen, 0, "checkpoint rows have " + std::to_string(table.size(1)) + " columns, model.dim is " + std::to_string(m.dim));
+    tr.load_parameters(table.data_ptr<float>(), beta.data_ptr<float>());
+  }
+  if (comm.rank() == 0) {
+    std::printf("model loaded from %s (%s of epoch %lld)\n", chosen.c_str(), best ? "the kept best copy" : "the state",
+                static_cast<long long>(best ? pt.at("best_epoch").get<int64_t>() : pt.at("epoch").get<int64_t>()));
+    std::fflush(stdout);
+  }
+}
 }  // namespace tkg

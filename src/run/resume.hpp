@@ -40,4 +40,14 @@ void save_resumable(const Shard& s, Trainer& tr, const ModelOptions& m, const Tr
 bool resume_from(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& spec,
                  const std::string& root, LoopState* loop, Communicator& comm);
 
+// Whether `dir` is a resumable checkpoint (its manifest says tkg-train-state).
+bool is_train_state_checkpoint(const std::string& dir);
+
+// train.init_from: the model of a resumable checkpoint (a checkpoints/epoch-N directory, or a run
+// directory or its checkpoints/: the newest complete one), any P: its kept best copy if it has
+// one, else its state; fp32 rows, or GNAQ codes + levels (quant.bits as in its run). Only the
+// graph and the shapes must match. Rows verified by their hashes. Collective.
+void load_model(const Shard& s, Trainer& tr, const ModelOptions& m, const TrainOptions& t, const std::string& from,
+                Communicator& comm);
+
 }  // namespace tkg

@@ -73,11 +73,11 @@ void print_banner(const RunOptions& o, const Shard& shard, Trainer& trainer, Com
   std::fflush(stdout);
 }
 
-// The outputs at the end (the parameter checkpoint, model.gnaq, embeddings, top-K lists), timed.
-void write_outputs(const RunOptions& o, const Shard& shard, Trainer& trainer, int64_t best_epoch,
+// The outputs at the end (model.gnaq, embeddings, top-K lists), timed. The model itself is in the
+// last resumable checkpoint (its kept best copy), which train.init_from reads.
+void write_outputs(const RunOptions& o, const Shard& shard, Trainer& trainer,
                    const std::vector<int64_t>& test_users, const TopKAccumulator& lists, Communicator& comm, RunTotals* r) {
   const double x0 = now_s();
-  if (o.save_checkpoint) save_checkpoint(shard, trainer, o.model, best_epoch, o.out_dir + "/checkpoint", comm);
   if (trainer.quantized()) export_gnaq(shard, trainer, o.model, o.out_dir + "/model.gnaq", comm);
   if (o.export_embeddings) export_embeddings(shard, trainer, o.out_dir + "/embeddings", comm, o.id_map_dir);
   const double x1 = now_s();
@@ -97,7 +97,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   RunTotals r;
   prepare_run(o, comm, &r);
   Trainer trainer(shard, o.model, o.train, comm, tensor_comm);
-  load_initial_parameters(shard, trainer, o.model, o.init_from, comm);
+  load_initial_parameters(shard, trainer, o.model, o.train, o.init_from, comm);
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
   r.halo_bytes_layer = static_cast<double>(comm.all_reduce_sum(static_cast<int64_t>(shard.send_list.size()))) * (o.model.dim + 1) * 4.0;
   fault_point("start", me);  // TKG_FAULT_INJECT (failure tests)
@@ -172,7 +172,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   const MetricSums test = evals.final_test(progress, &test_users, &lists);
   r.final_eval_seconds = now_s() - v0;
   metrics.final_test(selection.best_epoch(), loss, r.final_eval_seconds, test, evals.sampled());
-  write_outputs(o, shard, trainer, selection.best_epoch(), test_users, *lists, comm, &r);
+  write_outputs(o, shard, trainer, test_users, *lists, comm, &r);
   r.best_epoch = selection.best_epoch(), r.best_score = selection.best(), r.epochs_run = loop.epoch, r.train_seconds = loop.train_seconds;
   r.validation_split = evals.validation().name, r.sampled_users = evals.test().users.global;
   r.checkpoint_seconds = checkpoints.seconds(), r.checkpoints_written = checkpoints.written();

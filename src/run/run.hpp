@@ -33,8 +33,8 @@ struct RunOptions {
   bool progress = true;
   double progress_every_s = 5;  // seconds between progress lines (rank 0)
   bool export_embeddings = true;
-  bool save_checkpoint = true;   // RUNDIR/checkpoint: x0.npy, beta_logits.npy, manifest.json
-  std::string init_from;         // a checkpoint directory, or a model.gnaq file, to start from (any P)
+  bool save_checkpoint = true;   // resumable checkpoints in RUNDIR/checkpoints/ (output.checkpoint)
+  std::string init_from;         // a resumable checkpoint (or a run directory: its newest), an older run's checkpoint/, or a model.gnaq file (any P)
   std::string resume;            // "" | auto (newest complete RUNDIR/checkpoints/epoch-*) | a checkpoint directory
   int64_t checkpoint_every = 0;  // resumable checkpoint every N epochs (0: at every evaluation), plus at the end
   int checkpoint_keep = 2;       // newest resumable checkpoints kept

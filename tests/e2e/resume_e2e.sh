@@ -12,6 +12,14 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 fails=0
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+cmp_runs_test() {  # cmp_runs_test REF RUN TOL: test metrics within TOL
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+a, b = (json.load(open(d + "/summary.json"))["test"] for d in sys.argv[1:3])
+for k, v in a.items():
+    assert abs(b[k] - v) < float(sys.argv[3]), (k, v, b[k])
+PY
+}
 BASE=(--config "$SRC/configs/smoke.ini" --data "$DATA/Ali-Display" --eval.every 2 --output.embeddings false --output.checkpoint_interval 0)
 RUN=("${BASE[@]}" --model.dim 16 --train.epochs 8)
 
@@ -48,6 +56,11 @@ import json, sys
 a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
 assert a["best_epoch"] == b["best_epoch"] and a["test"] == b["test"], (a["test"], b["test"])
 PY
+# The GNAQ run's model (its last checkpoint's kept best copy: codes + levels) evaluated by a new
+# run on 2 ranks with train.init_from: the run's test metrics.
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${BASE[@]}" --model.dim 16 "${Q[@]}" --train.init_from "$T/qa" --train.epochs 0 \
+  --out "$T/qev" >"$T/qev.log" 2>&1 && grep -q "model loaded from .*(the kept best copy" "$T/qev.log" \
+  && cmp_runs_test "$T/qa" "$T/qev" 1e-4 && pass "GNAQ model from its checkpoint (init_from, P=2)" || { fail "GNAQ init_from"; cat "$T/qev.log"; }
 # The same checkpoint resumed on 2 ranks (another partition): the same state, to float tolerance.
 OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${RUN[@]}" --train.resume auto --out "$T/c" \
   >"$T/c.log" 2>&1 || { fail "resume on P=2"; cat "$T/c.log"; }
