@@ -17,10 +17,11 @@
 #include "eval/ring_evaluator.hpp"
 #include "model/bpr_loss.hpp"
 #include "model/index_tensor.hpp"
-#include "model/lambda_weights.hpp"
 #include "model/optimizer_state.hpp"
 #include "train/init.hpp"
+#include "train/layer_path.hpp"
 #include "train/negative_fetch.hpp"
+#include "train/step_loss.hpp"
 
 namespace tkg {
 
@@ -71,6 +72,10 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   if (model_.overlap && model_.fused && attention_ != Attention::kSoftmax && comm_.size() > 1)
     overlap_ = std::make_unique<OverlapLayer>(make_overlap_layer(shard, device_, halo_, tcomm_, attention_));
   model_.overlap = overlap_ != nullptr;
+  LayerPathContext lc;
+  lc.graph = &graph_, lc.halo = &halo_, lc.halo_packed = &halo_packed_, lc.comm = &tcomm_, lc.attention = attention_;
+  lc.fused = model_.fused, lc.bf16_halo = model_.bf16_halo, lc.single_rank = single_rank_;
+  layer_path_ = overlap_ ? make_overlapped_layer_path(lc, overlap_.get()) : make_plain_layer_path(lc);
   // The whole local graph: for the plain layers, and for GNAQ (its layer 0 and its code refresh).
   // The overlapped layers hold it split, so without GNAQ it is not built (a second copy of the
   // shard's edges); quantize_now() builds it if needed.
@@ -115,55 +120,21 @@ at::Tensor Trainer::beta_owned(int l) const {
 }
 
 Trainer::Forward Trainer::forward(bool with_halo) {
-  const int64_t w = width();
   Forward f;
   at::Tensor x0_halo;  // [n_halo, w]: moved by the table itself (GNAQ), or below with β
   f.x0_owned = table_->layer0(&x0_halo);  // [n_own, w]
-  const bool table_halo = x0_halo.defined();
+  const at::Tensor given = x0_halo;  // defined when the table moved layer 0's halo rows itself (GNAQ)
   at::Tensor x = f.x0_owned;
   std::vector<at::Tensor> layers{x};
   for (int l = 0; l < model_.layers; ++l) {
-    at::Tensor bo = beta_owned(l);  // [n_own]
-    at::Tensor xin, bin;            // [n_local, w], [n_local]
-    if (l == 0 && table_halo) {
-      at::Tensor bh = halo_exchange(bo.unsqueeze(1), halo_, tcomm_);  // [n_halo, 1]
-      xin = at::cat({f.x0_owned, x0_halo}, 0);
-      bin = at::cat({bo, bh.squeeze(1)}, 0);
-    } else if (overlap_) {
-      // Exchange, interior edges and boundary edges in one operator (forward and backward overlap).
-      profile::Scope ps("layer.forward");
-      auto [y, hx] = overlapped_halo_layer(x, bo, *overlap_, model_.bf16_halo && l > 0);
-      if (l == 0) x0_halo = hx;
-      x = y;
-      layers.push_back(x);
-      continue;
-    } else {
-      // The rows (and β) peers need, as one message: only the send rows are packed, so the copies
-      // follow the halo traffic, not the shard.
-      at::Tensor xb = at::cat({x.index_select(0, halo_.send_index), bo.index_select(0, halo_.send_index).unsqueeze(1)},
-                              1);  // [n_send, w+1]
-      // Layer 0 stays exact (it feeds the loss's λ term and RAU); deeper halos may travel as bf16.
-      at::Tensor halo = halo_exchange(xb, halo_packed_, tcomm_, model_.bf16_halo && l > 0);  // [n_halo, w+1]
-      // The exchange's output always feeds the layer, zero rows or not, so its backward (a
-      // collective) runs on every rank. Only a world of one skips the copy (no peer to pair with).
-      if (single_rank_) {
-        xin = x;
-        bin = bo;
-      } else {
-        xin = at::cat({x, halo.narrow(1, 0, w)}, 0);  // [n_local, w]
-        bin = at::cat({bo, halo.select(1, w)}, 0);    // [n_local]
-      }
-      if (l == 0) x0_halo = halo.narrow(1, 0, w);
-    }
-    xin = xin.contiguous();
-    bin = bin.contiguous();
-    profile::Scope ps("layer.forward");
-    x = model_.fused ? propagate_fused(xin, bin, graph_, attention_) : propagate_reference(xin, bin, graph_, attention_);
+    at::Tensor hx;  // [n_halo, w] the halo rows of the layer's input
+    x = layer_path_->run(x, beta_owned(l), l, l == 0 ? given : at::Tensor(), &hx);
+    if (l == 0) x0_halo = hx;
     layers.push_back(x);
   }
   f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, w]
   if (!with_halo) return f;
-  if (model_.layers == 0 && !table_halo) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
+  if (model_.layers == 0 && !given.defined()) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
   f.final_halo = halo_exchange(f.final_owned, halo_, tcomm_);  // [n_halo, w]
   f.x0_local = at::cat({f.x0_owned, x0_halo}, 0);
   return f;
@@ -233,23 +204,12 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   });
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
   at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = neg.row;  // [n] int64
-  at::Tensor bpr = model_.fused ? bpr_loss_fused(table, table, tu, ti, tj, inv_n)
-                                : bpr_loss_reference(table, table, tu, ti, tj, inv_n);
-  // λ/2 · (Σ_lines ‖x⁰_u‖² + ‖x⁰_i‖² + ‖x⁰_j‖²) / N, as per-row counts times squared norms, counted
-  // where the rows are: owned and halo rows here; fetched negatives at their owners (owner_counts).
-  at::Tensor counts = at::bincount(at::cat({tu, ti, tj}), {}, n_local + neg.n_fetched).narrow(0, 0, n_local).to(at::kFloat);  // [n_local]
-  if (neg.owner_counts.defined()) counts.narrow(0, 0, shard_.n_own()).add_(neg.owner_counts);
-  at::Tensor reg = (f.x0_local.pow(2).sum(1) * counts).sum() * (0.5 * train_.reg * inv_n);
-  at::Tensor loss = bpr + reg;
-  if (table_->quantized() && model_.quant.rank_loss > 0) {
-    at::Tensor xu = table.index_select(0, tu);                                 // [n, w]
-    at::Tensor s_pos = (xu * table.index_select(0, ti)).sum(1);                // [n]
-    at::Tensor s_neg = (xu * table.index_select(0, tj)).sum(1);                // [n]
-    at::Tensor sp = s_pos.detach().to(at::kCPU).contiguous(), sn = s_neg.detach().to(at::kCPU).contiguous();  // [n]
-    std::vector<float> wv = lambda_weights(lu, sp.data_ptr<float>(), sn.data_ptr<float>());
-    at::Tensor wts = at::from_blob(wv.data(), {n}, at::kFloat).to(device_, false, /*copy=*/true);  // [n]
-    loss = loss + at::softplus(s_neg - s_pos).mul(wts).sum() * (model_.quant.rank_loss * inv_n);
-  }
+  StepLossInputs loss_in;
+  loss_in.table = table, loss_in.x0_local = f.x0_local, loss_in.tu = tu, loss_in.ti = ti, loss_in.tj = tj, loss_in.line_users = &lu;
+  loss_in.owner_counts = neg.owner_counts, loss_in.n_own = shard_.n_own(), loss_in.n_local = n_local, loss_in.n_fetched = neg.n_fetched;
+  loss_in.inv_n = inv_n, loss_in.reg = train_.reg, loss_in.rank_loss = table_->quantized() ? model_.quant.rank_loss : 0.0;
+  loss_in.fused = model_.fused;
+  at::Tensor loss = step_loss(loss_in);
   last_final_ = f.final_owned.detach();
   ps_fwd.reset();
   {

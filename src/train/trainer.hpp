@@ -32,6 +32,7 @@ namespace tkg {
 
 class Communicator;
 class NegativeFetch;
+class LayerPath;
 
 struct StepTiming {
   double compute_s = 0;  // forward + backward + optimizer, excluding time inside collectives
@@ -165,6 +166,7 @@ class Trainer {
   HaloPlan halo_;
   HaloPlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)
   std::unique_ptr<OverlapLayer> overlap_;  // interior/boundary graphs when layers overlap their exchange (else null)
+  std::unique_ptr<LayerPath> layer_path_;  // how each layer gets its halo and propagates (plain or overlapped)
   std::unique_ptr<EmbeddingTable> table_;  // H⁰ of the owned nodes: fp32 rows, or GNAQ codes + levels
   at::Tensor B_;                           // [n_own_users, L] β logits (parameter)
   at::Tensor best_B_;                      // kept copy
