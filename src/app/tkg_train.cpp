@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     mpi.set_finalize_timeout(pc.run.comm_timeout_s);
     auto comm = P > 1 ? tkg::make_mpi_communicator(pc.run.comm_timeout_s) : tkg::make_self_communicator();
     // Rows of a GPU model travel over NCCL (MPI stays the control plane), when this build has it.
-    std::unique_ptr<tkg::Communicator> rows;
+    std::unique_ptr<tkg::Communicator> row_comm;  // moves the model's rows (NCCL), when not the MPI communicator
 #ifdef TKG_HAVE_NCCL
     if (pc.run.model.device != "cpu" && pc.run.tensor_comm != "mpi") {
       // NCCL needs a GPU of its own per rank; where ranks share one, auto falls back to MPI on
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
       const bool own = tkg::each_rank_has_own_gpu(*comm);
       if (!own && pc.run.tensor_comm == "nccl")
         throw tkg::InputError("train.tensor_comm", 0, "nccl needs one GPU per rank; some ranks share a GPU or have none");
-      if (own) rows = tkg::make_nccl_communicator(*comm, pc.run.comm_timeout_s);
+      if (own) row_comm = tkg::make_nccl_communicator(*comm, pc.run.comm_timeout_s);
     }
 #else
     if (pc.run.tensor_comm == "nccl")
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 #endif
     tkg::Shard shard = tkg::obtain_rank_shard(pc.run, *comm);
     pc.run.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return tkg::run_training(pc.run, shard, *comm, rows.get());
+    return tkg::run_training(pc.run, shard, *comm, row_comm.get());
   });
   if (code != 0 && P > 1) tkg::mpi_abort_job(name + " failed with exit code " + std::to_string(code), code);
   return code;

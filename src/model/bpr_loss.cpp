@@ -29,16 +29,16 @@ inline T dot(const T* a, const T* b, int64_t d) {
 
 class BprFunction : public torch::autograd::Function<BprFunction> {
  public:
-  static at::Tensor forward(AutogradContext* ctx, at::Tensor local, at::Tensor pool, at::Tensor lu, at::Tensor li,
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor local, at::Tensor negs, at::Tensor lu, at::Tensor li,
                             at::Tensor lj, double scale) {
     profile::Scope ps("bpr.forward");
-    const bool same = local.is_same(pool);  // one table for users, positives and negatives
+    const bool same = local.is_same(negs);  // one table for users, positives and negatives
     local = local.contiguous();
-    pool = pool.contiguous();
+    negs = negs.contiguous();
     const int64_t n = lu.size(0), d = local.size(1);
     at::Tensor diff = at::empty({n}, local.options());  // [n] s_neg − s_pos
     const float* L = local.data_ptr<float>();
-    const float* Q = pool.data_ptr<float>();
+    const float* Q = negs.data_ptr<float>();
     const int64_t *u = lu.data_ptr<int64_t>(), *i = li.data_ptr<int64_t>(), *j = lj.data_ptr<int64_t>();
     float* df = diff.data_ptr<float>();
     at::parallel_for(0, n, 2048, [&](int64_t b, int64_t e) {
@@ -63,7 +63,7 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
     });
     double sum = 0;
     for (double s : part) sum += s;
-    ctx->save_for_backward({local, pool, lu, li, lj, diff});
+    ctx->save_for_backward({local, negs, lu, li, lj, diff});
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["same"] = same;
     return at::scalar_tensor(sum * scale, local.options());
@@ -72,13 +72,13 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     profile::Scope ps("bpr.backward");
     auto s = ctx->get_saved_variables();
-    const at::Tensor &local = s[0], &pool = s[1], &lu = s[2], &li = s[3], &lj = s[4], &diff = s[5];
+    const at::Tensor &local = s[0], &negs = s[1], &lu = s[2], &li = s[3], &lj = s[4], &diff = s[5];
     const double c0 = ctx->saved_data["scale"].toDouble() * grad[0].item<double>();
     const int64_t n = lu.size(0), d = local.size(1);
     const bool same = ctx->saved_data["same"].toBool();
-    at::Tensor gl = at::zeros_like(local), gp = same ? gl : at::zeros_like(pool);
+    at::Tensor gl = at::zeros_like(local), gp = same ? gl : at::zeros_like(negs);
     const float* L = local.data_ptr<float>();
-    const float* Q = pool.data_ptr<float>();
+    const float* Q = negs.data_ptr<float>();
     const int64_t *u = lu.data_ptr<int64_t>(), *i = li.data_ptr<int64_t>(), *j = lj.data_ptr<int64_t>();
     const float* df = diff.data_ptr<float>();
     float* GL = gl.data_ptr<float>();
@@ -93,8 +93,8 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
     });
     // Contributions (3k + role) grouped by target row, in line order (a stable counting sort,
     // parallel over chunks of lines: per chunk a histogram, then each chunk fills its slots);
-    // pool rows follow the local rows when the tables differ.
-    const int64_t rows_l = local.size(0), rows = rows_l + (same ? 0 : pool.size(0)), off_j = same ? 0 : rows_l;
+    // negs rows follow the local rows when the tables differ.
+    const int64_t rows_l = local.size(0), rows = rows_l + (same ? 0 : negs.size(0)), off_j = same ? 0 : rows_l;
     std::vector<int64_t> ptr(static_cast<size_t>(rows + 1), 0), entry(static_cast<size_t>(3 * n));
     const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (n + 65535) / 65536));
     const int64_t per_chunk = (n + n_chunks - 1) / n_chunks;
@@ -162,19 +162,19 @@ class BprFunction : public torch::autograd::Function<BprFunction> {
 
 }  // namespace
 
-at::Tensor bpr_loss_fused(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu, const at::Tensor& li,
+at::Tensor bpr_loss_fused(const at::Tensor& local, const at::Tensor& negs, const at::Tensor& lu, const at::Tensor& li,
                           const at::Tensor& lj, double scale) {
-  TKG_CHECK(local.scalar_type() == at::kFloat && pool.scalar_type() == at::kFloat, "bpr_loss_fused takes float32");
-  TKG_CHECK(local.dim() == 2 && pool.dim() == 2 && local.size(1) == pool.size(1), "local [n_local, d], pool [Q, d]");
+  TKG_CHECK(local.scalar_type() == at::kFloat && negs.scalar_type() == at::kFloat, "bpr_loss_fused takes float32");
+  TKG_CHECK(local.dim() == 2 && negs.dim() == 2 && local.size(1) == negs.size(1), "local [n_local, d], negs [Q, d]");
   TKG_CHECK(lu.size(0) == li.size(0) && lu.size(0) == lj.size(0), "one u, i, j per line");
-  if (!local.device().is_cpu()) return bpr_loss_reference(local, pool, lu, li, lj, scale);  // CPU kernel only
-  return BprFunction::apply(local, pool, lu, li, lj, scale);
+  if (!local.device().is_cpu()) return bpr_loss_reference(local, negs, lu, li, lj, scale);  // CPU kernel only
+  return BprFunction::apply(local, negs, lu, li, lj, scale);
 }
 
-at::Tensor bpr_loss_reference(const at::Tensor& local, const at::Tensor& pool, const at::Tensor& lu,
+at::Tensor bpr_loss_reference(const at::Tensor& local, const at::Tensor& negs, const at::Tensor& lu,
                               const at::Tensor& li, const at::Tensor& lj, double scale) {
   at::Tensor xu = local.index_select(0, lu);
-  at::Tensor diff = (xu * pool.index_select(0, lj)).sum(1) - (xu * local.index_select(0, li)).sum(1);
+  at::Tensor diff = (xu * negs.index_select(0, lj)).sum(1) - (xu * local.index_select(0, li)).sum(1);
   return at::softplus(diff).sum() * scale;
 }
 

@@ -16,10 +16,10 @@ std::vector<int64_t> element_counts(const std::vector<int64_t>& rows, int64_t wi
   return out;
 }
 
-HaloPlan build_halo_plan(const Shard& s) {
-  HaloPlan p;
+ExchangePlan build_halo_plan(const Shard& s) {
+  ExchangePlan p;
   p.n_own = s.n_own();
-  p.n_halo = s.n_halo();
+  p.n_recv = s.n_halo();
   p.send_index = at::from_blob(const_cast<int64_t*>(s.send_list.data()), {static_cast<int64_t>(s.send_list.size())},
                                at::TensorOptions().dtype(at::kLong))
                      .clone();
@@ -36,7 +36,7 @@ HaloPlan build_halo_plan(const Shard& s) {
   return p;
 }
 
-void validate_plan(const HaloPlan& p, int P, int me) {
+void validate_plan(const ExchangePlan& p, int P, int me) {
   const std::string& n = p.name;
   TKG_CHECK(static_cast<int>(p.send_rows.size()) == P && static_cast<int>(p.recv_rows.size()) == P,
             "plan '" << n << "': " << p.send_rows.size() << " send and " << p.recv_rows.size() << " receive counts for " << P << " ranks");
@@ -47,7 +47,7 @@ void validate_plan(const HaloPlan& p, int P, int me) {
   }
   TKG_CHECK(me < 0 || me >= P || (p.send_rows[me] == 0 && p.recv_rows[me] == 0),
             "plan '" << n << "': rank " << me << " sends " << p.send_rows[me] << " rows to itself");
-  TKG_CHECK(tr == p.n_halo, "plan '" << n << "': receives " << tr << " rows but its receive block has " << p.n_halo);
+  TKG_CHECK(tr == p.n_recv, "plan '" << n << "': receives " << tr << " rows but its receive block has " << p.n_recv);
   const int64_t n_send = p.send_index.defined() ? p.send_index.numel() : 0;
   TKG_CHECK(ts == n_send, "plan '" << n << "': sends " << ts << " rows but its send index has " << n_send);
   TKG_CHECK(!p.packed || n_send == p.n_own, "plan '" << n << "': packed, but " << n_send << " send rows for " << p.n_own << " input rows");
@@ -86,7 +86,7 @@ at::Tensor move_rows(const at::Tensor& send, const std::vector<int64_t>& send_ro
 
 class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFunction> {
  public:
-  static at::Tensor forward(AutogradContext* ctx, at::Tensor owned, const HaloPlan* plan, Communicator* comm,
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor owned, const ExchangePlan* plan, Communicator* comm,
                             bool bf16) {
     TKG_CHECK(owned.dim() == 2 && owned.size(0) == plan->n_own, "owned must be [n_own, w]");
     TKG_CHECK(owned.scalar_type() == at::kFloat, "halo exchange moves float32 rows");
@@ -98,16 +98,16 @@ class HaloExchangeFunction : public torch::autograd::Function<HaloExchangeFuncti
     fault_point("forward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
     CollectiveSite site(*comm, "halo_exchange(" + plan->name + ").forward");
-    return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm, bf16);  // [n_halo, w]
+    return move_rows(send, plan->send_rows, plan->recv_rows, plan->n_recv, *comm, bf16);  // [n_halo, w]
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
-    auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
+    auto* plan = reinterpret_cast<const ExchangePlan*>(ctx->saved_data["plan"].toInt());
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
     const bool bf16 = ctx->saved_data["bf16"].toBool();
     const int64_t w = ctx->saved_data["width"].toInt();
     // An undefined gradient still takes part in the reverse exchange (as zeros): every rank calls.
     at::Tensor g = grad[0].defined() ? grad[0].contiguous()
-                                     : at::zeros({plan->n_halo, w}, plan->send_index.options().dtype(at::kFloat));  // [n_halo, w]
+                                     : at::zeros({plan->n_recv, w}, plan->send_index.options().dtype(at::kFloat));  // [n_halo, w]
     fault_point("backward", comm->rank());  // TKG_FAULT_INJECT (failure tests)
     TrafficScope scope(*comm, plan->traffic);
     CollectiveSite site(*comm, "halo_exchange(" + plan->name + ").backward");
@@ -136,7 +136,7 @@ at::Tensor exchange_rows(const at::Tensor& send, const std::vector<int64_t>& sen
   return r.to(send.device());
 }
 
-at::Tensor halo_exchange(const at::Tensor& owned, const HaloPlan& plan, Communicator& comm, bool bf16) {
+at::Tensor halo_exchange(const at::Tensor& owned, const ExchangePlan& plan, Communicator& comm, bool bf16) {
   return HaloExchangeFunction::apply(owned, &plan, &comm, bf16);
 }
 

@@ -62,7 +62,7 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
       ++k;
     }
   }
-  if (compact) g.rows = at::tensor(rows, i64);
+  if (compact) g.owned_rows = at::tensor(rows, i64);
   g.csc_ptr = at::zeros({g.n_local + 1}, i64);
   g.csc_edge = at::empty({nnz}, i64);
   int64_t* cp = g.csc_ptr.data_ptr<int64_t>();
@@ -101,7 +101,7 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
   LayerGraph out = g;
   for (at::Tensor* t : {&out.indptr, &out.indices, &out.edge_row, &out.edge_user, &out.norm, &out.csc_ptr, &out.csc_edge,
-                        &out.rows})
+                        &out.owned_rows})
     if (t->defined()) *t = t->to(device);
   return out;
 }

@@ -29,7 +29,7 @@ struct LayerGraph {
   at::Tensor csc_edge;  // [nnz] int64, edge ids in column order
   // Compact graphs only (EdgeSet::kBoundary): the shard's owned row of each graph row [n_own]
   // int64; the graph's columns are its rows, then the shard's halo. Undefined otherwise.
-  at::Tensor rows;
+  at::Tensor owned_rows;
   // Work-balanced blocks for the parallel loops (degrees are power-law, so equal row counts
   // would give unequal work): rows [row_blocks[b], row_blocks[b+1]) hold about nnz/blocks edges.
   std::vector<int64_t> row_blocks;  // ascending, first 0, last n_own
@@ -42,9 +42,9 @@ struct LayerGraph {
 
 // Which edges of a shard's local CSR a LayerGraph holds: all of them; the interior ones (both
 // endpoints owned, so columns [0, n_own) and n_local = n_own); or the boundary ones (the column is
-// a halo node), compacted to the owned rows that have any (`rows`, n_b of them): graph row r is
-// owned row rows[r], column c < n_b is row c's node and column n_b + h is halo node h, so its
-// inputs are [x_own[rows]; x_halo] and its output rows are added into rows[r] (no pass over all
+// a halo node), compacted to the owned rows that have any (`owned_rows`, n_b of them): graph row r is
+// owned row owned_rows[r], column c < n_b is row c's node and column n_b + h is halo node h, so its
+// inputs are [x_own[owned_rows]; x_halo] and its output rows are added into owned_rows[r] (no pass over all
 // owned rows). Interior + boundary = all, edge by edge, in row order, with the same
 // global-degree norms: the split of the overlapped layer (docs/scaling.md §3).
 enum class EdgeSet { kAll, kInterior, kBoundary };

@@ -14,7 +14,7 @@
 
 namespace tkg {
 
-OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, const HaloPlan& plan, Communicator& comm,
+OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, const ExchangePlan& plan, Communicator& comm,
                                 Attention att) {
   TKG_CHECK(att != Attention::kSoftmax, "the overlapped layer has no softmax variant");
   OverlapLayer o;
@@ -73,7 +73,7 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
  public:
   static variable_list forward(AutogradContext* ctx, at::Tensor x_own, at::Tensor b_own, const OverlapLayer* L,
                                bool bf16) {
-    const HaloPlan& plan = *L->plan;
+    const ExchangePlan& plan = *L->plan;
     TKG_CHECK(x_own.dim() == 2 && x_own.size(0) == plan.n_own && x_own.scalar_type() == at::kFloat,
               "x_own must be [n_own, w] float32");
     TKG_CHECK(b_own.dim() == 1 && b_own.size(0) == plan.n_own, "b_own must be [n_own]");
@@ -83,7 +83,7 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     // [n_send, w+1]: the send rows of x with their β, as one message.
     at::Tensor send = at::cat({x_own.index_select(0, plan.send_index), b_own.index_select(0, plan.send_index).unsqueeze(1)}, 1);
     fault_point("forward", L->comm->rank());  // TKG_FAULT_INJECT (failure tests)
-    RowsInFlight flight(send, plan.send_rows, plan.recv_rows, plan.n_halo, *L->comm, plan.traffic, bf16,
+    RowsInFlight flight(send, plan.send_rows, plan.recv_rows, plan.n_recv, *L->comm, plan.traffic, bf16,
                         "overlapped_layer.forward");
     PropagateSaved s_int, s_bnd;
     at::Tensor y;  // [n_own, w]
@@ -98,7 +98,7 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     if (boundary) {
       profile::Scope ps("layer.forward.boundary");
       // The boundary graph's own columns: its n_b rows (owned rows with a halo neighbour), then the halo.
-      const at::Tensor& rows = L->boundary.rows;                                      // [n_b] int64
+      const at::Tensor& rows = L->boundary.owned_rows;                                      // [n_b] int64
       at::Tensor xin = at::cat({x_own.index_select(0, rows), halo_x}, 0);             // [n_b + n_halo, w]
       at::Tensor bin = at::cat({b_own.index_select(0, rows), halo.select(1, w)}, 0);  // [n_b + n_halo]
       y.index_add_(0, rows, propagate_forward(xin, bin, L->boundary, L->att, &s_bnd));
@@ -117,7 +117,7 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
 
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
     auto* L = reinterpret_cast<const OverlapLayer*>(ctx->saved_data["layer"].toInt());
-    const HaloPlan& plan = *L->plan;
+    const ExchangePlan& plan = *L->plan;
     const bool bf16 = ctx->saved_data["bf16"].toBool(), boundary = ctx->saved_data["boundary"].toBool();
     const int64_t w = ctx->saved_data["width"].toInt(), n_own = ctx->saved_data["n_own"].toInt();
     const std::vector<at::Tensor> saved = ctx->get_saved_variables();
@@ -126,14 +126,14 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     at::Tensor gy = grad[0].defined() ? grad[0] : at::zeros({n_own, w}, opts);  // [n_own, w]
     // The halo rows' gradients first: [n_halo, w+1] (x columns, then β).
     at::Tensor g_bnd_x, g_bnd_b;  // [n_b + n_halo, w], [n_b + n_halo]
-    at::Tensor g_halo = at::zeros({plan.n_halo, w + 1}, opts);
-    const at::Tensor& rows = L->boundary.rows;  // [n_b] int64
+    at::Tensor g_halo = at::zeros({plan.n_recv, w + 1}, opts);
+    const at::Tensor& rows = L->boundary.owned_rows;  // [n_b] int64
     const int64_t n_b = L->boundary.n_own;
     if (boundary) {
       profile::Scope ps("layer.backward.boundary");
       propagate_backward(restore(saved, 6), gy.index_select(0, rows), L->boundary, L->att, &g_bnd_x, &g_bnd_b);
-      g_halo.narrow(1, 0, w).copy_(g_bnd_x.narrow(0, n_b, plan.n_halo));
-      g_halo.select(1, w).copy_(g_bnd_b.narrow(0, n_b, plan.n_halo));
+      g_halo.narrow(1, 0, w).copy_(g_bnd_x.narrow(0, n_b, plan.n_recv));
+      g_halo.select(1, w).copy_(g_bnd_b.narrow(0, n_b, plan.n_recv));
     }
     if (grad[1].defined()) g_halo.narrow(1, 0, w).add_(grad[1]);
     fault_point("backward", L->comm->rank());  // TKG_FAULT_INJECT (failure tests)

@@ -26,11 +26,11 @@ class Communicator;
 struct OverlapLayer {
   LayerGraph interior;     // EdgeSet::kInterior, on the model's device
   LayerGraph boundary;     // EdgeSet::kBoundary, on the model's device
-  const HaloPlan* plan = nullptr;  // the shard's halo plan (send_index over the owned rows)
+  const ExchangePlan* plan = nullptr;  // the shard's halo plan (send_index over the owned rows)
   Communicator* comm = nullptr;
   Attention att = Attention::kTopK;  // not kSoftmax
 };
-OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, const HaloPlan& plan, Communicator& comm,
+OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, const ExchangePlan& plan, Communicator& comm,
                                 Attention att);
 
 // x_own [n_own, w] float32, b_own [n_own] float32 (β of owned users, 0 for items), on the model's

@@ -33,7 +33,7 @@ using torch::autograd::variable_list;
 class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, at::Tensor levels, at::Tensor codes, int64_t bits,
-                               const HaloPlan* plan, Communicator* comm) {
+                               const ExchangePlan* plan, Communicator* comm) {
     ctx->saved_data["plan"] = reinterpret_cast<int64_t>(plan);
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     ctx->saved_data["levels"] = levels.size(1);
@@ -53,11 +53,11 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
     }
     TrafficScope scope(*comm, plan->traffic);
     CollectiveSite site(*comm, "quantized_halo(" + plan->name + ").forward");
-    at::Tensor recv = exchange_rows(send, plan->send_rows, plan->recv_rows, plan->n_halo, *comm);  // [n_halo, row] CPU
+    at::Tensor recv = exchange_rows(send, plan->send_rows, plan->recv_rows, plan->n_recv, *comm);  // [n_halo, row] CPU
     const uint8_t* rp = recv.data_ptr<uint8_t>();
-    at::Tensor hl = at::empty({plan->n_halo, L}, at::kFloat);   // [n_halo, L]
-    at::Tensor hc = at::empty({plan->n_halo, d}, at::kByte);    // [n_halo, d]
-    for (int64_t k = 0; k < plan->n_halo; ++k) {
+    at::Tensor hl = at::empty({plan->n_recv, L}, at::kFloat);   // [n_halo, L]
+    at::Tensor hc = at::empty({plan->n_recv, d}, at::kByte);    // [n_halo, d]
+    for (int64_t k = 0; k < plan->n_recv; ++k) {
       e4m3_to_floats(rp + k * row, hl.data_ptr<float>() + k * L, static_cast<size_t>(L));
       unpack_codes(rp + k * row + L, static_cast<size_t>(d), static_cast<int>(bits), hc.data_ptr<uint8_t>() + k * d);
     }
@@ -67,13 +67,13 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
     return {hl, hc};
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
-    auto* plan = reinterpret_cast<const HaloPlan*>(ctx->saved_data["plan"].toInt());
+    auto* plan = reinterpret_cast<const ExchangePlan*>(ctx->saved_data["plan"].toInt());
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
     // An undefined gradient (this rank's halo levels did not reach the loss) still takes part
     // in the reverse exchange as zeros: every rank makes the call.
     const int64_t L = ctx->saved_data["levels"].toInt();
     const at::TensorOptions f32 = plan->send_index.options().dtype(at::kFloat);  // the model's device
-    at::Tensor g = grad[0].defined() ? grad[0] : at::zeros({plan->n_halo, L}, f32);  // [n_halo, L]
+    at::Tensor g = grad[0].defined() ? grad[0] : at::zeros({plan->n_recv, L}, f32);  // [n_halo, L]
     TrafficScope scope(*comm, plan->traffic);
     CollectiveSite site(*comm, "quantized_halo(" + plan->name + ").backward");
     at::Tensor back = exchange_rows(g, plan->recv_rows, plan->send_rows, plan->send_index.size(0), *comm);  // [n_send, L]
@@ -84,7 +84,7 @@ class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
 
 }  // namespace
 
-QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const HaloPlan& plan,
+QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const ExchangePlan& plan,
                                   Communicator& comm) {
   TKG_CHECK(levels.dim() == 2 && levels.size(0) == plan.n_own && levels.scalar_type() == at::kFloat, "levels [n_own, L] float32");
   TKG_CHECK(codes.dim() == 2 && codes.size(0) == plan.n_own && codes.scalar_type() == at::kByte, "codes [n_own, d] uint8");

@@ -25,7 +25,7 @@ struct QuantHalo {
 // packed b-bit codes and the FP8 levels (d·b/8 + 2^b bytes per row); receivers decode.
 //   levels: [n_own, 2^b] float32, FP8-representable (fp8_round_ste output); codes: [n_own, d] uint8.
 // Backward: fp32 gradients of the halo levels go back and are summed into the owners' rows.
-QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const HaloPlan& plan,
+QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& codes, int bits, const ExchangePlan& plan,
                                   Communicator& comm);
 
 struct LayerGraph;

@@ -28,7 +28,7 @@ class Communicator;
 // What a table needs from the rank for its exchanges (GNAQ's halo and RAU).
 struct TableContext {
   const LayerGraph* graph = nullptr;  // the local layer graph (owned rows, halo columns)
-  const HaloPlan* halo = nullptr;     // the layer halo exchange plan
+  const ExchangePlan* halo = nullptr;     // the layer halo exchange plan
   Communicator* tcomm = nullptr;      // moves rows
 };
 

@@ -15,12 +15,12 @@
 namespace tkg {
 
 class Communicator;
-struct HaloPlan;
+struct ExchangePlan;
 
 struct LayerPathContext {
   const LayerGraph* graph = nullptr;        // the whole local graph (plain path)
-  const HaloPlan* halo = nullptr;           // the shard's halo plan (send_index over the owned rows)
-  const HaloPlan* halo_packed = nullptr;    // the same for a tensor of the send rows only
+  const ExchangePlan* halo = nullptr;           // the shard's halo plan (send_index over the owned rows)
+  const ExchangePlan* halo_packed = nullptr;    // the same for a tensor of the send rows only
   Communicator* comm = nullptr;             // moves the rows
   Attention attention = Attention::kTopK;
   bool fused = true;                        // fused operator (else the ATen composition)

@@ -74,7 +74,7 @@ NegativeRows NegativeFetch::plan(const std::vector<int64_t>& negatives, const at
   out.fetch.send_rows = req.recv_counts;
   out.fetch.recv_rows = req.send_counts;
   out.fetch.n_own = shard_.n_own();
-  out.fetch.n_halo = out.n_fetched;
+  out.fetch.n_recv = out.n_fetched;
   out.fetch.traffic = Traffic::kNegatives;
   out.fetch.name = "negative_fetch";
   validate_plan(out.fetch, comm_.size(), comm_.rank());

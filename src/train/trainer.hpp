@@ -157,14 +157,14 @@ class Trainer {
   const Shard& shard_;
   ModelOptions model_;
   TrainOptions train_;
-  Communicator& comm_;   // host buffers
-  Communicator& tcomm_;  // the model's rows (comm_ unless a tensor communicator was given)
+  Communicator& comm_;   // the control plane: host buffers (line counts, loss sums, id routing, metric sums)
+  Communicator& tcomm_;  // the model's rows (halos, fetched negatives, evaluation blocks): NCCL for a GPU model, else comm_
   bool single_rank_ = false;  // a world of one: exchanges have no peer (the only shortcut allowed; never a rank's row counts)
   at::Device device_;
   Attention attention_;
   LayerGraph graph_;  // the whole local graph; built when a plain layer or GNAQ needs it (ensure_graph)
-  HaloPlan halo_;
-  HaloPlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)
+  ExchangePlan halo_;
+  ExchangePlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)
   std::unique_ptr<OverlapLayer> overlap_;  // interior/boundary graphs when layers overlap their exchange (else null)
   std::unique_ptr<LayerPath> layer_path_;  // how each layer gets its halo and propagates (plain or overlapped)
   std::unique_ptr<EmbeddingTable> table_;  // H⁰ of the owned nodes: fp32 rows, or GNAQ codes + levels

@@ -25,7 +25,7 @@ TEST(HaloExchange, ForwardAndBackwardMatchTheFullTable) {
   tkg::Dataset ds = tkg::load_dataset(tkg::testing::shared_data("Ali-Display"), tkg::ReadOptions{});
   for (auto method : {tkg::PartitionMethod::kMetis, tkg::PartitionMethod::kRandom}) {
     tkg::Shard s = tkg::testing::my_shard(ds, method);
-    tkg::HaloPlan plan = tkg::build_halo_plan(s);
+    tkg::ExchangePlan plan = tkg::build_halo_plan(s);
     const int64_t w = 9;
     at::Tensor owned = rows_of(s.owned, w, 1).requires_grad_(true);  // [n_own, w]
     at::Tensor halo = tkg::halo_exchange(owned, plan, world());      // [n_halo, w]
@@ -55,7 +55,7 @@ TEST(HaloExchange, ForwardAndBackwardMatchTheFullTable) {
 TEST(QuantizedHaloExchange, EqualsDequantizingAtTheOwnerAndReturnsLevelGradients) {
   tkg::Dataset ds = tkg::load_dataset(tkg::testing::shared_data("Ali-Display"), tkg::ReadOptions{});
   tkg::Shard s = tkg::testing::my_shard(ds, tkg::PartitionMethod::kMetis);
-  tkg::HaloPlan plan = tkg::build_halo_plan(s);
+  tkg::ExchangePlan plan = tkg::build_halo_plan(s);
   const int64_t d = 16;
   for (int bits : {1, 2, 4, 8}) {
     const int64_t L = int64_t{1} << bits;
@@ -90,7 +90,7 @@ TEST(QuantizedHaloExchange, EqualsDequantizingAtTheOwnerAndReturnsLevelGradients
 TEST(HaloExchange, Bf16RowsAreTheRoundedFp32Rows) {
   tkg::Dataset ds = tkg::load_dataset(tkg::testing::shared_data("Ali-Display"), tkg::ReadOptions{});
   tkg::Shard s = tkg::testing::my_shard(ds, tkg::PartitionMethod::kRandom);
-  tkg::HaloPlan plan = tkg::build_halo_plan(s);
+  tkg::ExchangePlan plan = tkg::build_halo_plan(s);
   at::Tensor owned = rows_of(s.owned, 7, 3).requires_grad_(true);
   at::Tensor h16 = tkg::halo_exchange(owned, plan, world(), /*bf16=*/true);
   at::Tensor h32 = tkg::halo_exchange(owned.detach(), plan, world());

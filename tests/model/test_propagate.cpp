@@ -177,17 +177,17 @@ TEST_P(FusedVsReference, InteriorPlusCompactBoundaryIsTheWholeGraph) {
   tkg::propagate_backward(s_all, gy, all, att, &gx_all, &gb_all);
   // Split.
   at::Tensor xo = x.narrow(0, 0, n_own), bo = b.narrow(0, 0, n_own);
-  at::Tensor xb = at::cat({xo.index_select(0, bd.rows), x.narrow(0, n_own, n_halo)}, 0);
-  at::Tensor bb = at::cat({bo.index_select(0, bd.rows), b.narrow(0, n_own, n_halo)}, 0);
+  at::Tensor xb = at::cat({xo.index_select(0, bd.owned_rows), x.narrow(0, n_own, n_halo)}, 0);
+  at::Tensor bb = at::cat({bo.index_select(0, bd.owned_rows), b.narrow(0, n_own, n_halo)}, 0);
   at::Tensor y = tkg::propagate_forward(xo, bo, in, att, &s_in);
-  y.index_add_(0, bd.rows, tkg::propagate_forward(xb, bb, bd, att, &s_bd));
+  y.index_add_(0, bd.owned_rows, tkg::propagate_forward(xb, bb, bd, att, &s_bd));
   at::Tensor gx_in, gb_in, gx_bd, gb_bd;
   tkg::propagate_backward(s_in, gy, in, att, &gx_in, &gb_in);
-  tkg::propagate_backward(s_bd, gy.index_select(0, bd.rows), bd, att, &gx_bd, &gb_bd);
+  tkg::propagate_backward(s_bd, gy.index_select(0, bd.owned_rows), bd, att, &gx_bd, &gb_bd);
   at::Tensor gx = at::zeros_like(x), gb = at::zeros_like(b);
-  gx.narrow(0, 0, n_own).add_(gx_in).index_add_(0, bd.rows, gx_bd.narrow(0, 0, bd.n_own));
+  gx.narrow(0, 0, n_own).add_(gx_in).index_add_(0, bd.owned_rows, gx_bd.narrow(0, 0, bd.n_own));
   gx.narrow(0, n_own, n_halo).add_(gx_bd.narrow(0, bd.n_own, n_halo));
-  gb.narrow(0, 0, n_own).add_(gb_in).index_add_(0, bd.rows, gb_bd.narrow(0, 0, bd.n_own));
+  gb.narrow(0, 0, n_own).add_(gb_in).index_add_(0, bd.owned_rows, gb_bd.narrow(0, 0, bd.n_own));
   gb.narrow(0, n_own, n_halo).add_(gb_bd.narrow(0, bd.n_own, n_halo));
   auto rel = [](const at::Tensor& a, const at::Tensor& r) {
     return (a - r).abs().max().item<double>() / (r.abs().max().item<double>() + 1e-300);
