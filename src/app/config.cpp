@@ -127,7 +127,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("eval.block_mb", po::value(&eval_block_mb)->default_value(64.0), "bound on one score block [users x items] in MiB")
     ("eval.ring", po::value(&t.eval_ring)->default_value(t.eval_ring),
      "what travels around the ranks in evaluation: auto (fewer bytes), items (every item row visits every rank), "
-     "users (the scored users' rows and train items visit; their partial top-K lists return): same metrics")
+     "users (the scored users' rows and train items visit; their partial top-K lists return, so a rank holds "
+     "K entries per visiting user: meant for sampled evaluations): same metrics")
     ("output.dir", po::value(&r.out_dir), "run directory")
     ("output.checkpoint", po::value(&r.save_checkpoint)->default_value(true),
      "save the best parameters to RUNDIR/checkpoint (loadable with any number of ranks)")

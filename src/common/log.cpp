@@ -39,8 +39,8 @@ spdlog::logger& ready() {
 
 void set_rank(int r) {
   g_rank = r;
-  std::call_once(g_once, [] {});
-  set_pattern();
+  ready();        // the logger exists (and has its first pattern)
+  set_pattern();  // now with the rank
 }
 
 int rank() { return g_rank; }

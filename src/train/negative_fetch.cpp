@@ -69,8 +69,8 @@ NegativeRows NegativeFetch::plan(const std::vector<int64_t>& negatives, const at
     }
   });
   out.row = at::from_blob(row.data(), {n}, at::kLong).to(device, false, /*copy=*/true);
-  out.fetch.send_index = at::from_blob(send_index.data(), {static_cast<int64_t>(send_index.size())}, at::kLong)
-                             .to(device, false, /*copy=*/true);
+  // Checked on the host copy, then uploaded (no device round trip in the step for the check).
+  out.fetch.send_index = at::from_blob(send_index.data(), {static_cast<int64_t>(send_index.size())}, at::kLong);
   out.fetch.send_rows = req.recv_counts;
   out.fetch.recv_rows = req.send_counts;
   out.fetch.n_own = shard_.n_own();
@@ -78,6 +78,7 @@ NegativeRows NegativeFetch::plan(const std::vector<int64_t>& negatives, const at
   out.fetch.traffic = Traffic::kNegatives;
   out.fetch.name = "negative_fetch";
   validate_plan(out.fetch, comm_.size(), comm_.rank());
+  out.fetch.send_index = out.fetch.send_index.to(device, false, /*copy=*/true);
   if (any_count)
     out.owner_counts = at::from_blob(owner_counts.data(), {shard_.n_own()}, at::kFloat).to(device, false, /*copy=*/true);
   return out;

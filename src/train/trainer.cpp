@@ -15,7 +15,6 @@
 #include "common/error.hpp"
 #include "common/phase_profile.hpp"
 #include "eval/ring_evaluator.hpp"
-#include "model/bpr_loss.hpp"
 #include "model/index_tensor.hpp"
 #include "model/optimizer_state.hpp"
 #include "train/init.hpp"
