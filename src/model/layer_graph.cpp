@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 
 #include "common/error.hpp"
 #include "shard/shard.hpp"
@@ -42,35 +44,41 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
     ip[r + 1] = ip[r] + n;
   }
   const int64_t nnz = ip[g.n_own];
-  g.indices = at::empty({nnz}, i64);
-  g.edge_row = at::empty({nnz}, i64);
-  g.edge_user = at::empty({nnz}, i64);
-  g.norm = at::empty({nnz}, at::TensorOptions().dtype(at::kDouble));
-  int64_t* col = g.indices.data_ptr<int64_t>();
-  int64_t* row = g.edge_row.data_ptr<int64_t>();
-  int64_t* user = g.edge_user.data_ptr<int64_t>();
-  double* norm = g.norm.data_ptr<double>();
+  constexpr int64_t kMax32 = std::numeric_limits<int32_t>::max();
+  if (g.n_local > kMax32 || nnz > kMax32)
+    throw InputError("shard " + std::to_string(s.rank) + " of " + std::to_string(s.parts), 0,
+                     "its local graph has " + std::to_string(g.n_local) + " nodes and " + std::to_string(nnz) +
+                         " edges; a rank holds at most 2^31 - 1 of each (32-bit local ids): partition into more parts");
+  auto i32 = at::TensorOptions().dtype(at::kInt);
+  g.indices = at::empty({nnz}, i32);
+  g.edge_row = at::empty({nnz}, i32);
+  g.edge_user = at::empty({nnz}, i32);
+  g.norm = at::empty({nnz}, at::TensorOptions().dtype(at::kFloat));
+  int32_t* col = g.indices.data_ptr<int32_t>();
+  int32_t* row = g.edge_row.data_ptr<int32_t>();
+  int32_t* user = g.edge_user.data_ptr<int32_t>();
+  float* norm = g.norm.data_ptr<float>();
   for (int64_t r = 0, k = 0; r < g.n_own; ++r) {
     const int64_t v = shard_row(r);
     for (int64_t e = s.indptr[v]; e < s.indptr[v + 1]; ++e) {
       const int64_t w = s.indices[e];
       if (!keep(w)) continue;
-      col[k] = column(w);
-      row[k] = r;
-      user[k] = v < s.n_own_users ? r : column(w);
-      norm[k] = 1.0 / std::sqrt(static_cast<double>(s.degree[v]) * static_cast<double>(s.degree[w]));
+      col[k] = static_cast<int32_t>(column(w));
+      row[k] = static_cast<int32_t>(r);
+      user[k] = static_cast<int32_t>(v < s.n_own_users ? r : column(w));
+      norm[k] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.degree[v]) * static_cast<double>(s.degree[w])));
       ++k;
     }
   }
   if (compact) g.owned_rows = at::tensor(rows, i64);
   g.csc_ptr = at::zeros({g.n_local + 1}, i64);
-  g.csc_edge = at::empty({nnz}, i64);
+  g.csc_edge = at::empty({nnz}, i32);
   int64_t* cp = g.csc_ptr.data_ptr<int64_t>();
-  int64_t* ce = g.csc_edge.data_ptr<int64_t>();
+  int32_t* ce = g.csc_edge.data_ptr<int32_t>();
   for (int64_t k = 0; k < nnz; ++k) ++cp[col[k] + 1];
   for (int64_t w = 0; w < g.n_local; ++w) cp[w + 1] += cp[w];
   std::vector<int64_t> fill(cp, cp + g.n_local);
-  for (int64_t k = 0; k < nnz; ++k) ce[fill[col[k]]++] = k;
+  for (int64_t k = 0; k < nnz; ++k) ce[fill[col[k]]++] = static_cast<int32_t>(k);
   // Balanced blocks: cut whenever a block reaches nnz/256 edges (plus one per row for the
   // per-row overhead).
   auto blocks = [](const int64_t* ptr, int64_t rows) {
@@ -97,6 +105,11 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
   return g;
 }
 
+int64_t layer_graph_bytes(int64_t rows, int64_t cols, int64_t nnz) {
+  // indptr, csc_ptr (int64); indices, edge_row, edge_user, csc_edge, norm (4 bytes); csc_row (4)
+  // and csc_col_user (1) on the host; blocks (about 256 + 256 int64).
+  return 8 * (rows + 1) + 8 * (cols + 1) + nnz * (5 * 4 + 4 + 1) + 8 * 600;
+}
 
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
   LayerGraph out = g;
@@ -114,7 +127,7 @@ void check_layer_graph(const LayerGraph& g) {
   const int64_t* p = ip.data_ptr<int64_t>();
   const int64_t nnz = ix.numel();
   if (p[0] != 0 || p[g.n_own] != nnz) fail("indptr runs from " + std::to_string(p[0]) + " to " + std::to_string(p[g.n_own]) + " for " + std::to_string(nnz) + " edges");
-  const int64_t *idx = ix.data_ptr<int64_t>(), *row = er.data_ptr<int64_t>();
+  const int32_t *idx = ix.data_ptr<int32_t>(), *row = er.data_ptr<int32_t>();
   if (er.numel() != nnz || nm.numel() != nnz || ce.numel() != nnz || g.edge_user.numel() != nnz) fail("per-edge arrays of different lengths");
   for (int64_t v = 0; v < g.n_own; ++v) {
     if (p[v + 1] < p[v]) fail("indptr decreases at row " + std::to_string(v));
@@ -123,11 +136,12 @@ void check_layer_graph(const LayerGraph& g) {
       if (row[e] != v) fail("edge_row of edge " + std::to_string(e) + " is " + std::to_string(row[e]) + ", indptr says " + std::to_string(v));
     }
   }
-  const double* n = nm.data_ptr<double>();
+  const float* n = nm.data_ptr<float>();
   for (int64_t e = 0; e < nnz; ++e)
     if (!(std::isfinite(n[e]) && n[e] > 0)) fail("norm of edge " + std::to_string(e) + " is " + std::to_string(n[e]));
   if (cp.numel() != g.n_local + 1) fail("csc_ptr has " + std::to_string(cp.numel()) + " entries for " + std::to_string(g.n_local) + " columns");
-  const int64_t *c = cp.data_ptr<int64_t>(), *ced = ce.data_ptr<int64_t>();
+  const int64_t* c = cp.data_ptr<int64_t>();
+  const int32_t* ced = ce.data_ptr<int32_t>();
   if (c[0] != 0 || c[g.n_local] != nnz) fail("csc_ptr does not run from 0 to nnz");
   std::vector<uint8_t> seen(static_cast<size_t>(nnz), 0);
   for (int64_t w = 0; w < g.n_local; ++w) {

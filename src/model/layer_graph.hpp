@@ -16,17 +16,20 @@ namespace tkg {
 
 struct Shard;
 
-// The local graph of a shard as CPU int64/float64 tensors, built once.
+// The local graph of a shard, built once. Per edge 25 bytes: local ids in 32 bits (a checked
+// bound: n_local and nnz below 2^31, see build_layer_graph) and float32 norms (the float kernels
+// round the norm to float anyway, so results are the same as with int64/float64 arrays); the
+// pointer arrays, which count edges, stay int64.
 struct LayerGraph {
   int64_t n_own = 0;    // rows (owned nodes)
   int64_t n_local = 0;  // columns (owned + halo)
   at::Tensor indptr;    // [n_own + 1] int64
-  at::Tensor indices;   // [nnz] int64, local column ids in [0, n_local)
-  at::Tensor edge_row;  // [nnz] int64, row of each edge
-  at::Tensor edge_user; // [nnz] int64, local id of the edge's user endpoint (row or column)
-  at::Tensor norm;      // [nnz] float64, 1 / sqrt(d_row * d_col) with global degrees
+  at::Tensor indices;   // [nnz] int32, local column ids in [0, n_local)
+  at::Tensor edge_row;  // [nnz] int32, row of each edge
+  at::Tensor edge_user; // [nnz] int32, local id of the edge's user endpoint (row or column)
+  at::Tensor norm;      // [nnz] float32, 1 / sqrt(d_row * d_col) with global degrees (computed in double, rounded)
   at::Tensor csc_ptr;   // [n_local + 1] int64, edges grouped by column (for the backward scatter)
-  at::Tensor csc_edge;  // [nnz] int64, edge ids in column order
+  at::Tensor csc_edge;  // [nnz] int32, edge ids in column order
   // Compact graphs only (EdgeSet::kBoundary): the shard's owned row of each graph row [n_own]
   // int64; the graph's columns are its rows, then the shard's halo. Undefined otherwise.
   at::Tensor owned_rows;
@@ -36,7 +39,7 @@ struct LayerGraph {
   std::vector<int64_t> col_blocks;  // ascending, first 0, last n_local
   // For the CPU backward's column pass (host), in column order: the row of the edge at column
   // position j, and whether the column is that edge's user (read in sequence, not through csc_edge).
-  std::vector<int64_t> csc_row;       // [nnz]
+  std::vector<int32_t> csc_row;       // [nnz]
   std::vector<uint8_t> csc_col_user;  // [nnz]
 };
 
@@ -49,7 +52,13 @@ struct LayerGraph {
 // global-degree norms: the split of the overlapped layer (docs/scaling.md §3).
 enum class EdgeSet { kAll, kInterior, kBoundary };
 
+// Throws InputError when the graph would have 2^31 or more columns or edges (32-bit local ids):
+// the shard is too large for one rank; partition into more parts.
 LayerGraph build_layer_graph(const Shard& shard, EdgeSet edges = EdgeSet::kAll);
+
+// Bytes a graph of `rows` rows, `cols` columns and `nnz` edges holds (tensors and host arrays):
+// for the memory plan.
+int64_t layer_graph_bytes(int64_t rows, int64_t cols, int64_t nnz);
 
 // A copy of `g` with its tensors on `device` (the row/column blocks stay host vectors).
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device);

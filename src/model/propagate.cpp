@@ -103,9 +103,9 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
 class PropagateCudaFunction : public torch::autograd::Function<PropagateCudaFunction> {
  public:
   static cuda::DeviceGraph device_graph(const LayerGraph& g) {
-    return cuda::DeviceGraph{g.indptr.data_ptr<int64_t>(),    g.indices.data_ptr<int64_t>(), g.edge_row.data_ptr<int64_t>(),
-                             g.edge_user.data_ptr<int64_t>(), g.norm.data_ptr<double>(),     g.csc_ptr.data_ptr<int64_t>(),
-                             g.csc_edge.data_ptr<int64_t>(),  g.n_own,                       g.n_local,
+    return cuda::DeviceGraph{g.indptr.data_ptr<int64_t>(),    g.indices.data_ptr<int32_t>(), g.edge_row.data_ptr<int32_t>(),
+                             g.edge_user.data_ptr<int32_t>(), g.norm.data_ptr<float>(),      g.csc_ptr.data_ptr<int64_t>(),
+                             g.csc_edge.data_ptr<int32_t>(),  g.n_own,                       g.n_local,
                              g.indices.size(0)};
   }
   static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, int64_t att, const LayerGraph* lg) {

@@ -11,9 +11,10 @@
 namespace tkg::avx2 {
 
 struct Csr {
-  const int64_t *indptr, *indices, *edge_row, *edge_user, *csc_ptr, *csc_edge;
-  const double* norm;
-  const int64_t* csc_row;       // [nnz] row of the edge at column position j (edge_row[csc_edge[j]])
+  const int64_t *indptr, *csc_ptr;
+  const int32_t *indices, *edge_row, *edge_user, *csc_edge;
+  const float* norm;
+  const int32_t* csc_row;       // [nnz] row of the edge at column position j (edge_row[csc_edge[j]])
   const uint8_t* csc_col_user;  // [nnz] whether the column is that edge's user
 };
 

@@ -111,7 +111,7 @@ std::atomic<bool> g_simd{true};
 bool simd_for(int64_t d) { return g_simd && avx2::supported(d); }
 
 avx2::Csr csr_view(const GraphPtrs& g) {
-  return avx2::Csr{g.indptr, g.indices, g.edge_row, g.edge_user, g.csc_ptr, g.csc_edge, g.norm,
+  return avx2::Csr{g.indptr, g.csc_ptr, g.indices, g.edge_row, g.edge_user, g.csc_edge, g.norm,
                    g.graph->csc_row.data(), g.graph->csc_col_user.data()};
 }
 
@@ -120,9 +120,8 @@ avx2::Csr csr_view(const GraphPtrs& g) {
 GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
                const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
                const at::Tensor& csc_edge, const LayerGraph* lg) {
-  return GraphPtrs{indptr.data_ptr<int64_t>(),   indices.data_ptr<int64_t>(), edge_row.data_ptr<int64_t>(),
-                   edge_user.data_ptr<int64_t>(), csc_ptr.data_ptr<int64_t>(), csc_edge.data_ptr<int64_t>(),
-                   norm.data_ptr<double>(),       indptr.size(0) - 1,          csc_ptr.size(0) - 1,
+  return GraphPtrs{indptr.data_ptr<int64_t>(), csc_ptr.data_ptr<int64_t>(), indices.data_ptr<int32_t>(), edge_row.data_ptr<int32_t>(),
+                   edge_user.data_ptr<int32_t>(), csc_edge.data_ptr<int32_t>(), norm.data_ptr<float>(),       indptr.size(0) - 1,          csc_ptr.size(0) - 1,
                    indices.size(0),               &lg->row_blocks,             &lg->col_blocks, lg};
 }
 

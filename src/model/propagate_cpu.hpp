@@ -16,8 +16,9 @@ namespace tkg::propagate_cpu {
 
 // Host pointers of a LayerGraph's arrays.
 struct GraphPtrs {
-  const int64_t *indptr, *indices, *edge_row, *edge_user, *csc_ptr, *csc_edge;
-  const double* norm;
+  const int64_t *indptr, *csc_ptr;
+  const int32_t *indices, *edge_row, *edge_user, *csc_edge;
+  const float* norm;
   int64_t n_own, n_local, nnz;
   const std::vector<int64_t>* row_blocks;
   const std::vector<int64_t>* col_blocks;

@@ -13,12 +13,12 @@ namespace tkg::cuda {
 // Graph arrays on the device (the LayerGraph tensors).
 struct DeviceGraph {
   const int64_t* indptr;     // [n_own + 1]
-  const int64_t* indices;    // [nnz] local column of each edge
-  const int64_t* edge_row;   // [nnz]
-  const int64_t* edge_user;  // [nnz] local id of the edge's user endpoint
-  const double* norm;        // [nnz] 1 / sqrt(d_row d_col)
+  const int32_t* indices;    // [nnz] local column of each edge
+  const int32_t* edge_row;   // [nnz]
+  const int32_t* edge_user;  // [nnz] local id of the edge's user endpoint
+  const float* norm;         // [nnz] 1 / sqrt(d_row d_col)
   const int64_t* csc_ptr;    // [n_local + 1]
-  const int64_t* csc_edge;   // [nnz] edge ids grouped by column
+  const int32_t* csc_edge;   // [nnz] edge ids grouped by column
   int64_t n_own, n_local, nnz;
 };
 

@@ -11,6 +11,7 @@
 
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
+#include "common/memory.hpp"
 #include "common/cpu_threads.hpp"
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
@@ -96,6 +97,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
   const int me = comm.rank();
   RunTotals r;
   prepare_run(o, comm, &r);
+  memory_mark("shard loaded");
   Trainer trainer(shard, o.model, o.train, comm, tensor_comm);
   load_initial_parameters(shard, trainer, o.model, o.train, o.init_from, comm);
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
@@ -143,6 +145,7 @@ int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm,
     if (eval_now) {
       const double v0 = now_s();
       const MetricSums m = evals.validate(progress);
+      memory_mark("validation");
       score = m.mean(o.train.select_metric);
       metrics.validation(epoch, loss, train_since, now_s() - v0, evals.validation().name, m, evals.sampled(), selection.is_best(score), trainer.timing());
       train_since = 0;

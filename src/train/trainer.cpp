@@ -13,6 +13,7 @@
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/memory.hpp"
 #include "common/phase_profile.hpp"
 #include "eval/ring_evaluator.hpp"
 #include "model/index_tensor.hpp"
@@ -92,6 +93,7 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   opt_ = std::make_unique<torch::optim::AdamW>(std::vector<at::Tensor>{table_->parameter(), B_},
                                                torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
 
+  memory_mark("trainer built");
   {
     CollectiveSite site(comm_, "trainer.global_lines");
     global_lines_ = comm_.all_reduce_sum(static_cast<int64_t>(lines_.size()));
@@ -156,6 +158,7 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
     profile::Scope ps("step.optimizer");
     opt_->step();
   }
+  memory_mark("step optimizer");
   {
     profile::Scope ps("step.after_step");
     table_->after_step(*opt_, last_final_);
@@ -211,11 +214,13 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   at::Tensor loss = step_loss(loss_in);
   last_final_ = f.final_owned.detach();
   ps_fwd.reset();
+  memory_mark("step forward and loss");
   {
     profile::Scope ps("step.backward");
     opt_->zero_grad();
     loss.backward();
   }
+  memory_mark("step backward");
   profile::Scope ps_end("step.loss_value");
   CollectiveSite site(comm_, "trainer.loss_value");
   return comm_.all_reduce_sum(loss.item<double>());
