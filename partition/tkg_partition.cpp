@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/memory.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -14,6 +15,7 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
+  tkg::tune_allocator();  // large blocks back to the kernel when freed (common/memory.hpp)
   return tkg::run_tool("tkg-partition", [&]() {
     std::string data, file, out, method, format;
     uint64_t split_seed = 2026;

@@ -77,6 +77,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("model.init_std", po::value(&m.init_std)->default_value(m.init_std), "std of the N(0, std^2) embedding init")
     ("model.bf16_halo", po::value(&m.bf16_halo)->default_value(false),
      "send the halos of layers >= 1 (and their gradients) as bfloat16")
+    ("model.recompute", po::value(&m.recompute)->default_value(m.recompute),
+     "what each layer keeps per edge for its backward: none (12 bytes) | weights (4 bytes; exact, cheap) | all "
+     "(0; the layer's forward runs again) | auto (weights, or all when the memory plan needs it); same results")
     ("model.overlap", po::value(&m.overlap)->default_value(m.overlap),
      "overlap each layer's halo exchange with its interior edges, forward and backward (P > 1)")
     ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/memory.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -13,6 +14,7 @@
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
+  tkg::tune_allocator();  // large blocks back to the kernel when freed (common/memory.hpp)
   return tkg::run_tool("tkg-gen", [&]() {
     std::string kind, out, data;
     tkg::PowerLawOptions pl;

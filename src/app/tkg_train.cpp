@@ -6,6 +6,7 @@
 
 #include <torch/version.h>
 
+#include "common/memory.hpp"
 #include "app/config.hpp"
 #include "app/shard_source.hpp"
 #include "common/version.hpp"
@@ -22,6 +23,7 @@
 #endif
 
 int main(int argc, char** argv) {
+  tkg::tune_allocator();  // large blocks back to the kernel when freed (common/memory.hpp)
   const auto start = std::chrono::steady_clock::now();
   tkg::MpiSession mpi(&argc, &argv);
   const int P = mpi.world_size();

@@ -1,5 +1,6 @@
 #include "common/memory.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -76,6 +77,11 @@ int64_t available_memory_bytes() {
 }
 
 int64_t total_memory_bytes() { return meminfo("MemTotal"); }
+
+void tune_allocator() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_")) return;
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
 
 void memory_mark(const char* where) {
   static const bool on = [] {

@@ -15,6 +15,8 @@ namespace tkg {
 LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
   LayerGraph g;
   const int64_t n_own = s.n_own();
+  if (static_cast<int64_t>(s.indptr.size()) != n_own + 1)
+    throw InternalError("build_layer_graph: the shard's local CSR has been released (release_local_csr)");
   auto keep = [&](int64_t col) {
     return edges == EdgeSet::kAll || (edges == EdgeSet::kInterior ? col < n_own : col >= n_own);
   };

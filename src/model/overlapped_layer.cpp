@@ -15,7 +15,7 @@
 namespace tkg {
 
 OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, const ExchangePlan& plan, Communicator& comm,
-                                Attention att) {
+                                Attention att, Recompute recompute) {
   TKG_CHECK(att != Attention::kSoftmax, "the overlapped layer has no softmax variant");
   OverlapLayer o;
   o.interior = layer_graph_to(build_layer_graph(shard, EdgeSet::kInterior), device);
@@ -23,6 +23,7 @@ OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, co
   o.plan = &plan;
   o.comm = &comm;
   o.att = att;
+  o.recompute = recompute;
   return o;
 }
 
@@ -62,11 +63,10 @@ class RowsInFlight {
   std::function<void()> progress_;
 };
 
-void save(std::vector<at::Tensor>& out, const PropagateSaved& s) {
-  out.insert(out.end(), {s.x, s.beta, s.a, s.cos, s.dom, s.inv});
-}
-PropagateSaved restore(const std::vector<at::Tensor>& v, size_t at) {
-  return PropagateSaved{v[at], v[at + 1], v[at + 2], v[at + 3], v[at + 4], v[at + 5]};
+// The per-edge scalars of one edge set (its inputs are saved apart: see forward).
+void save(std::vector<at::Tensor>& out, const PropagateSaved& s) { out.insert(out.end(), {s.a, s.cos, s.dom, s.inv}); }
+PropagateSaved restore(const std::vector<at::Tensor>& v, size_t at, const at::Tensor& x, const at::Tensor& beta) {
+  return PropagateSaved{x, beta, v[at], v[at + 1], v[at + 2], v[at + 3]};
 }
 
 class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedHaloLayerFunction> {
@@ -103,7 +103,12 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
       at::Tensor bin = at::cat({b_own.index_select(0, rows), halo.select(1, w)}, 0);  // [n_b + n_halo]
       y.index_add_(0, rows, propagate_forward(xin, bin, L->boundary, L->att, &s_bnd));
     }
-    std::vector<at::Tensor> keep;
+    // Kept for the backward: the inputs (x_own is the caller's tensor; the boundary's inputs are
+    // rebuilt from it and the received halo rather than kept as a copy), and per edge what
+    // L->recompute keeps.
+    drop_saved(&s_int, L->recompute);
+    drop_saved(&s_bnd, L->recompute);
+    std::vector<at::Tensor> keep{x_own, b_own, halo};
     save(keep, s_int);
     if (boundary) save(keep, s_bnd);
     ctx->save_for_backward(keep);
@@ -121,7 +126,9 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     const bool bf16 = ctx->saved_data["bf16"].toBool(), boundary = ctx->saved_data["boundary"].toBool();
     const int64_t w = ctx->saved_data["width"].toInt(), n_own = ctx->saved_data["n_own"].toInt();
     const std::vector<at::Tensor> saved = ctx->get_saved_variables();
-    const PropagateSaved s_int = restore(saved, 0);
+    const at::Tensor &x_own = saved[0], &b_own = saved[1], &halo = saved[2];  // [n_own, w], [n_own], [n_halo, w+1]
+    PropagateSaved s_int = restore(saved, 3, x_own, b_own);
+    restore_saved(&s_int, L->interior, L->att);
     auto opts = s_int.x.options();
     at::Tensor gy = grad[0].defined() ? grad[0] : at::zeros({n_own, w}, opts);  // [n_own, w]
     // The halo rows' gradients first: [n_halo, w+1] (x columns, then β).
@@ -131,7 +138,11 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     const int64_t n_b = L->boundary.n_own;
     if (boundary) {
       profile::Scope ps("layer.backward.boundary");
-      propagate_backward(restore(saved, 6), gy.index_select(0, rows), L->boundary, L->att, &g_bnd_x, &g_bnd_b);
+      at::Tensor xin = at::cat({x_own.index_select(0, rows), halo.narrow(1, 0, w)}, 0);  // [n_b + n_halo, w]
+      at::Tensor bin = at::cat({b_own.index_select(0, rows), halo.select(1, w)}, 0);     // [n_b + n_halo]
+      PropagateSaved s_bnd = restore(saved, 7, xin, bin);
+      restore_saved(&s_bnd, L->boundary, L->att);
+      propagate_backward(s_bnd, gy.index_select(0, rows), L->boundary, L->att, &g_bnd_x, &g_bnd_b);
       g_halo.narrow(1, 0, w).copy_(g_bnd_x.narrow(0, n_b, plan.n_recv));
       g_halo.select(1, w).copy_(g_bnd_b.narrow(0, n_b, plan.n_recv));
     }

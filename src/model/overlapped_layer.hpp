@@ -29,9 +29,10 @@ struct OverlapLayer {
   const ExchangePlan* plan = nullptr;  // the shard's halo plan (send_index over the owned rows)
   Communicator* comm = nullptr;
   Attention att = Attention::kTopK;  // not kSoftmax
+  Recompute recompute = Recompute::kWeights;  // what each edge set keeps for the backward
 };
 OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, const ExchangePlan& plan, Communicator& comm,
-                                Attention att);
+                                Attention att, Recompute recompute = Recompute::kWeights);
 
 // x_own [n_own, w] float32, b_own [n_own] float32 (β of owned users, 0 for items), on the model's
 // device. Returns {y [n_own, w], halo_x [n_halo, w]}: the layer's output and the halo rows of

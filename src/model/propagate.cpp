@@ -21,6 +21,32 @@ Attention parse_attention(const std::string& name) {
   throw InputError("model.attention", 0, "unknown attention '" + name + "' (expected topk, one, relu or softmax)");
 }
 
+Recompute parse_recompute(const std::string& name) {
+  if (name == "none") return Recompute::kNone;
+  if (name == "weights") return Recompute::kWeights;
+  if (name == "all") return Recompute::kAll;
+  throw InputError("model.recompute", 0, "unknown mode '" + name + "' (expected auto, none, weights or all)");
+}
+
+const char* recompute_name(Recompute r) {
+  switch (r) {
+    case Recompute::kNone: return "none";
+    case Recompute::kWeights: return "weights";
+    case Recompute::kAll: return "all";
+  }
+  return "?";
+}
+
+int64_t saved_bytes_per_edge(Recompute r, Attention att, int64_t s) {
+  const bool scored = att != Attention::kOne;
+  switch (r) {
+    case Recompute::kNone: return s * (scored ? 3 : 1);
+    case Recompute::kWeights: return scored ? s : 0;
+    case Recompute::kAll: return 0;
+  }
+  return 0;
+}
+
 const char* attention_name(Attention a) {
   switch (a) {
     case Attention::kTopK: return "topk";
@@ -56,22 +82,21 @@ ForwardBuffers forward_buffers(const at::Tensor& x, int64_t n_own, int64_t n_loc
                         at::empty({scored ? n_local : 0}, x.options())};
 }
 
+// The forward kernels (CPU or CUDA) into fresh buffers: y and the per-edge scalars.
+ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& lg, Attention att);
+
+// Saved tensors of one layer, in a fixed order (undefined ones stay undefined).
+std::vector<at::Tensor> to_list(const PropagateSaved& s) { return {s.x, s.beta, s.a, s.cos, s.dom, s.inv}; }
+PropagateSaved from_list(const std::vector<at::Tensor>& v) { return PropagateSaved{v[0], v[1], v[2], v[3], v[4], v[5]}; }
+
 class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
  public:
-  static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, at::Tensor indptr,
-                            at::Tensor indices, at::Tensor edge_row, at::Tensor edge_user, at::Tensor norm,
-                            at::Tensor csc_ptr, at::Tensor csc_edge, int64_t att, const LayerGraph* lg) {
-    x = x.contiguous();
-    beta = beta.contiguous();
-    GraphPtrs g = ptrs(indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, lg);
-    ForwardBuffers b = forward_buffers(x, g.n_own, g.n_local, g.nnz, static_cast<Attention>(att) != Attention::kOne);
-    at::Tensor &y = b.y, &a = b.a, &cos = b.cos, &dom = b.dom, &inv = b.inv;
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
-      forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
-                               static_cast<Attention>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
-                               cos.data_ptr<scalar_t>(), dom.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>());
-    });
-    ctx->save_for_backward({x, beta, indptr, indices, edge_row, edge_user, norm, csc_ptr, csc_edge, a, cos, dom, inv});
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, int64_t att, int64_t recompute,
+                            const LayerGraph* lg) {
+    PropagateSaved saved;
+    at::Tensor y = propagate_forward(x, beta, *lg, static_cast<Attention>(att), &saved);
+    drop_saved(&saved, static_cast<Recompute>(recompute));
+    ctx->save_for_backward(to_list(saved));
     ctx->saved_data["att"] = att;
     ctx->saved_data["graph"] = reinterpret_cast<int64_t>(lg);
     return y;
@@ -79,70 +104,48 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     profile::Scope ps("layer.backward");
-    auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &beta = saved[1];
-    auto* lg = reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt());
-    GraphPtrs g = ptrs(saved[2], saved[3], saved[4], saved[5], saved[6], saved[7], saved[8], lg);
-    const at::Tensor &a = saved[9], &cos = saved[10], &dom = saved[11], &inv = saved[12];
-    Attention att = static_cast<Attention>(ctx->saved_data["att"].toInt());
-    at::Tensor gy = grad_out[0].contiguous();
-    at::Tensor gx = at::zeros_like(x);
-    at::Tensor gbeta = at::zeros_like(beta);
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_backward", [&] {
-      backward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(),
-                                x.size(1), g, att, a.data_ptr<scalar_t>(), cos.data_ptr<scalar_t>(),
-                                dom.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
-    });
+    PropagateSaved saved = from_list(ctx->get_saved_variables());
+    const auto* lg = reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt());
+    const Attention att = static_cast<Attention>(ctx->saved_data["att"].toInt());
+    restore_saved(&saved, *lg, att);
+    at::Tensor gx, gbeta;
+    propagate_backward(saved, grad_out[0], *lg, att, &gx, &gbeta);
     at::Tensor none;
-    return {gx, gbeta, none, none, none, none, none, none, none, none, none};
+    return {gx, gbeta, none, none, none};
   }
 };
 
 #ifdef TKG_HAVE_CUDA_KERNELS
-// The same operator on CUDA tensors (kernels in propagate_cuda.cu); graph tensors on the device.
-class PropagateCudaFunction : public torch::autograd::Function<PropagateCudaFunction> {
- public:
-  static cuda::DeviceGraph device_graph(const LayerGraph& g) {
-    return cuda::DeviceGraph{g.indptr.data_ptr<int64_t>(),    g.indices.data_ptr<int32_t>(), g.edge_row.data_ptr<int32_t>(),
-                             g.edge_user.data_ptr<int32_t>(), g.norm.data_ptr<float>(),      g.csc_ptr.data_ptr<int64_t>(),
-                             g.csc_edge.data_ptr<int32_t>(),  g.n_own,                       g.n_local,
-                             g.indices.size(0)};
-  }
-  static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, int64_t att, const LayerGraph* lg) {
-    x = x.contiguous();
-    beta = beta.contiguous();
-    const cuda::DeviceGraph g = device_graph(*lg);
-    ForwardBuffers b = forward_buffers(x, g.n_own, g.n_local, g.nnz, static_cast<Attention>(att) != Attention::kOne);
-    at::Tensor &y = b.y, &a = b.a, &cos = b.cos, &dom = b.dom, &inv = b.inv;
+cuda::DeviceGraph device_graph(const LayerGraph& g) {
+  return cuda::DeviceGraph{g.indptr.data_ptr<int64_t>(),    g.indices.data_ptr<int32_t>(), g.edge_row.data_ptr<int32_t>(),
+                           g.edge_user.data_ptr<int32_t>(), g.norm.data_ptr<float>(),      g.csc_ptr.data_ptr<int64_t>(),
+                           g.csc_edge.data_ptr<int32_t>(),  g.n_own,                       g.n_local,
+                           g.indices.size(0)};
+}
+#endif
+
+ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& lg, Attention att) {
+  const int64_t nnz = lg.indices.size(0);
+  ForwardBuffers b = forward_buffers(x, lg.n_own, lg.n_local, nnz, att != Attention::kOne);
+#ifdef TKG_HAVE_CUDA_KERNELS
+  if (x.is_cuda()) {
+    const cuda::DeviceGraph g = device_graph(lg);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_forward", [&] {
       cuda::propagate_forward<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
-                                        static_cast<int>(att), y.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
-                                        cos.data_ptr<scalar_t>(), dom.data_ptr<scalar_t>(), inv.data_ptr<scalar_t>());
+                                        static_cast<int>(att), b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(),
+                                        b.cos.data_ptr<scalar_t>(), b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
     });
-    ctx->save_for_backward({x, beta, a, cos, dom, inv});
-    ctx->saved_data["att"] = att;
-    ctx->saved_data["graph"] = reinterpret_cast<int64_t>(lg);
-    return y;
+    return b;
   }
-  static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-    auto saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &beta = saved[1], &a = saved[2], &cos = saved[3], &dom = saved[4], &inv = saved[5];
-    const cuda::DeviceGraph g = device_graph(*reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt()));
-    const int att = static_cast<int>(ctx->saved_data["att"].toInt());
-    at::Tensor gy = grad_out[0].contiguous();                                      // [n_own, d]
-    at::Tensor gx = at::zeros_like(x), gbeta = at::zeros_like(beta);               // [n_local, d], [n_local]
-    at::Tensor gt = at::empty({static_cast<Attention>(att) != Attention::kOne ? g.nnz : 0}, x.options());  // [nnz]
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_backward", [&] {
-      cuda::propagate_backward<scalar_t>(x.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), x.size(1), g, att,
-                                         a.data_ptr<scalar_t>(), cos.data_ptr<scalar_t>(), dom.data_ptr<scalar_t>(),
-                                         inv.data_ptr<scalar_t>(), gt.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
-                                         gbeta.data_ptr<scalar_t>());
-    });
-    at::Tensor none;
-    return {gx, gbeta, none, none};
-  }
-};
 #endif
+  const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
+    forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g, att,
+                             b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(), b.cos.data_ptr<scalar_t>(),
+                             b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
+  });
+  return b;
+}
 
 }  // namespace
 
@@ -159,28 +162,36 @@ at::Tensor propagate_forward(const at::Tensor& x_in, const at::Tensor& beta_in, 
   TKG_CHECK(fused_supported(x_in.device()), "the fused operator has no kernels for " << x_in.device() << " in this build");
   TKG_CHECK(lg.indptr.device() == x_in.device(), "graph tensors on " << lg.indptr.device() << ", x on " << x_in.device());
   const at::Tensor x = x_in.contiguous(), beta = beta_in.contiguous();  // [n_local, d], [n_local]
-  const int64_t nnz = lg.indices.size(0);
-  ForwardBuffers b = forward_buffers(x, lg.n_own, lg.n_local, nnz, att != Attention::kOne);
-#ifdef TKG_HAVE_CUDA_KERNELS
-  if (x.is_cuda()) {
-    const cuda::DeviceGraph g = PropagateCudaFunction::device_graph(lg);
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_forward", [&] {
-      cuda::propagate_forward<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g,
-                                        static_cast<int>(att), b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(),
-                                        b.cos.data_ptr<scalar_t>(), b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
-    });
-    *saved = PropagateSaved{x, beta, b.a, b.cos, b.dom, b.inv};
-    return b.y;
-  }
-#endif
-  const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
-    forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g, att,
-                             b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(), b.cos.data_ptr<scalar_t>(),
-                             b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
-  });
+  ForwardBuffers b = run_forward(x, beta, lg, att);
   *saved = PropagateSaved{x, beta, b.a, b.cos, b.dom, b.inv};
   return b.y;
+}
+
+void drop_saved(PropagateSaved* s, Recompute r) {
+  if (r == Recompute::kNone) return;
+  s->a = at::Tensor(), s->dom = at::Tensor();
+  if (r == Recompute::kAll) s->cos = at::Tensor(), s->inv = at::Tensor();
+}
+
+void restore_saved(PropagateSaved* s, const LayerGraph& lg, Attention att) {
+  if (s->a.defined()) return;
+  profile::Scope ps("layer.backward.recompute");
+  if (s->x.is_cpu() && s->cos.defined() && s->inv.defined()) {
+    // a and dω from the kept cosines (no dot products).
+    const int64_t nnz = lg.indices.size(0);
+    s->a = at::empty({nnz}, s->x.options());
+    s->dom = at::empty({att != Attention::kOne ? nnz : 0}, s->x.options());
+    const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+    AT_DISPATCH_FLOATING_TYPES(s->x.scalar_type(), "tkg_weights_from_cos", [&] {
+      propagate_cpu::weights_from_cos_kernel<scalar_t>(s->beta.data_ptr<scalar_t>(), g, att, s->cos.data_ptr<scalar_t>(),
+                                        s->a.data_ptr<scalar_t>(), s->dom.data_ptr<scalar_t>());
+    });
+    return;
+  }
+  // Nothing per edge kept (or a CUDA tensor, which has no weights-only kernel): the forward
+  // kernel again, its output dropped.
+  ForwardBuffers b = run_forward(s->x, s->beta, lg, att);
+  s->a = b.a, s->cos = b.cos, s->dom = b.dom, s->inv = b.inv;
 }
 
 void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const LayerGraph& lg, Attention att,
@@ -190,7 +201,7 @@ void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const
   at::Tensor gx = at::zeros_like(x), gbeta = at::zeros_like(beta);  // [n_local, d], [n_local]
 #ifdef TKG_HAVE_CUDA_KERNELS
   if (x.is_cuda()) {
-    const cuda::DeviceGraph g = PropagateCudaFunction::device_graph(lg);
+    const cuda::DeviceGraph g = device_graph(lg);
     at::Tensor gt = at::empty({att != Attention::kOne ? g.nnz : 0}, x.options());  // [nnz]
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_cuda_backward", [&] {
       cuda::propagate_backward<scalar_t>(x.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), x.size(1), g,
@@ -222,21 +233,15 @@ bool fused_supported(const at::Device& device) {
 #endif
 }
 
-at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att) {
+at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att,
+                           Recompute recompute) {
   TKG_CHECK(x.dim() == 2 && x.size(0) == g.n_local, "x must be [n_local, d], got " << x.sizes());
   TKG_CHECK(beta.dim() == 1 && beta.size(0) == g.n_local, "beta must be [n_local]");
   TKG_CHECK(fused_supported(x.device()), "the fused operator has no kernels for " << x.device() << " in this build");
   TKG_CHECK(g.indptr.device() == x.device(), "graph tensors on " << g.indptr.device() << ", x on " << x.device());
-#ifdef TKG_HAVE_CUDA_KERNELS
-  if (x.is_cuda() && att != Attention::kSoftmax) {
-    TKG_CHECK(beta.scalar_type() == x.scalar_type(), "x and beta dtypes differ");
-    return PropagateCudaFunction::apply(x, beta, static_cast<int64_t>(att), &g);
-  }
-#endif
   TKG_CHECK(beta.scalar_type() == x.scalar_type(), "x and beta dtypes differ");
   if (att == Attention::kSoftmax) return propagate_reference(x, beta, g, att);
-  return PropagateFunction::apply(x, beta, g.indptr, g.indices, g.edge_row, g.edge_user, g.norm, g.csc_ptr,
-                                  g.csc_edge, static_cast<int64_t>(att), &g);
+  return PropagateFunction::apply(x, beta, static_cast<int64_t>(att), static_cast<int64_t>(recompute), &g);
 }
 
 }  // namespace tkg

@@ -32,6 +32,17 @@ enum class Attention { kTopK, kOne, kRelu, kSoftmax };
 Attention parse_attention(const std::string& name);  // topk | one | relu | softmax
 const char* attention_name(Attention a);
 
+// What the fused operator keeps per edge between its forward and its backward. Every mode gives
+// the same bits: the recomputed scalars are computed by the same code from the same inputs.
+//   kNone     a, cos and dω/√(d_v d_w) per edge (12 bytes per edge for float32)
+//   kWeights  cos only (4 bytes); a and dω are recomputed from it in the backward (no dot products)
+//   kAll      nothing per edge; the backward reruns the forward kernel (a second forward's work)
+enum class Recompute { kNone, kWeights, kAll };
+Recompute parse_recompute(const std::string& name);  // none | weights | all
+const char* recompute_name(Recompute r);
+// Bytes per edge a layer keeps for its backward in mode r (scalar size `s`, attention att).
+int64_t saved_bytes_per_edge(Recompute r, Attention att, int64_t s = 4);
+
 // Reference implementation composed of ATen ops (autograd does the backward). Builds E×d
 // intermediates; for tests and for the softmax variant.
 //   x:    [n_local, d] float/double, CPU (owned rows, then halo rows)
@@ -44,15 +55,21 @@ at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, cons
 // CPU kernels always; CUDA kernels (propagate_cuda.cu, one warp per row/column) in builds with
 // them (TKG_HAVE_CUDA_KERNELS), for CUDA tensors with the graph on the same device.
 // Same shapes and semantics as propagate_reference. kSoftmax falls back to the reference.
-at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att);
+at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att,
+                           Recompute recompute = Recompute::kWeights);
 
 // The fused operator's kernels without autograd, for operators that compose them (the overlapped
 // halo layer). kSoftmax is not supported (its row normalisation spans interior and boundary edges).
 struct PropagateSaved {
   at::Tensor x, beta;         // [n_local, d], [n_local]: the inputs (contiguous)
-  at::Tensor a, cos, dom;     // [nnz] per-edge scalars (cos, dom empty for kOne)
-  at::Tensor inv;             // [n_local] 1/‖x‖ (empty for kOne)
+  at::Tensor a, cos, dom;     // [nnz] per-edge scalars (cos, dom empty for kOne); undefined when dropped
+  at::Tensor inv;             // [n_local] 1/‖x‖ (empty for kOne); undefined when dropped
 };
+// Drops what mode r does not keep (after the forward): kWeights drops a and dom, kAll also cos and inv.
+void drop_saved(PropagateSaved* s, Recompute r);
+// Puts back what drop_saved dropped (before the backward), from the kept scalars or by running the
+// forward kernel again; the same bits as the forward's.
+void restore_saved(PropagateSaved* s, const LayerGraph& g, Attention att);
 at::Tensor propagate_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att,
                              PropagateSaved* saved);  // returns y [n_own, d]
 // gy [n_own, d] -> gx [n_local, d], gbeta [n_local]

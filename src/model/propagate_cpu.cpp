@@ -177,6 +177,25 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
   });
 }
 
+// The forward's a and dom from its cosines: the same expressions (a = norm·ω, dom = dω·norm, in
+// this order) on the same values, so the same bits as forward_kernel and the AVX2 forward.
+template <typename T>
+void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, const T* cos_e, T* a_out, T* dom_out) {
+  const bool scored = att != Attention::kOne;
+  parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
+    for (int64_t k = g.indptr[b]; k < g.indptr[e]; ++k) {
+      T a = static_cast<T>(g.norm[k]);
+      if (scored) {
+        T om, dom;
+        omega(att, cos_e[k] - beta[g.edge_user[k]], &om, &dom);
+        a *= om;
+        dom_out[k] = dom * static_cast<T>(g.norm[k]);
+      }
+      a_out[k] = a;
+    }
+  });
+}
+
 // Backward from the saved per-edge a_e, cos_e and inv.
 template <typename T>
 void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
@@ -244,6 +263,8 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
   });
 }
 
+template void weights_from_cos_kernel<float>(const float*, const GraphPtrs&, Attention, const float*, float*, float*);
+template void weights_from_cos_kernel<double>(const double*, const GraphPtrs&, Attention, const double*, double*, double*);
 template void forward_kernel<float>(const float*, const float*, int64_t, const GraphPtrs&, Attention, float*, float*, float*, float*, float*);
 template void forward_kernel<double>(const double*, const double*, int64_t, const GraphPtrs&, Attention, double*, double*, double*, double*, double*);
 template void backward_kernel<float>(const float*, const float*, const float*, int64_t, const GraphPtrs&, Attention, const float*, const float*, const float*, const float*, float*, float*);

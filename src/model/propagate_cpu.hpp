@@ -33,6 +33,9 @@ GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Te
 template <typename T>
 void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, Attention att, T* y, T* a_out,
                     T* cos_out, T* dom_out, T* inv);
+// a and dom per edge from the saved cosines (and β): what forward_kernel computed, bit for bit.
+template <typename T>
+void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, const T* cos_e, T* a_out, T* dom_out);
 // Backward from the saved per-edge scalars: gx [n_local, d], gbeta [n_local] (zero-filled by the caller).
 template <typename T>
 void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,

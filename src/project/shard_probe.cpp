@@ -85,7 +85,7 @@ ShardProbe probe_shard(const Shard& s, const ModelOptions& m, const TrainOptions
                            ? at::cat({x, at::randn({s.n_halo() + q.fetched, d}) * 0.1}, 0)
                            : x;  // [n_local + fetched, d]
     const double inv_n = lines.size() ? 1.0 / static_cast<double>(lines.size()) : 0.0;
-    at::Tensor loss = bpr_loss_fused(table, table, tu, ti, tj, inv_n);
+    at::Tensor loss = bpr_loss_fused(table, {}, {}, tu, ti, tj, inv_n);
     at::Tensor counts = at::bincount(at::cat({tu, ti, tj}), {}, n_local + q.fetched).narrow(0, 0, n_own).to(at::kFloat);
     loss = loss + (x0.pow(2).sum(1) * counts).sum() * (0.5 * t.reg * inv_n);
     q.loss_s = now_s() - t0;

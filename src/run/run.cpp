@@ -92,13 +92,15 @@ void write_outputs(const RunOptions& o, const Shard& shard, Trainer& trainer,
 // decide when to evaluate (EvaluationSchedule), what to keep (ModelSelection), when to checkpoint
 // (CheckpointPolicy), what to log (MetricsRecorder) and what to report (final_report); every
 // branch of the loop is rank 0's decision, broadcast (EpochDecision).
-int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm, Communicator* tensor_comm) {
+int run_training(const RunOptions& opts, Shard& shard, Communicator& comm, Communicator* tensor_comm) {
   RunOptions o = opts;
   const int me = comm.rank();
   RunTotals r;
   prepare_run(o, comm, &r);
   memory_mark("shard loaded");
   Trainer trainer(shard, o.model, o.train, comm, tensor_comm);
+  release_local_csr(shard);  // the trainer's layer graphs hold the edges from here on
+  memory_mark("shard CSR released");
   load_initial_parameters(shard, trainer, o.model, o.train, o.init_from, comm);
   // Halo traffic of one layer exchange (all ranks): rows sent × (d + 1 β column) × 4 bytes.
   r.halo_bytes_layer = static_cast<double>(comm.all_reduce_sum(static_cast<int64_t>(shard.send_list.size()))) * (o.model.dim + 1) * 4.0;

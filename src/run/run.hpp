@@ -52,7 +52,8 @@ constexpr int kExitInterrupted = 75;
 // Returns the process exit code (0 on success). Collective: every rank calls it.
 // `tensor_comm` (optional) moves the model's rows: NCCL when model.device is a GPU; without it
 // `comm` moves them (device tensors staged through the host).
-int run_training(const RunOptions& opts, const Shard& shard, Communicator& comm, Communicator* tensor_comm = nullptr);
+// The shard's local CSR is released once the trainer has built its layer graphs (release_local_csr).
+int run_training(const RunOptions& opts, Shard& shard, Communicator& comm, Communicator* tensor_comm = nullptr);
 
 // model.device resolved for this rank: cpu, or cuda:N (cuda = local rank mod visible GPUs).
 // Throws InputError when the build or machine has no CUDA.

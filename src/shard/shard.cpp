@@ -247,6 +247,11 @@ void validate_offsets(const std::vector<int64_t>& off, int64_t rows, int64_t tot
 
 }  // namespace
 
+void release_local_csr(Shard& s) {
+  std::vector<int64_t>().swap(s.indptr);
+  std::vector<int64_t>().swap(s.indices);
+}
+
 void validate_shard(const Shard& s, const std::string& name) {
   require(s.parts >= 1 && s.rank >= 0 && s.rank < s.parts, name, "rank/parts out of range");
   require(s.n_users >= 0 && s.n_items >= 0, name, "negative counts");

@@ -54,6 +54,10 @@ struct Shard {
   int64_t global_id(int64_t local) const { return local < n_own() ? owned[local] : halo[local - n_own()]; }
 };
 
+// Frees the shard's local CSR (indptr, indices: 8 bytes per local edge) once the layer graphs
+// that are built from it exist (the trainer's); later reads of it fail (build_layer_graph checks).
+void release_local_csr(Shard& s);
+
 // Serializes a shard: header (magic, version, identity, section table), sections of int64
 // little-endian, then a CRC-32 of everything before it.
 std::string serialize_shard(const Shard& s);

@@ -43,7 +43,7 @@ class PlainLayerPath : public LayerPath {
     bin = bin.contiguous();
     TKG_CHECK(c_.graph && c_.graph->indptr.defined(), "the plain layer path needs the whole local graph");
     profile::Scope ps("layer.forward");
-    return c_.fused ? propagate_fused(xin, bin, *c_.graph, c_.attention) : propagate_reference(xin, bin, *c_.graph, c_.attention);
+    return c_.fused ? propagate_fused(xin, bin, *c_.graph, c_.attention, c_.recompute) : propagate_reference(xin, bin, *c_.graph, c_.attention);
   }
 
  private:

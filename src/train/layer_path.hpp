@@ -25,6 +25,7 @@ struct LayerPathContext {
   Attention attention = Attention::kTopK;
   bool fused = true;                        // fused operator (else the ATen composition)
   bool bf16_halo = false;                   // halos of layers >= 1 as bfloat16
+  Recompute recompute = Recompute::kWeights;  // what the fused operator keeps per edge
   bool single_rank = false;                 // a world of one (no peer: no copy of the layer input)
 };
 

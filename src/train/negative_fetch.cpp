@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "comm/communicator.hpp"
 #include "comm/routing.hpp"
@@ -68,7 +69,11 @@ NegativeRows NegativeFetch::plan(const std::vector<int64_t>& negatives, const at
       row[k] = n_local + req.slot[r];
     }
   });
-  out.row = at::from_blob(row.data(), {n}, at::kLong).to(device, false, /*copy=*/true);
+  // 32-bit rows where the table allows (it always does below 2^31 local + fetched rows).
+  if (n_local + out.n_fetched <= std::numeric_limits<int32_t>::max())
+    out.row = at::from_blob(row.data(), {n}, at::kLong).to(at::kInt).to(device, false, /*copy=*/true);
+  else
+    out.row = at::from_blob(row.data(), {n}, at::kLong).to(device, false, /*copy=*/true);
   // Checked on the host copy, then uploaded (no device round trip in the step for the check).
   out.fetch.send_index = at::from_blob(send_index.data(), {static_cast<int64_t>(send_index.size())}, at::kLong);
   out.fetch.send_rows = req.recv_counts;

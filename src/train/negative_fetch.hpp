@@ -24,7 +24,7 @@ namespace tkg {
 class Communicator;
 
 struct NegativeRows {
-  at::Tensor row;           // [n] int64 on the model's device: row of line k's negative in [owned; halo; fetched]
+  at::Tensor row;           // [n] int32 (int64 from 2^31 rows on) on the model's device: row of line k's negative in [owned; halo; fetched]
   ExchangePlan fetch;           // owners send final rows to the ranks that asked (Traffic::kNegatives)
   at::Tensor owner_counts;  // [n_own] float32 on the model's device: lines of other ranks whose negative is this owned row
   int64_t n_fetched = 0;    // rows fetched by this rank (distinct remote negatives)

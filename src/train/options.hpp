@@ -36,6 +36,11 @@ struct ModelOptions {
   std::string device = "cpu";     // cpu | cuda | cuda:N (run_training resolves cuda to the local rank's GPU)
   bool bf16_halo = false;         // halos of layers >= 1 (inputs and gradients) as bfloat16
   bool overlap = true;            // P > 1: each layer's interior edges run while its halo rows are in flight (fused, not softmax)
+  // What a layer keeps per edge for its backward (propagate.hpp Recompute): none (a, cos, dω:
+  // 12 bytes per edge and layer) | weights (the cosines, 4 bytes; a and dω recomputed from them) |
+  // all (nothing per edge; the layer's forward kernel runs again in the backward) | auto
+  // (weights, or all when the memory plan does not fit otherwise). Same results in every mode.
+  std::string recompute = "auto";
   QuantOptions quant;
 };
 

@@ -11,9 +11,13 @@
 namespace tkg {
 
 struct StepLossInputs {
-  at::Tensor table;     // [n_local + n_fetched, w] float32 final rows: owned, halo, then fetched negatives
-  at::Tensor x0_local;  // [n_local, w] float32 layer-0 rows of owned + halo nodes (the λ term)
-  at::Tensor tu, ti, tj;  // [n] int64 rows in `table` of each line's user, positive and negative
+  // The final rows, as three blocks of one virtual table [owned; halo; fetched] (never built):
+  at::Tensor owned;      // [n_own, w] float32
+  at::Tensor halo;       // [n_halo, w] float32 (undefined in a world of one)
+  at::Tensor fetched;    // [n_fetched, w] float32 (undefined in a world of one)
+  at::Tensor x0_owned;   // [n_own, w] float32 layer-0 rows of the owned nodes (the λ term)
+  at::Tensor x0_halo;    // [n_halo, w] float32 layer-0 rows of the halo nodes (undefined in a world of one)
+  at::Tensor tu, ti, tj;  // [n] int32 (or int64) rows in the virtual table of each line's user, positive and negative
   const std::vector<int64_t>* line_users = nullptr;  // [n] each line's user (lines of a user contiguous)
   at::Tensor owner_counts;  // [n_own] float32: other ranks' lines whose negative is this owned row (or undefined)
   int64_t n_own = 0, n_local = 0, n_fetched = 0;

@@ -1,6 +1,8 @@
 #include "train/train_lines.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <string>
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
@@ -12,10 +14,19 @@ bool TrainLines::is_train_pair(int64_t u, int64_t j) const {
   return std::binary_search(set.begin(), set.end(), j);
 }
 
+int64_t train_lines_bytes(int64_t lines, int64_t pairs, int64_t users) {
+  return 12 * lines + 4 * pairs + 8 * users + 40 * users;  // fields, sets, user ids, one vector (and its heap block) per user
+}
+
 TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
   TrainLines t;
   const int64_t nu = shard.n_own_users, n = static_cast<int64_t>(shard.train.items.size());
-  t.user.reserve(n), t.pos.reserve(n), t.item.reserve(n), t.item_local.reserve(n);
+  constexpr int64_t kMax32 = std::numeric_limits<int32_t>::max();
+  if (shard.n_local() > kMax32 || shard.n_items > kMax32)
+    throw InputError("shard " + std::to_string(shard.rank), 0,
+                     std::to_string(shard.n_local()) + " local nodes and " + std::to_string(shard.n_items) +
+                         " items: train lines hold 32-bit ids (at most 2^31 - 1 of each); partition into more parts");
+  t.user.reserve(n), t.pos.reserve(n), t.item_local.reserve(n);
   t.user_items.resize(static_cast<size_t>(nu));
   t.user_id.assign(shard.owned.begin(), shard.owned.begin() + nu);
   for (int64_t u = 0; u < nu; ++u) {
@@ -24,11 +35,12 @@ TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
       const int64_t item = shard.train.items[k];
       const int64_t loc = local(shard.n_users + item);
       TKG_CHECK(loc >= 0, "positive item node " << shard.n_users + item << " is neither owned nor halo");
-      t.user.push_back(u);
-      t.pos.push_back(k - shard.train.indptr[u]);
-      t.item.push_back(item);
-      t.item_local.push_back(loc);
-      set.push_back(item);
+      const int64_t pos = k - shard.train.indptr[u];
+      if (pos > kMax32) throw InputError("shard " + std::to_string(shard.rank), 0, "a user with 2^31 or more train lines");
+      t.user.push_back(static_cast<int32_t>(u));
+      t.pos.push_back(static_cast<int32_t>(pos));
+      t.item_local.push_back(static_cast<int32_t>(loc));
+      set.push_back(static_cast<int32_t>(item));
     }
     std::sort(set.begin(), set.end());
     set.erase(std::unique(set.begin(), set.end()), set.end());

@@ -12,12 +12,13 @@
 
 namespace tkg {
 
+// 12 bytes per line plus 4 per distinct (user, item) pair: 32-bit fields, each bound checked when
+// built (local indices below 2^31, item ids below 2^31).
 struct TrainLines {
-  std::vector<int64_t> user;        // [n] local user index (0..n_own_users)
-  std::vector<int64_t> pos;         // [n] position within the user's train list
-  std::vector<int64_t> item;        // [n] global item id
-  std::vector<int64_t> item_local;  // [n] local node index of the item (owned or halo)
-  std::vector<std::vector<int64_t>> user_items;  // [n_own_users] sorted distinct train items
+  std::vector<int32_t> user;        // [n] local user index (0..n_own_users)
+  std::vector<int32_t> pos;         // [n] position within the user's train list
+  std::vector<int32_t> item_local;  // [n] local node index of the item (owned or halo)
+  std::vector<std::vector<int32_t>> user_items;  // [n_own_users] sorted distinct train items (global item ids)
   std::vector<int64_t> user_id;     // [n_own_users] global user id
 
   int64_t size() const { return static_cast<int64_t>(user.size()); }
@@ -25,7 +26,11 @@ struct TrainLines {
   bool is_train_pair(int64_t u, int64_t j) const;
 };
 
+// Throws InputError when a count does not fit the 32-bit fields.
 TrainLines build_train_lines(const Shard& shard, const LocalIndex& local);
+
+// Bytes build_train_lines holds for `lines` lines, `pairs` distinct pairs and `users` owned users.
+int64_t train_lines_bytes(int64_t lines, int64_t pairs, int64_t users);
 
 // Mini-batch schedule: the lines of each of `n_steps` steps of `epoch`. A line's step depends only
 // on (seed, epoch, user id, position).

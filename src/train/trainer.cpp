@@ -69,12 +69,15 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   halo_packed_.name = "halo (send rows)";
   validate_plan(halo_packed_, comm_.size(), comm_.rank());
   // Overlap needs the split kernels (fused, not softmax) and a halo to hide (P > 1).
+  // model.recompute: "auto" has been resolved by the memory plan (run/memory_plan) when it runs;
+  // otherwise it means the exact, cheap mode.
+  recompute_ = model_.recompute == "auto" ? Recompute::kWeights : parse_recompute(model_.recompute);
   if (model_.overlap && model_.fused && attention_ != Attention::kSoftmax && comm_.size() > 1)
-    overlap_ = std::make_unique<OverlapLayer>(make_overlap_layer(shard, device_, halo_, tcomm_, attention_));
+    overlap_ = std::make_unique<OverlapLayer>(make_overlap_layer(shard, device_, halo_, tcomm_, attention_, recompute_));
   model_.overlap = overlap_ != nullptr;
   LayerPathContext lc;
   lc.graph = &graph_, lc.halo = &halo_, lc.halo_packed = &halo_packed_, lc.comm = &tcomm_, lc.attention = attention_;
-  lc.fused = model_.fused, lc.bf16_halo = model_.bf16_halo, lc.single_rank = single_rank_;
+  lc.fused = model_.fused, lc.bf16_halo = model_.bf16_halo, lc.single_rank = single_rank_, lc.recompute = recompute_;
   layer_path_ = overlap_ ? make_overlapped_layer_path(lc, overlap_.get()) : make_plain_layer_path(lc);
   // The whole local graph: for the plain layers, and for GNAQ (its layer 0 and its code refresh).
   // The overlapped layers hold it split, so without GNAQ it is not built (a second copy of the
@@ -126,18 +129,25 @@ Trainer::Forward Trainer::forward(bool with_halo) {
   f.x0_owned = table_->layer0(&x0_halo);  // [n_own, w]
   const at::Tensor given = x0_halo;  // defined when the table moved layer 0's halo rows itself (GNAQ)
   at::Tensor x = f.x0_owned;
-  std::vector<at::Tensor> layers{x};
+  // The mean of the layers as a running sum divided at the end: the bits of stack(layers).mean(0)
+  // (added in the same order) without holding a copy of every layer at once.
+  at::Tensor sum = model_.mean_layers ? x : at::Tensor();  // [n_own, w]
   for (int l = 0; l < model_.layers; ++l) {
     at::Tensor hx;  // [n_halo, w] the halo rows of the layer's input
     x = layer_path_->run(x, beta_owned(l), l, l == 0 ? given : at::Tensor(), &hx);
     if (l == 0) x0_halo = hx;
-    layers.push_back(x);
+    if (model_.mean_layers) sum = sum + x;
+    memory_mark("forward layer");
   }
-  f.final_owned = model_.mean_layers ? at::stack(layers).mean(0) : x;  // [n_own, w]
+  f.final_owned = model_.mean_layers ? sum / static_cast<double>(model_.layers + 1) : x;  // [n_own, w]
+  memory_mark("forward final");
   if (!with_halo) return f;
-  if (model_.layers == 0 && !given.defined()) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
+  // Layer 0's halo rows serve the λ term only: kept when λ ≠ 0 (the same on every rank).
+  const bool need_x0_halo = train_.reg != 0;
+  if (need_x0_halo && model_.layers == 0 && !given.defined()) x0_halo = halo_exchange(f.x0_owned, halo_, tcomm_);
   f.final_halo = halo_exchange(f.final_owned, halo_, tcomm_);  // [n_halo, w]
-  f.x0_local = at::cat({f.x0_owned, x0_halo}, 0);
+  if (need_x0_halo) f.x0_halo = x0_halo;
+  memory_mark("forward halo");
   return f;
 }
 
@@ -192,22 +202,33 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
     return comm_.all_reduce_sum(n);
   }();
   at::Tensor fetched = halo_exchange(f.final_owned, neg.fetch, tcomm_);                  // [n_fetched, w]
-  // [n_local + n_fetched, w]: owned, halo and fetched rows. Both exchanges feed the loss on every
-  // rank whatever their row counts (DESIGN §4 "Collective participation by construction"): a rank
+  // The loss reads owned, halo and fetched rows. Both exchanges feed the loss on every rank
+  // whatever their row counts (DESIGN §4 "Collective participation by construction"): a rank
   // that fetched nothing still runs the fetch's backward, which returns the gradients of the rows
-  // its peers fetched from it. Only a world of one (no peers) reads the owned rows directly.
-  at::Tensor table = single_rank_ ? f.final_owned : at::cat({f.final_owned, f.final_halo, fetched}, 0);
-  std::vector<int64_t> lu(static_cast<size_t>(n)), li(static_cast<size_t>(n));
-  at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) {
-      lu[k] = lines_.user[lines[k]];
-      li[k] = lines_.item_local[lines[k]];
-    }
+  // its peers fetched from it. Only a world of one (no peers) reads the owned rows alone.
+  // The lines' rows in the loss's virtual table [owned; halo; fetched], in neg.row's index type.
+  at::Tensor tu = at::empty({n}, neg.row.scalar_type()), ti = at::empty({n}, neg.row.scalar_type());  // [n] host
+  AT_DISPATCH_INDEX_TYPES(neg.row.scalar_type(), "line_rows", [&] {
+    index_t *pu = tu.data_ptr<index_t>(), *pi = ti.data_ptr<index_t>();
+    at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        pu[k] = static_cast<index_t>(lines_.user[lines[k]]);
+        pi[k] = static_cast<index_t>(lines_.item_local[lines[k]]);
+      }
+    });
   });
+  tu = tu.to(device_), ti = ti.to(device_);
+  std::vector<int64_t> lu;  // [n] each line's user: the rank term's grouping only
+  if (table_->quantized() && model_.quant.rank_loss > 0) {
+    lu.resize(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) lu[k] = lines_.user[lines[k]];
+  }
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
-  at::Tensor tu = long_tensor(lu, device_), ti = long_tensor(li, device_), tj = neg.row;  // [n] int64
   StepLossInputs loss_in;
-  loss_in.table = table, loss_in.x0_local = f.x0_local, loss_in.tu = tu, loss_in.ti = ti, loss_in.tj = tj, loss_in.line_users = &lu;
+  // Both exchanges feed the loss on every rank whatever their row counts (see above).
+  loss_in.owned = f.final_owned, loss_in.x0_owned = f.x0_owned;
+  if (!single_rank_) loss_in.halo = f.final_halo, loss_in.fetched = fetched, loss_in.x0_halo = f.x0_halo;
+  loss_in.tu = tu, loss_in.ti = ti, loss_in.tj = neg.row, loss_in.line_users = &lu;
   loss_in.owner_counts = neg.owner_counts, loss_in.n_own = shard_.n_own(), loss_in.n_local = n_local, loss_in.n_fetched = neg.n_fetched;
   loss_in.inv_n = inv_n, loss_in.reg = train_.reg, loss_in.rank_loss = table_->quantized() ? model_.quant.rank_loss : 0.0;
   loss_in.fused = model_.fused;

@@ -144,7 +144,7 @@ class Trainer {
  private:
   void ensure_graph();  // builds graph_ once
   struct Forward {
-    at::Tensor x0_local;     // [n_local, w] layer-0 embeddings (H⁰) of owned + halo nodes
+    at::Tensor x0_halo;      // [n_halo, w] layer-0 embeddings (H⁰) of the halo nodes (undefined unless asked for)
     at::Tensor x0_owned;     // [n_own, w]
     at::Tensor final_owned;  // [n_own, w]
     at::Tensor final_halo;   // [n_halo, w] (undefined unless asked for)
@@ -162,6 +162,7 @@ class Trainer {
   bool single_rank_ = false;  // a world of one: exchanges have no peer (the only shortcut allowed; never a rank's row counts)
   at::Device device_;
   Attention attention_;
+  Recompute recompute_ = Recompute::kWeights;  // what each layer keeps per edge (model.recompute)
   LayerGraph graph_;  // the whole local graph; built when a plain layer or GNAQ needs it (ensure_graph)
   ExchangePlan halo_;
   ExchangePlan halo_packed_;  // halo_ for a tensor of the send rows only (send_index = 0..n_send-1)

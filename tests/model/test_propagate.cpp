@@ -228,6 +228,54 @@ TEST(Propagate, SimdKernelsMatchPortableKernelsBitwise) {
   if (ran == 0) GTEST_SKIP() << "no AVX2 + FMA on this CPU";
 }
 
+// model.recompute: keeping the cosines only (a and dω recomputed from them) or nothing per edge
+// (the forward kernel again in the backward) gives the bits that keeping everything gives, for
+// every attention, float (SIMD and portable kernels) and double; and the forward keeps what the
+// mode says (a and dom dropped, or all per-edge scalars dropped).
+TEST(Propagate, RecomputeModesGiveTheSameBits) {
+  tkg::Dataset ds = random_graph(300, 200, 4000, 6);
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  for (auto dtype : {at::kFloat, at::kDouble})
+    for (bool simd : {true, false})
+      for (tkg::Attention att : {tkg::Attention::kTopK, tkg::Attention::kOne, tkg::Attention::kRelu}) {
+        at::Tensor x0 = (at::randn({g.n_local, 64}) * 0.1).to(dtype), b0 = at::randn({g.n_local}).to(dtype);
+        at::Tensor w = at::randn({g.n_own, 64}).to(dtype);
+        tkg::set_cpu_simd_kernels(simd);
+        auto run = [&](tkg::Recompute r) {
+          at::Tensor x = x0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+          at::Tensor y = tkg::propagate_fused(x, b, g, att, r);
+          auto grads = torch::autograd::grad({(y * w).sum() + y.pow(2).sum()}, {x, b}, {}, c10::nullopt, false, true);
+          if (!grads[1].defined()) grads[1] = at::zeros_like(b);
+          return std::vector<at::Tensor>{y.detach(), grads[0], grads[1]};
+        };
+        const auto keep = run(tkg::Recompute::kNone);
+        for (tkg::Recompute r : {tkg::Recompute::kWeights, tkg::Recompute::kAll}) {
+          const auto got = run(r);
+          for (int k = 0; k < 3; ++k)
+            EXPECT_TRUE(at::equal(got[k], keep[k])) << tkg::recompute_name(r) << " " << tkg::attention_name(att) << " simd "
+                                                    << simd << " " << dtype << " output " << k;
+        }
+        tkg::set_cpu_simd_kernels(true);
+      }
+  // What is kept.
+  at::Tensor x = at::randn({g.n_local, 8}), b = at::randn({g.n_local});
+  tkg::PropagateSaved s;
+  tkg::propagate_forward(x, b, g, tkg::Attention::kTopK, &s);
+  tkg::PropagateSaved w = s, a = s;
+  tkg::drop_saved(&w, tkg::Recompute::kWeights);
+  tkg::drop_saved(&a, tkg::Recompute::kAll);
+  EXPECT_TRUE(!w.a.defined() && !w.dom.defined() && w.cos.defined() && w.inv.defined());
+  EXPECT_TRUE(!a.a.defined() && !a.cos.defined() && !a.dom.defined() && !a.inv.defined());
+  tkg::restore_saved(&w, g, tkg::Attention::kTopK);
+  tkg::restore_saved(&a, g, tkg::Attention::kTopK);
+  for (const tkg::PropagateSaved* r : {&w, &a})
+    EXPECT_TRUE(at::equal(r->a, s.a) && at::equal(r->cos, s.cos) && at::equal(r->dom, s.dom) && at::equal(r->inv, s.inv));
+  EXPECT_EQ(tkg::saved_bytes_per_edge(tkg::Recompute::kNone, tkg::Attention::kTopK), 12);
+  EXPECT_EQ(tkg::saved_bytes_per_edge(tkg::Recompute::kWeights, tkg::Attention::kTopK), 4);
+  EXPECT_EQ(tkg::saved_bytes_per_edge(tkg::Recompute::kAll, tkg::Attention::kTopK), 0);
+  EXPECT_THROW(tkg::parse_recompute("sometimes"), tkg::InputError);
+}
+
 INSTANTIATE_TEST_SUITE_P(Attention, FusedVsReference,
                          ::testing::Values(tkg::Attention::kTopK, tkg::Attention::kOne, tkg::Attention::kRelu,
                                            tkg::Attention::kSoftmax),

@@ -116,14 +116,40 @@ TEST(BprLoss, FusedMatchesReference) {
   at::Tensor local0 = at::randn({50, 8}), pool0 = at::randn({20, 8});
   at::Tensor lu = at::randint(50, {200}, at::kLong), li = at::randint(50, {200}, at::kLong),
              lj = at::randint(20, {200}, at::kLong);
+  // Negatives address the second block: rows 50.. of the virtual table [local; pool].
   auto run = [&](bool fused) {
     at::Tensor l = local0.clone().requires_grad_(true), p = pool0.clone().requires_grad_(true);
-    at::Tensor loss = fused ? tkg::bpr_loss_fused(l, p, lu, li, lj, 0.01) : tkg::bpr_loss_reference(l, p, lu, li, lj, 0.01);
+    at::Tensor loss = fused ? tkg::bpr_loss_fused(l, p, {}, lu, li, lj + 50, 0.01)
+                            : tkg::bpr_loss_reference(l, p, {}, lu, li, lj + 50, 0.01);
     auto g = torch::autograd::grad({loss}, {l, p});
     return std::vector<at::Tensor>{loss.detach(), g[0], g[1]};
   };
   auto f = run(true), r = run(false);
   for (int k = 0; k < 3; ++k) EXPECT_TRUE(at::allclose(f[k], r[k], 1e-5, 1e-6)) << k;
+}
+
+// Three blocks give the bits one concatenated table gives (loss and every gradient row), with
+// int32 and int64 rows alike; an empty middle block is allowed.
+TEST(BprLoss, BlocksAreTheConcatenatedTable) {
+  at::manual_seed(2);
+  for (int64_t rows_b : {int64_t{0}, int64_t{30}}) {
+    at::Tensor a0 = at::randn({40, 16}), b0 = at::randn({rows_b, 16}), c0 = at::randn({25, 16});
+    const int64_t rows = 40 + rows_b + 25;
+    at::Tensor lu = at::randint(40, {500}, at::kLong), li = at::randint(rows, {500}, at::kLong),
+               lj = at::randint(rows, {500}, at::kLong);
+    at::Tensor t = at::cat({a0, b0, c0}, 0).requires_grad_(true);
+    at::Tensor whole = tkg::bpr_loss_fused(t, {}, {}, lu, li, lj, 0.003);
+    at::Tensor gt = torch::autograd::grad({whole}, {t})[0];
+    for (auto dtype : {at::kInt, at::kLong}) {
+      at::Tensor a = a0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true), c = c0.clone().requires_grad_(true);
+      at::Tensor loss = tkg::bpr_loss_fused(a, b, c, lu.to(dtype), li.to(dtype), lj.to(dtype), 0.003);
+      auto g = torch::autograd::grad({loss}, {a, b, c}, {}, c10::nullopt, false, /*allow_unused=*/true);
+      EXPECT_EQ(loss.item<float>(), whole.item<float>());
+      EXPECT_TRUE(at::equal(at::cat({g[0], g[1].defined() ? g[1] : at::zeros_like(b0), g[2]}, 0), gt)) << dtype << " " << rows_b;
+    }
+  }
+  at::Tensor a = at::randn({4, 8});
+  EXPECT_ANY_THROW(tkg::bpr_loss_fused(a, {}, {}, at::zeros({2}, at::kInt), at::zeros({2}, at::kLong), at::zeros({2}, at::kInt), 1.0));
 }
 
 namespace {
