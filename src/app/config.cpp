@@ -49,6 +49,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   po::options_description cli("Command line");
   cli.add_options()
     ("help,h", "show this help")
+    ("plan-memory", po::bool_switch(&r.plan_memory),
+     "print the memory plan (every rank's ledger and predicted peak) and stop: with one process for a "
+     "whole partition directory (shard files counted, not held), or under mpirun with the ranks of a run")
     ("config", po::value(&config), "INI file with [data] [model] [train] [eval] [output] sections")
     ("data", po::value(&data_cli), "dataset directory (overrides data.dir)")
     ("partition", po::value(&part_cli), "partition directory from tkg-partition (overrides data.partition)")
@@ -124,6 +127,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("eval.ks", po::value(&ks)->default_value(ks), "K list, ascending, comma separated")
     ("eval.metric", po::value(&t.select_metric)->default_value(t.select_metric), "model selection metric")
     ("eval.topk", po::value(&t.topk_export)->default_value(t.topk_export), "length of exported top-K lists")
+    ("train.memory_check", po::value(&t.memory_check)->default_value(t.memory_check),
+     "when the memory plan does not fit the node: stop (before any large allocation, with the options that "
+     "would fit) | warn (run anyway) | off (no plan)")
     ("eval.users", po::value(&t.eval_users)->default_value(0),
      "0 = rank every user with targets; N = a fixed seeded sample of N of them (the same at any P and epoch), "
      "each ranked against all items; metrics get a 95 % confidence interval")
@@ -236,6 +242,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   }
   if (t.topk_export < 1 || t.topk_export > 1000) bad("eval.topk", "expected 1..1000");
   if (t.eval_users < 0) bad("eval.users", "must be >= 0 (0 = every user)");
+  if (t.memory_check != "stop" && t.memory_check != "warn" && t.memory_check != "off")
+    bad("train.memory_check", "expected stop, warn or off");
+  if (m.recompute != "auto" && m.recompute != "none" && m.recompute != "weights" && m.recompute != "all")
+    bad("model.recompute", "expected auto, none, weights or all");
   if (!(eval_block_mb >= 0.01 && eval_block_mb <= 1 << 20)) bad("eval.block_mb", "expected 0.01 .. 1048576 MiB");
   if (t.eval_ring != "auto" && t.eval_ring != "items" && t.eval_ring != "users") bad("eval.ring", "expected auto, items or users");
   t.eval_block_bytes = static_cast<int64_t>(eval_block_mb * (1 << 20));

@@ -15,7 +15,9 @@
 #include "comm/mpi_comm.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
+#include "run/memory_check.hpp"
 #include "run/run.hpp"
+#include "shard/partition_dir.hpp"
 
 #ifdef TKG_HAVE_NCCL
 #include "comm/nccl_comm.hpp"
@@ -73,6 +75,11 @@ int main(int argc, char** argv) {
     if (pc.run.tensor_comm == "nccl")
       throw tkg::InputError("train.tensor_comm", 0, "nccl requested but this build has no NCCL (TKG_WITH_NCCL)");
 #endif
+    pc.run.base_rss_bytes = tkg::current_rss_bytes();
+    // --plan-memory in one process for a partition of several parts: count the shard files.
+    if (pc.run.plan_memory && P == 1 && !pc.run.partition_dir.empty() &&
+        tkg::read_partition_meta(pc.run.partition_dir).parts > 1)
+      return tkg::print_partition_plan(pc.run, pc.run.base_rss_bytes);
     tkg::Shard shard = tkg::obtain_rank_shard(pc.run, *comm);
     pc.run.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return tkg::run_training(pc.run, shard, *comm, row_comm.get());

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -72,6 +73,17 @@ void write_final_report(const RunOptions& o, const Shard& s, Trainer& tr, Commun
     w["peak_rss_mb"] = peak;
     w["peak_rss_mb_per_rank"] = nlohmann::ordered_json::array();
     for (double v : peaks) w["peak_rss_mb_per_rank"].push_back(v);
+    // The memory plan's prediction beside the measured peak (run/memory_plan, docs/memory.md).
+    if (!r.predicted_peak_mb.empty()) {
+      w["memory_plan"] = nlohmann::ordered_json::object();
+      w["memory_plan"]["recompute"] = o.model.recompute;
+      w["memory_plan"]["predicted_peak_mb_per_rank"] = r.predicted_peak_mb;
+      if (o.model.device != "cpu") w["memory_plan"]["predicted_device_peak_mb_per_rank"] = r.predicted_device_mb;
+      double worst = 0;
+      for (size_t k = 0; k < peaks.size() && k < r.predicted_peak_mb.size(); ++k)
+        worst = std::max(worst, std::abs(peaks[k] / r.predicted_peak_mb[k] - 1.0));
+      w["memory_plan"]["largest_relative_error"] = worst;
+    }
     w["per_rank"] = nlohmann::ordered_json::object();
     w["per_rank"]["compute_seconds_per_epoch"] = nlohmann::ordered_json::array();
     for (int r = 0; r < P; ++r) w["per_rank"]["compute_seconds_per_epoch"].push_back(rank_times[2 * r] * per);

@@ -25,6 +25,7 @@ struct RunTotals {
   int64_t sampled_users = 0;
   double checkpoint_seconds = 0, resume_seconds = 0, export_seconds = 0, topk_seconds = 0;
   int64_t checkpoints_written = 0;
+  std::vector<double> predicted_peak_mb, predicted_device_mb;  // [P] the memory plan's peaks (empty: no plan)
 };
 
 void write_final_report(const RunOptions& o, const Shard& s, Trainer& tr, Communicator& comm, Communicator* tensor_comm,

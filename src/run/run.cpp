@@ -12,6 +12,8 @@
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
 #include "common/memory.hpp"
+#include "run/memory_check.hpp"
+#include "shard/shard_counts.hpp"
 #include "common/cpu_threads.hpp"
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
@@ -96,6 +98,15 @@ int run_training(const RunOptions& opts, Shard& shard, Communicator& comm, Commu
   RunOptions o = opts;
   const int me = comm.rank();
   RunTotals r;
+  // The memory plan, before anything large is allocated (and before the run directory exists,
+  // so --plan-memory writes nothing).
+  if (o.plan_memory && o.train.memory_check == "stop") o.train.memory_check = "warn";
+  if (o.train.memory_check != "off" || o.plan_memory) {
+    const MemoryCheck mem = check_memory(o, count_shard(shard), o.base_rss_bytes, comm);
+    if (o.model.recompute == "auto") o.model.recompute = mem.recompute;
+    r.predicted_peak_mb = mem.predicted_mb, r.predicted_device_mb = mem.predicted_device_mb;
+  }
+  if (o.plan_memory) return 0;
   prepare_run(o, comm, &r);
   memory_mark("shard loaded");
   Trainer trainer(shard, o.model, o.train, comm, tensor_comm);

@@ -44,6 +44,8 @@ struct RunOptions {
   std::string command_line;      // as invoked (reported)
   std::vector<std::pair<std::string, std::string>> build_info;  // commit and library versions (reported)
   double setup_seconds = 0;    // spent by the app before run_training (MPI start, shard), reported
+  int64_t base_rss_bytes = 0;  // the process's resident bytes before the shard was loaded (the memory plan's base)
+  bool plan_memory = false;    // --plan-memory: print the memory plan and stop
 };
 
 // Exit code of a run stopped by SIGTERM / SIGUSR1 after writing a checkpoint (resume it).

@@ -7,6 +7,7 @@
 #include "common/checksum.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "shard/shard_counts.hpp"
 
 namespace tkg {
 
@@ -246,6 +247,70 @@ void validate_offsets(const std::vector<int64_t>& off, int64_t rows, int64_t tot
 }
 
 }  // namespace
+
+ShardCounts count_shard_file(const std::string& path) {
+  FileSource src(path);
+  const uint64_t file_size = src.size();
+  Header h{};
+  if (file_size < sizeof h + 4) throw InputError(path, 0, "not a shard file (too short)");
+  src.read(0, sizeof h, &h);
+  if (std::memcmp(h.magic, kShardMagic, sizeof h.magic) != 0) throw InputError(path, 0, "not a shard file (bad magic)");
+  if (h.version != kShardFormatVersion) throw InputError(path, 0, "unsupported shard format version " + std::to_string(h.version));
+  if (h.n_sections > 64) throw InputError(path, 0, "shard section table is malformed");
+  std::vector<SectionEntry> table(h.n_sections);
+  src.read(sizeof h, h.n_sections * sizeof(SectionEntry), table.data());
+  ShardCounts c;
+  c.rank = h.rank, c.parts = h.parts, c.n_users = h.n_users, c.n_items = h.n_items, c.n_own_users = h.n_own_users;
+  const SectionEntry *indptr = nullptr, *indices = nullptr;
+  for (const SectionEntry& e : table) {
+    if (e.elem_bytes != 8 || e.offset + e.count * 8 > file_size) throw InputError(path, 0, "shard section " + std::to_string(e.id) + " is malformed");
+    c.shard_bytes += static_cast<int64_t>(8 * e.count);
+    const int64_t n = static_cast<int64_t>(e.count);
+    switch (e.id) {
+      case kOwned: c.n_own = n; break;
+      case kHalo: c.n_halo = n; break;
+      case kIndptr: indptr = &e, c.csr_bytes += 8 * n; break;
+      case kIndices: indices = &e, c.nnz = n, c.csr_bytes += 8 * n; break;
+      case kSendList: c.n_send = n; break;
+      case kTrainItems: c.train_lines = n; break;
+      case kValidItems: c.valid_lines = n; break;
+      case kTestItems: c.test_lines = n; break;
+      default: break;
+    }
+  }
+  if (!indptr || !indices || static_cast<int64_t>(indptr->count) != c.n_own + 1) throw InputError(path, 0, "shard has no valid CSR sections");
+  // One pass over the rows, both sections read in blocks of 1 Mi entries.
+  constexpr uint64_t kBlock = uint64_t{1} << 20;
+  std::vector<int64_t> ptr, idx;
+  uint64_t ptr_at = 0, idx_at = 0;  // first entry held in ptr / idx
+  auto ptr_get = [&](uint64_t k) {
+    if (k < ptr_at || k >= ptr_at + ptr.size()) {
+      ptr_at = k;
+      ptr.resize(std::min<uint64_t>(kBlock, indptr->count - k));
+      src.read(indptr->offset + 8 * k, 8 * ptr.size(), ptr.data());
+    }
+    return ptr[k - ptr_at];
+  };
+  auto idx_get = [&](uint64_t k) {
+    if (k < idx_at || k >= idx_at + idx.size()) {
+      idx_at = k;
+      idx.resize(std::min<uint64_t>(kBlock, indices->count - k));
+      src.read(indices->offset + 8 * k, 8 * idx.size(), idx.data());
+    }
+    return idx[k - idx_at];
+  };
+  int64_t begin = ptr_get(0);
+  for (int64_t v = 0; v < c.n_own; ++v) {
+    const int64_t end = ptr_get(static_cast<uint64_t>(v + 1));
+    if (begin < 0 || end < begin || end > c.nnz) throw InputError(path, 0, "invalid shard: CSR indptr is not monotone");
+    int64_t halo = 0;
+    for (int64_t k = begin; k < end; ++k) halo += idx_get(static_cast<uint64_t>(k)) >= c.n_own;
+    c.nnz_boundary += halo;
+    c.boundary_rows += halo > 0;
+    begin = end;
+  }
+  return c;
+}
 
 void release_local_csr(Shard& s) {
   std::vector<int64_t>().swap(s.indptr);

@@ -61,6 +61,7 @@ struct TrainOptions {
   int64_t eval_block_bytes = int64_t{64} << 20;  // bound on one [users × items] float32 score block
   std::string eval_ring = "auto";  // what travels in evaluation: auto | items | users (RingEvalOptions::ring)
   int64_t eval_users = 0;         // 0: every user with targets; N: a seeded sample of N users (same at any P)
+  std::string memory_check = "stop";  // the memory plan does not fit: stop | warn (run anyway) | off (no check)
 };
 
 }  // namespace tkg

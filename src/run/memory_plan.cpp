@@ -1,0 +1,147 @@
+#include "run/memory_plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+namespace tkg {
+
+namespace {
+
+// Bytes of a layer graph (model/layer_graph.hpp): int64 row and column pointers, five 4-byte
+// arrays per edge (indices, edge_row, edge_user, csc_edge, norm), the host csc_row (4) and
+// csc_col_user (1), about 600 block bounds.
+int64_t graph_bytes(int64_t rows, int64_t cols, int64_t nnz) { return 8 * (rows + 1) + 8 * (cols + 1) + 25 * nnz + 8 * 600; }
+
+// Bytes per edge a layer keeps for its backward (model/propagate.hpp Recompute).
+int64_t kept_per_edge(const std::string& r, bool scored) {
+  if (r == "none") return scored ? 12 : 4;
+  if (r == "weights") return scored ? 4 : 0;
+  return 0;
+}
+
+int64_t sum(const std::vector<MemoryItem>& v, bool device) {
+  int64_t s = 0;
+  for (const MemoryItem& i : v) s += i.device == device ? i.bytes : 0;
+  return s;
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainOptions& t, int64_t base, int threads) {
+  MemoryPlan p;
+  p.base = base;
+  p.recompute = m.recompute == "auto" ? "weights" : m.recompute;
+  const bool gpu = m.device != "cpu";
+  const bool scored = m.attention != "one" && m.attention != "lightgcn";
+  const bool softmax = m.attention == "softmax";
+  const bool one_rank = c.parts == 1;
+  const bool overlap = m.overlap && m.fused && !softmax && !one_rank;
+  const bool gnaq = m.quant.bits > 0;
+  const int64_t R = c.n_own, U = c.n_own_users, H = c.n_halo, Lc = R + H, E = c.nnz, Eb = c.nnz_boundary, Ei = E - Eb;
+  const int64_t B = c.boundary_rows, S = c.n_send, L = m.layers, d = m.dim, f = 4;
+  const int64_t levels = gnaq ? int64_t{1} << m.quant.bits : 0;
+  const int64_t w = d + (gnaq && m.quant.concat_levels ? levels : 0);
+  const int64_t Nt = c.train_lines;
+  const int64_t global_lines_est = std::max<int64_t>(1, Nt * c.parts);
+  const bool batched = t.batch_size > 0 && t.batch_size < global_lines_est;
+  const int64_t N = batched ? std::max<int64_t>(1, (Nt * t.batch_size + global_lines_est - 1) / global_lines_est) : Nt;
+  // Distinct negatives of other ranks fetched in a step: N uniform draws over the items, of which
+  // those not owned or halo here (about (m − local items) / m of them), counted once each.
+  const double m_items = std::max<double>(1, static_cast<double>(c.n_items));
+  const double remote_items = std::max(0.0, m_items - static_cast<double>(R - U) - static_cast<double>(H) * 0.5);
+  const int64_t F = one_rank ? 0 : static_cast<int64_t>(remote_items * (1.0 - std::exp(-static_cast<double>(N) / m_items)));
+
+  auto host = [](std::vector<MemoryItem>& v, const std::string& what, int64_t b) { v.push_back({what, b, false}); };
+  auto dev = [gpu](std::vector<MemoryItem>& v, const std::string& what, int64_t b) { v.push_back({what, b, gpu}); };
+
+  // ---- persistent
+  auto& P = p.persistent;
+  host(P, "shard arrays (without its CSR)", c.shard_bytes - c.csr_bytes);
+  host(P, "local index (owned and halo ids)", 8 * (R + H) + 16 * H + 8 * (R + H) / 4);
+  host(P, "train lines (32-bit) and user sets", 12 * Nt + 4 * Nt + 48 * U);
+  host(P, "item directory", 4 * ((c.n_items + c.parts - 1) / std::max(1, c.parts)));
+  host(P, "halo plans", 16 * S + 8 * (c.parts + 1) * 4);
+  if (overlap) {
+    dev(P, "layer graph: interior edges", graph_bytes(R, R, Ei));
+    dev(P, "layer graph: boundary edges", graph_bytes(B, B + H, Eb) + 8 * B);
+  }
+  if (!overlap || gnaq) dev(P, "layer graph: all edges", graph_bytes(R, Lc, E));
+  const int64_t table_w = gnaq ? levels : d;  // the parameter's width: X⁰ rows or GNAQ levels
+  dev(P, gnaq ? "GNAQ levels, gradient, AdamW moments" : "embedding table, gradient, AdamW moments", 4 * f * R * table_w);
+  if (gnaq) dev(P, "GNAQ codes", R * d);
+  dev(P, "best copy (model selection)", f * R * table_w + (gnaq ? R * d : 0));
+  dev(P, "beta, gradient, moments, best copy", 5 * f * U * std::max<int64_t>(L, 1));
+  if (gnaq && m.quant.warmup_epochs > 0) dev(P, "fp32 table of the warm-up (freed when quantizing; counted once)", 0);
+
+  // ---- the step's peak (during the backward): what the forward kept, the loss's buffers, the
+  // largest of the backward's transients.
+  auto& T = p.step;
+  const int64_t kept = kept_per_edge(p.recompute, scored);
+  const int64_t inv = p.recompute == "all" || !scored ? 0 : f * Lc;
+  int64_t layer_inputs = 0;
+  if (overlap) {
+    // Per layer: its output [R, w], the received halo [H, w+1], per-edge scalars, 1/‖x‖.
+    layer_inputs = L * (f * R * w + f * H * (w + 1) + kept * E + inv + f * R);
+    if (gnaq) layer_inputs += f * Lc * w;  // layer 0 on the whole graph, its input [owned; halo] kept
+  } else {
+    // Per layer: its output [R, w], its input [owned; halo] as one tensor (a copy unless one rank).
+    layer_inputs = L * (f * R * w + (one_rank ? 0 : f * Lc * w) + kept * E + inv + f * R);
+  }
+  if (gnaq) layer_inputs += f * R * w;  // H⁰ dequantized from codes and levels
+  dev(T, "layer activations kept for the backward", layer_inputs);
+  if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
+  if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));
+  host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt : 0) + 8 * N + 8 * N + 8 * N + 16 * F);
+  dev(T, "loss rows and differences", 4 * N * 3 + 4 * N);
+  // The backward's transients, the larger of: the loss's backward (its gradient blocks, per-line
+  // coefficients and the rows' entries grouped by row, per-thread row histograms) and one
+  // layer's backward (output and input gradients, the recomputed scalars, the exchange buffers).
+  const int64_t rows = Lc + F;
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(threads, (N + 65535) / 65536));
+  const int64_t loss_bwd = f * rows * w + 4 * N + 4 * 3 * N + 8 * rows * (1 + chunks);
+  const int64_t recompute_bytes = p.recompute == "none" ? 0 : p.recompute == "weights" ? 8 * E : 12 * E + f * Lc + f * R * w;
+  // One layer's backward: the output's gradient and the input's [R, w], the recomputed scalars and
+  // dL/dt per edge, the halo rows' gradients [H, w+1] and the returned ones [S, w+1]; overlapped:
+  // the boundary's rebuilt input and its gradient [B + H, w] and the boundary rows' output gradient.
+  const int64_t layer_bwd = 2 * f * R * w + recompute_bytes + 4 * E + f * (H + S) * (w + 1) +
+                            (overlap ? 2 * f * (B + H) * w + f * B * w : f * Lc * w);
+  dev(T, "backward transients (largest of loss, layer)", std::max(loss_bwd, layer_bwd));
+
+  // ---- evaluation: the owned final rows, the traveling rows (two buffers) and the score block.
+  auto& V = p.eval;
+  dev(V, "final embeddings", f * R * w);
+  dev(V, "evaluation ring buffers", 2 * f * w * ((c.n_items + c.parts - 1) / std::max(1, c.parts) + (U + 1)));
+  dev(V, "score block", t.eval_block_bytes);
+
+  const int64_t pers_h = sum(P, false), pers_d = sum(P, true);
+  p.construction_peak = base + c.shard_bytes + pers_h + (gpu ? 0 : pers_d);
+  p.step_peak = base + pers_h + sum(T, false) + (gpu ? 0 : pers_d + sum(T, true));
+  p.eval_peak = base + pers_h + sum(V, false) + (gpu ? 0 : pers_d + sum(V, true));
+  p.peak = std::max({p.construction_peak, p.step_peak, p.eval_peak});
+  if (gpu) p.device_peak = pers_d + std::max(sum(T, true), sum(V, true));
+  return p;
+}
+
+std::string format_plan(const MemoryPlan& p) {
+  std::string out;
+  char line[200];
+  auto row = [&](const char* indent, const std::string& what, int64_t b, bool device) {
+    std::snprintf(line, sizeof line, "%s%-52s %10.1f MiB%s\n", indent, what.c_str(), static_cast<double>(b) / 1048576.0,
+                  device ? " (device)" : "");
+    out += line;
+  };
+  row("  ", "process and libraries", p.base, false);
+  out += "  held throughout:\n";
+  for (const MemoryItem& i : p.persistent) row("    ", i.what, i.bytes, i.device);
+  out += "  at the training step's peak (model.recompute = " + p.recompute + "):\n";
+  for (const MemoryItem& i : p.step) row("    ", i.what, i.bytes, i.device);
+  out += "  during evaluation:\n";
+  for (const MemoryItem& i : p.eval) row("    ", i.what, i.bytes, i.device);
+  row("  ", "predicted peak (host)", p.peak, false);
+  if (p.device_peak > 0) row("  ", "predicted peak (device)", p.device_peak, true);
+  return out;
+}
+
+}  // namespace tkg
