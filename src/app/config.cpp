@@ -83,6 +83,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("model.recompute", po::value(&m.recompute)->default_value(m.recompute),
      "what each layer keeps per edge for its backward: none (12 bytes) | weights (4 bytes; exact, cheap) | all "
      "(0; the layer's forward runs again) | auto (weights, or all when the memory plan needs it); same results")
+    ("model.saved_bf16", po::value(&m.saved_bf16)->default_value(m.saved_bf16),
+     "keep each layer's input and halo rows for the backward as bfloat16 (half the bytes; not exact)")
     ("model.overlap", po::value(&m.overlap)->default_value(m.overlap),
      "overlap each layer's halo exchange with its interior edges, forward and backward (P > 1)")
     ("model.fused", po::value(&m.fused)->default_value(m.fused), "fused CPU operator (false: ATen reference)")

@@ -72,7 +72,7 @@ PropagateSaved restore(const std::vector<at::Tensor>& v, size_t at, const at::Te
 class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedHaloLayerFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, at::Tensor x_own, at::Tensor b_own, const OverlapLayer* L,
-                               bool bf16) {
+                               bool bf16, bool saved_bf16) {
     const ExchangePlan& plan = *L->plan;
     TKG_CHECK(x_own.dim() == 2 && x_own.size(0) == plan.n_own && x_own.scalar_type() == at::kFloat,
               "x_own must be [n_own, w] float32");
@@ -108,7 +108,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     // L->recompute keeps.
     drop_saved(&s_int, L->recompute);
     drop_saved(&s_bnd, L->recompute);
-    std::vector<at::Tensor> keep{x_own, b_own, halo};
+    std::vector<at::Tensor> keep{saved_bf16 ? x_own.to(at::kBFloat16) : x_own, b_own,
+                                 saved_bf16 ? halo.to(at::kBFloat16) : halo};
     save(keep, s_int);
     if (boundary) save(keep, s_bnd);
     ctx->save_for_backward(keep);
@@ -126,7 +127,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     const bool bf16 = ctx->saved_data["bf16"].toBool(), boundary = ctx->saved_data["boundary"].toBool();
     const int64_t w = ctx->saved_data["width"].toInt(), n_own = ctx->saved_data["n_own"].toInt();
     const std::vector<at::Tensor> saved = ctx->get_saved_variables();
-    const at::Tensor &x_own = saved[0], &b_own = saved[1], &halo = saved[2];  // [n_own, w], [n_own], [n_halo, w+1]
+    // [n_own, w], [n_own], [n_halo, w+1] (float32 again if kept as bfloat16)
+    const at::Tensor x_own = saved[0].to(at::kFloat), &b_own = saved[1], halo = saved[2].to(at::kFloat);
     PropagateSaved s_int = restore(saved, 3, x_own, b_own);
     restore_saved(&s_int, L->interior, L->att);
     auto opts = s_int.x.options();
@@ -166,15 +168,15 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
       gx.index_add_(0, plan.send_index, back.narrow(1, 0, w));
       gb.index_add_(0, plan.send_index, back.select(1, w));
     }
-    return {gx, gb, at::Tensor(), at::Tensor()};
+    return {gx, gb, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
 std::pair<at::Tensor, at::Tensor> overlapped_halo_layer(const at::Tensor& x_own, const at::Tensor& b_own,
-                                                        const OverlapLayer& layer, bool bf16) {
-  variable_list out = OverlappedHaloLayerFunction::apply(x_own, b_own, &layer, bf16);
+                                                        const OverlapLayer& layer, bool bf16, bool saved_bf16) {
+  variable_list out = OverlappedHaloLayerFunction::apply(x_own, b_own, &layer, bf16, saved_bf16);
   return {out[0], out[1]};
 }
 

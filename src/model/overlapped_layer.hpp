@@ -38,7 +38,8 @@ OverlapLayer make_overlap_layer(const Shard& shard, const at::Device& device, co
 // device. Returns {y [n_own, w], halo_x [n_halo, w]}: the layer's output and the halo rows of
 // x it received (differentiable; their gradient returns to the owners with the layer's own).
 // bf16: rows and gradients travel as bfloat16.
+// saved_bf16: x_own and the halo rows kept for the backward as bfloat16 (not exact).
 std::pair<at::Tensor, at::Tensor> overlapped_halo_layer(const at::Tensor& x_own, const at::Tensor& b_own,
-                                                        const OverlapLayer& layer, bool bf16 = false);
+                                                        const OverlapLayer& layer, bool bf16 = false, bool saved_bf16 = false);
 
 }  // namespace tkg

@@ -92,10 +92,11 @@ PropagateSaved from_list(const std::vector<at::Tensor>& v) { return PropagateSav
 class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, at::Tensor x, at::Tensor beta, int64_t att, int64_t recompute,
-                            const LayerGraph* lg) {
+                            bool saved_bf16, const LayerGraph* lg) {
     PropagateSaved saved;
     at::Tensor y = propagate_forward(x, beta, *lg, static_cast<Attention>(att), &saved);
     drop_saved(&saved, static_cast<Recompute>(recompute));
+    if (saved_bf16) saved.x = saved.x.to(at::kBFloat16);  // restored to float32 in the backward
     ctx->save_for_backward(to_list(saved));
     ctx->saved_data["att"] = att;
     ctx->saved_data["graph"] = reinterpret_cast<int64_t>(lg);
@@ -105,13 +106,14 @@ class PropagateFunction : public torch::autograd::Function<PropagateFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     profile::Scope ps("layer.backward");
     PropagateSaved saved = from_list(ctx->get_saved_variables());
+    if (saved.x.scalar_type() == at::kBFloat16) saved.x = saved.x.to(at::kFloat);
     const auto* lg = reinterpret_cast<const LayerGraph*>(ctx->saved_data["graph"].toInt());
     const Attention att = static_cast<Attention>(ctx->saved_data["att"].toInt());
     restore_saved(&saved, *lg, att);
     at::Tensor gx, gbeta;
     propagate_backward(saved, grad_out[0], *lg, att, &gx, &gbeta);
     at::Tensor none;
-    return {gx, gbeta, none, none, none};
+    return {gx, gbeta, none, none, none, none};
   }
 };
 
@@ -215,9 +217,11 @@ void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const
 #endif
   const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_backward", [&] {
+    // dL/dt per edge overwrites dω (read edge by edge just before): the backward runs once.
+    scalar_t* dom = sv.dom.numel() ? sv.dom.data_ptr<scalar_t>() : nullptr;
     backward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), x.size(1), g,
-                              att, sv.a.data_ptr<scalar_t>(), sv.cos.data_ptr<scalar_t>(), sv.dom.data_ptr<scalar_t>(),
-                              sv.inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>());
+                              att, sv.a.data_ptr<scalar_t>(), sv.cos.data_ptr<scalar_t>(), dom,
+                              sv.inv.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), gbeta.data_ptr<scalar_t>(), dom);
   });
   *gx_out = gx, *gbeta_out = gbeta;
 }
@@ -234,14 +238,15 @@ bool fused_supported(const at::Device& device) {
 }
 
 at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att,
-                           Recompute recompute) {
+                           Recompute recompute, bool saved_bf16) {
   TKG_CHECK(x.dim() == 2 && x.size(0) == g.n_local, "x must be [n_local, d], got " << x.sizes());
   TKG_CHECK(beta.dim() == 1 && beta.size(0) == g.n_local, "beta must be [n_local]");
   TKG_CHECK(fused_supported(x.device()), "the fused operator has no kernels for " << x.device() << " in this build");
   TKG_CHECK(g.indptr.device() == x.device(), "graph tensors on " << g.indptr.device() << ", x on " << x.device());
   TKG_CHECK(beta.scalar_type() == x.scalar_type(), "x and beta dtypes differ");
   if (att == Attention::kSoftmax) return propagate_reference(x, beta, g, att);
-  return PropagateFunction::apply(x, beta, static_cast<int64_t>(att), static_cast<int64_t>(recompute), &g);
+  TKG_CHECK(!saved_bf16 || x.scalar_type() == at::kFloat, "saved_bf16 takes float32 x");
+  return PropagateFunction::apply(x, beta, static_cast<int64_t>(att), static_cast<int64_t>(recompute), saved_bf16, &g);
 }
 
 }  // namespace tkg

@@ -55,8 +55,9 @@ at::Tensor propagate_reference(const at::Tensor& x, const at::Tensor& beta, cons
 // CPU kernels always; CUDA kernels (propagate_cuda.cu, one warp per row/column) in builds with
 // them (TKG_HAVE_CUDA_KERNELS), for CUDA tensors with the graph on the same device.
 // Same shapes and semantics as propagate_reference. kSoftmax falls back to the reference.
+// saved_bf16: x is kept for the backward as bfloat16 (not exact; float32 x only).
 at::Tensor propagate_fused(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& g, Attention att,
-                           Recompute recompute = Recompute::kWeights);
+                           Recompute recompute = Recompute::kWeights, bool saved_bf16 = false);
 
 // The fused operator's kernels without autograd, for operators that compose them (the overlapped
 // halo layer). kSoftmax is not supported (its row normalisation spans interior and boundary edges).

@@ -199,10 +199,17 @@ void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, c
 // Backward from the saved per-edge a_e, cos_e and inv.
 template <typename T>
 void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
-                     const T* a, const T* cos_e, const T* dom_e, const T* inv, T* gx, T* gbeta) {
+                     const T* a, const T* cos_e, const T* dom_e, const T* inv, T* gx, T* gbeta, T* gt_scratch) {
   const bool scored = att != Attention::kOne;
-  std::vector<T> gt;
-  if (scored) gt.resize(static_cast<size_t>(g.nnz));
+  // dL/dt per edge: in gt_scratch when given (it may be dom_e itself: edge k's dom is read just
+  // before its dL/dt is written, and never again), else a buffer of its own.
+  std::vector<T> own;
+  if (scored && !gt_scratch) own.resize(static_cast<size_t>(g.nnz));
+  struct {
+    T* p;
+    T* data() { return p; }
+    T& operator[](int64_t k) { return p[k]; }
+  } gt{gt_scratch ? gt_scratch : own.data()};
   if constexpr (std::is_same_v<T, float>) {
     if (simd_for(d)) {
       const avx2::Csr c = csr_view(g);
@@ -267,8 +274,8 @@ template void weights_from_cos_kernel<float>(const float*, const GraphPtrs&, Att
 template void weights_from_cos_kernel<double>(const double*, const GraphPtrs&, Attention, const double*, double*, double*);
 template void forward_kernel<float>(const float*, const float*, int64_t, const GraphPtrs&, Attention, float*, float*, float*, float*, float*);
 template void forward_kernel<double>(const double*, const double*, int64_t, const GraphPtrs&, Attention, double*, double*, double*, double*, double*);
-template void backward_kernel<float>(const float*, const float*, const float*, int64_t, const GraphPtrs&, Attention, const float*, const float*, const float*, const float*, float*, float*);
-template void backward_kernel<double>(const double*, const double*, const double*, int64_t, const GraphPtrs&, Attention, const double*, const double*, const double*, const double*, double*, double*);
+template void backward_kernel<float>(const float*, const float*, const float*, int64_t, const GraphPtrs&, Attention, const float*, const float*, const float*, const float*, float*, float*, float*);
+template void backward_kernel<double>(const double*, const double*, const double*, int64_t, const GraphPtrs&, Attention, const double*, const double*, const double*, const double*, double*, double*, double*);
 
 const std::function<void()>* set_kernel_progress(const std::function<void()>* p) {
   const std::function<void()>* old = t_progress;

@@ -37,9 +37,10 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
 template <typename T>
 void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, const T* cos_e, T* a_out, T* dom_out);
 // Backward from the saved per-edge scalars: gx [n_local, d], gbeta [n_local] (zero-filled by the caller).
+// gt_scratch [nnz] (optional, may be dom_e, which is then overwritten): where dL/dt per edge goes.
 template <typename T>
 void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
-                     const T* a, const T* cos_e, const T* dom_e, const T* inv, T* gx, T* gbeta);
+                     const T* a, const T* cos_e, const T* dom_e, const T* inv, T* gx, T* gbeta, T* gt_scratch = nullptr);
 
 // The progress callback of this thread's kernels (KernelProgressScope); returns the previous one.
 const std::function<void()>* set_kernel_progress(const std::function<void()>* p);

@@ -67,7 +67,8 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
     dev(P, "layer graph: interior edges", graph_bytes(R, R, Ei));
     dev(P, "layer graph: boundary edges", graph_bytes(B, B + H, Eb) + 8 * B);
   }
-  if (!overlap || gnaq) dev(P, "layer graph: all edges", graph_bytes(R, Lc, E));
+  const bool rau = gnaq && (m.quant.rau != "off" || !m.quant.rau_input.empty());
+  if (!overlap || rau) dev(P, "layer graph: all edges", graph_bytes(R, Lc, E));
   const int64_t table_w = gnaq ? levels : d;  // the parameter's width: X⁰ rows or GNAQ levels
   dev(P, gnaq ? "GNAQ levels, gradient, AdamW moments" : "embedding table, gradient, AdamW moments", 4 * f * R * table_w);
   if (gnaq) dev(P, "GNAQ codes", R * d);
@@ -80,14 +81,17 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   auto& T = p.step;
   const int64_t kept = kept_per_edge(p.recompute, scored);
   const int64_t inv = p.recompute == "all" || !scored ? 0 : f * Lc;
-  int64_t layer_inputs = 0;
+  // Each layer keeps its input (layer 0's is the table: no copy; deeper ones 4 or, saved_bf16, 2
+  // bytes per value), per-edge scalars, 1/‖x‖ and β; the last layer's output is the final rows.
+  const int64_t sx = m.saved_bf16 ? 2 : f;
+  int64_t layer_inputs = L * (kept * E + inv + f * R) + (L > 0 ? f * R * w : 0);
   if (overlap) {
-    // Per layer: its output [R, w], the received halo [H, w+1], per-edge scalars, 1/‖x‖.
-    layer_inputs = L * (f * R * w + f * H * (w + 1) + kept * E + inv + f * R);
-    if (gnaq) layer_inputs += f * Lc * w;  // layer 0 on the whole graph, its input [owned; halo] kept
+    layer_inputs += std::max<int64_t>(L - 1, 0) * sx * R * w + L * sx * H * (w + 1);  // deeper inputs, received halos
+    if (gnaq) layer_inputs += f * (B + 2 * H) * w;  // layer 0 with the moved halo rows: the boundary input and the rows
+  } else if (one_rank) {
+    layer_inputs += std::max<int64_t>(L - 1, 0) * sx * R * w;
   } else {
-    // Per layer: its output [R, w], its input [owned; halo] as one tensor (a copy unless one rank).
-    layer_inputs = L * (f * R * w + (one_rank ? 0 : f * Lc * w) + kept * E + inv + f * R);
+    layer_inputs += L * sx * Lc * w + (L > 0 && m.saved_bf16 ? (f - sx) * Lc * w : 0);  // [owned; halo] copies (layer 0's in float32)
   }
   if (gnaq) layer_inputs += f * R * w;  // H⁰ dequantized from codes and levels
   dev(T, "layer activations kept for the backward", layer_inputs);
@@ -105,7 +109,8 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   // One layer's backward: the output's gradient and the input's [R, w], the recomputed scalars and
   // dL/dt per edge, the halo rows' gradients [H, w+1] and the returned ones [S, w+1]; overlapped:
   // the boundary's rebuilt input and its gradient [B + H, w] and the boundary rows' output gradient.
-  const int64_t layer_bwd = 2 * f * R * w + recompute_bytes + 4 * E + f * (H + S) * (w + 1) +
+  // (dL/dt per edge is written over dω: no buffer of its own.)
+  const int64_t layer_bwd = 2 * f * R * w + recompute_bytes + f * (H + S) * (w + 1) +
                             (overlap ? 2 * f * (B + H) * w + f * B * w : f * Lc * w);
   dev(T, "backward transients (largest of loss, layer)", std::max(loss_bwd, layer_bwd));
 

@@ -43,7 +43,7 @@ class PlainLayerPath : public LayerPath {
     bin = bin.contiguous();
     TKG_CHECK(c_.graph && c_.graph->indptr.defined(), "the plain layer path needs the whole local graph");
     profile::Scope ps("layer.forward");
-    return c_.fused ? propagate_fused(xin, bin, *c_.graph, c_.attention, c_.recompute) : propagate_reference(xin, bin, *c_.graph, c_.attention);
+    return c_.fused ? propagate_fused(xin, bin, *c_.graph, c_.attention, c_.recompute, c_.saved_bf16 && l > 0) : propagate_reference(xin, bin, *c_.graph, c_.attention);
   }
 
  private:
@@ -54,15 +54,32 @@ class OverlappedLayerPath : public LayerPath {
  public:
   OverlappedLayerPath(const LayerPathContext& c, const OverlapLayer* o) : plain_(c), c_(c), overlap_(o) {}
   at::Tensor run(const at::Tensor& x, const at::Tensor& bo, int l, const at::Tensor& given, at::Tensor* halo_x) override {
-    if (given.defined()) return plain_.run(x, bo, l, given, halo_x);
+    if (given.defined()) return given_halo(x, bo, given, halo_x);
     // Exchange, interior edges and boundary edges in one operator (forward and backward overlap).
     profile::Scope ps("layer.forward");
-    auto [y, hx] = overlapped_halo_layer(x, bo, *overlap_, c_.bf16_halo && l > 0);
+    // Layer 0's input is the table itself (kept at no cost): only deeper inputs are copied to bf16.
+    auto [y, hx] = overlapped_halo_layer(x, bo, *overlap_, c_.bf16_halo && l > 0, c_.saved_bf16 && l > 0);
     *halo_x = hx;
     return y;
   }
 
  private:
+  // A layer whose halo rows the table moved itself (GNAQ layer 0): the interior and boundary graphs
+  // with the given rows, no exchange of x (β's halo still travels), so the whole local graph is
+  // not needed. The same sum as the whole graph up to the order of float additions (the
+  // overlapped layer's split).
+  at::Tensor given_halo(const at::Tensor& x, const at::Tensor& bo, const at::Tensor& given, at::Tensor* halo_x) {
+    profile::Scope ps("layer.forward");
+    at::Tensor bh = halo_exchange(bo.unsqueeze(1), *c_.halo, *c_.comm).squeeze(1);  // [n_halo]
+    at::Tensor y = propagate_fused(x.contiguous(), bo.contiguous(), overlap_->interior, c_.attention, c_.recompute);  // [n_own, w]
+    const at::Tensor& rows = overlap_->boundary.owned_rows;  // [n_b] int64
+    at::Tensor xin = at::cat({x.index_select(0, rows), given}, 0).contiguous();  // [n_b + n_halo, w]
+    at::Tensor bin = at::cat({bo.index_select(0, rows), bh}, 0).contiguous();    // [n_b + n_halo]
+    y = y.index_add(0, rows, propagate_fused(xin, bin, overlap_->boundary, c_.attention, c_.recompute));
+    *halo_x = given;
+    return y;
+  }
+
   PlainLayerPath plain_;
   LayerPathContext c_;
   const OverlapLayer* overlap_;

@@ -26,6 +26,7 @@ struct LayerPathContext {
   bool fused = true;                        // fused operator (else the ATen composition)
   bool bf16_halo = false;                   // halos of layers >= 1 as bfloat16
   Recompute recompute = Recompute::kWeights;  // what the fused operator keeps per edge
+  bool saved_bf16 = false;                    // layer inputs kept for the backward as bfloat16
   bool single_rank = false;                 // a world of one (no peer: no copy of the layer input)
 };
 

@@ -41,6 +41,9 @@ struct ModelOptions {
   // all (nothing per edge; the layer's forward kernel runs again in the backward) | auto
   // (weights, or all when the memory plan does not fit otherwise). Same results in every mode.
   std::string recompute = "auto";
+  // Layer inputs and halo rows kept for the backward as bfloat16 (half their bytes). Not exact:
+  // the backward then sees rounded inputs (docs/memory.md measures the quality cost).
+  bool saved_bf16 = false;
   QuantOptions quant;
 };
 

@@ -29,6 +29,9 @@ namespace {
 
 
 
+// GNAQ's RAU code refresh aggregates over the whole local graph (rau or rau_input set).
+bool needs_rau_graph(const QuantOptions& q) { return q.bits > 0 && (q.rau != "off" || !q.rau_input.empty()); }
+
 at::Device parse_device(const std::string& name) {
   try {
     at::Device d(name);
@@ -78,11 +81,12 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   LayerPathContext lc;
   lc.graph = &graph_, lc.halo = &halo_, lc.halo_packed = &halo_packed_, lc.comm = &tcomm_, lc.attention = attention_;
   lc.fused = model_.fused, lc.bf16_halo = model_.bf16_halo, lc.single_rank = single_rank_, lc.recompute = recompute_;
+  lc.saved_bf16 = model_.saved_bf16;
   layer_path_ = overlap_ ? make_overlapped_layer_path(lc, overlap_.get()) : make_plain_layer_path(lc);
-  // The whole local graph: for the plain layers, and for GNAQ (its layer 0 and its code refresh).
-  // The overlapped layers hold it split, so without GNAQ it is not built (a second copy of the
-  // shard's edges); quantize_now() builds it if needed.
-  if (!overlap_ || model_.quant.bits > 0) ensure_graph();
+  // The whole local graph: for the plain layers, and for GNAQ's code refresh (RAU). The
+  // overlapped layers hold it split (GNAQ's layer 0 too), so it is not built for them (a second
+  // copy of the shard's edges).
+  if (!overlap_ || needs_rau_graph(model_.quant)) ensure_graph();
   const int64_t n_own = shard.n_own(), nu = shard.n_own_users, d = model.dim, L = model.layers;
   // Parameters, initialised by global id.
   at::Tensor emb = at::empty({n_own, d}, at::kFloat);  // [n_own, d], drawn on the host by global id
@@ -370,7 +374,7 @@ void Trainer::ensure_graph() {
 }
 
 void Trainer::quantize_now() {
-  ensure_graph();
+  if (!overlap_ || needs_rau_graph(model_.quant)) ensure_graph();
   TableContext ctx{&graph_, &halo_, &tcomm_};
   table_ = std::make_unique<GnaqTable>(table_->parameter(), model_.quant, ctx);  // the fp32 table is gone
   auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());
