@@ -21,6 +21,7 @@ struct PartitionOptions {
   std::string objective = "cut";  // cut | vol (METIS_OBJTYPE_CUT / METIS_OBJTYPE_VOL)
   double imbalance = 1.03;      // allowed max/avg load per constraint (METIS ubvec / ufactor)
   uint64_t seed = 1;
+  bool progress = false;        // partition_into_dir prints its phases' progress lines (tkg-partition)
 };
 
 // Returns part[v] in [0, parts) for every node of `graph`, which must hold distinct pairs

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "common/memory.hpp"
+#include "common/phase_progress.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -54,7 +56,23 @@ int main(int argc, char** argv) {
     ro.format = tkg::parse_text_format(format);
     ro.drop_duplicates = drop_dup;
     ro.remap_ids = remap;
-    tkg::Dataset ds = data.empty() ? tkg::load_split_file(file, split_seed, ro) : tkg::load_dataset(data, ro);
+    popts.progress = !quiet;
+    if (popts.method == tkg::PartitionMethod::kMetis) {
+      // Debian's METIS counts in 32 bits: 2^31 - 1 adjacency entries, both directions of each
+      // distinct pair. Refused before the file is read (estimate), or at the line over the limit.
+      ro.max_lines = std::numeric_limits<int32_t>::max() / 2;
+      ro.max_lines_reason = "this METIS build counts adjacency entries in 32 bits (at most 2^31 - 1, two per train line, so at most "
+                            "1,073,741,823 lines); use --method random|hash, or a METIS built with IDXTYPEWIDTH=64 "
+                            "(a distributed partitioner is the follow-up)";
+    }
+    int64_t input_bytes = 0;
+    for (const std::string& f : data.empty() ? std::vector<std::string>{file}
+                                             : std::vector<std::string>{data + "/train.txt", data + "/valid.txt", data + "/test.txt"})
+      input_bytes += tkg::file_size_or_zero(f);
+    tkg::Dataset ds = [&] {
+      tkg::PhaseProgress p("tkg-partition", "reading " + (data.empty() ? file : data), input_bytes, 0, !quiet);
+      return data.empty() ? tkg::load_split_file(file, split_seed, ro) : tkg::load_dataset(data, ro);
+    }();
     if (!quiet) std::cout << "dataset: " << tkg::describe_dataset(ds) << "\n";
     double part_secs = 0;
     const double read_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

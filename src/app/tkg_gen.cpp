@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/memory.hpp"
+#include "common/phase_progress.hpp"
 #include "common/cli.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
     std::ostringstream info;
     pl.seed = tile.seed = seed;
     if (kind == "powerlaw") {
+      // Draws (with the surplus of the top-up rounds), then the split: progress::add counts both.
+      tkg::PhaseProgress p("tkg-gen", "sampling " + std::to_string(pl.edges) + " distinct pairs", pl.edges + pl.edges / 16 + pl.edges, 0,
+                           pl.edges >= 1000000);
       ds = tkg::generate_powerlaw(pl);
       info << "kind powerlaw\nusers " << pl.users << "\nitems " << pl.items << "\nedges " << pl.edges << "\ncommunities "
            << pl.communities << "\np_in " << pl.p_in << "\nalpha_users " << pl.alpha_users << "\nalpha_items "
@@ -66,7 +70,7 @@ int main(int argc, char** argv) {
       throw tkg::InputError("--kind", 0, "unknown kind '" + kind + "' (expected powerlaw or tile)");
     }
     info << "n_users " << ds.n_users << "\nn_items " << ds.n_items << "\n";
-    tkg::write_dataset_dir(out, ds, force, info.str());
+    tkg::write_dataset_dir(out, ds, force, info.str(), ds.train.size() >= 1000000);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << "wrote " << out << ": " << ds.n_users << " users, " << ds.n_items << " items, train "
               << ds.train.size() << ", valid " << ds.valid.size() << ", test " << ds.test.size() << " lines in "

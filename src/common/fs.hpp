@@ -32,6 +32,9 @@ void fsync_path(const std::string& path);
 // Peak resident set size of this process in MiB (getrusage ru_maxrss).
 double peak_rss_mb();
 
+// Size of a file in bytes, or 0 when it does not exist.
+int64_t file_size_or_zero(const std::string& path);
+
 bool path_exists(const std::string& path);
 
 }  // namespace tkg

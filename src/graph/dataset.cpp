@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <sstream>
 #include <unordered_set>
@@ -12,6 +13,7 @@
 #include "common/checksum.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/phase_progress.hpp"
 #include "common/rng.hpp"
 
 namespace tkg {
@@ -194,6 +196,16 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
   auto item_id = [&](const char* b, const char* e, int64_t line) {
     return opts.remap_ids ? maps->item(std::string(b, e)) : parse_id(b, e, path, line, "item");
   };
+  auto too_many = [&](int64_t lines, bool estimated, int64_t at_line) {
+    throw InputError(path, at_line,
+                     (estimated ? "about " + std::to_string(lines) + " lines (estimated from its first MiB)"
+                                : "more than " + std::to_string(opts.max_lines) + " lines") +
+                         ": " + opts.max_lines_reason);
+  };
+  if (opts.max_lines > 0) {
+    const int64_t est = estimate_lines(path);
+    if (est > opts.max_lines + opts.max_lines / 10) too_many(est, true, 0);  // 10 % margin for the estimate
+  }
   std::string data = read_file(path);
   FileInfo fi;
   fi.path = path;
@@ -204,7 +216,11 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
 
   EdgeList el;
   bool first_line = true;
+  int64_t n_lines = 0;
+  const char* counted = data.data();  // bytes before this point are counted in progress::add
   for_each_line(data, [&](const LineRange& l) {
+    if ((++n_lines & 0xFFFFF) == 0) progress::add(l.begin - counted), counted = l.begin;  // every 1 Mi lines
+    if (opts.max_lines > 0 && n_lines > opts.max_lines) too_many(0, false, l.number);
     bool header = first_line && (opts.remap_ids ? is_named_header(l.begin, l.end) : is_header(l.begin, l.end));
     first_line = false;
     if (header) {  // optional header line
@@ -364,6 +380,19 @@ std::vector<std::string> read_id_map(const std::string& dir, const std::string& 
   return out;
 }
 
+int64_t estimate_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, "cannot open file");
+  in.seekg(0, std::ios::end);
+  const int64_t size = static_cast<int64_t>(in.tellg());
+  in.seekg(0);
+  std::string head(static_cast<size_t>(std::min<int64_t>(size, 1 << 20)), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  const int64_t nl = std::count(head.begin(), head.end(), '\n');
+  if (static_cast<int64_t>(head.size()) == size) return nl + (size > 0 && head.back() != '\n');
+  return nl == 0 ? 1 : static_cast<int64_t>(static_cast<double>(size) * static_cast<double>(nl) / static_cast<double>(head.size()));
+}
+
 void write_edge_list(const std::string& path, const EdgeList& edges) {
   std::string out;
   out.reserve(static_cast<size_t>(edges.size()) * 16);
@@ -374,6 +403,7 @@ void write_edge_list(const std::string& path, const EdgeList& edges) {
     p = std::to_chars(p, p + 20, edges.item[k]).ptr;
     *p++ = '\n';
     out.append(buf, p);
+    if ((k & 0xFFFFF) == 0xFFFFF) progress::add(0x100000);
   }
   write_file_atomic(path, out);
 }

@@ -42,7 +42,15 @@ struct ReadOptions {
   // Ids are arbitrary tokens (strings, sparse or 64-bit numbers): renumber them densely, users and
   // items separately, in order of first appearance (train, then valid, then test).
   bool remap_ids = false;
+  // > 0: a file with more lines is refused (InputError naming max_lines_reason): first from an
+  // estimate (the first MiB's bytes per line times the file's size) before the file is read,
+  // then exactly, at the first line over the limit.
+  int64_t max_lines = 0;
+  std::string max_lines_reason;
 };
+
+// Lines of a text file estimated from its first MiB (exact for files up to 1 MiB).
+int64_t estimate_lines(const std::string& path);
 
 // Dense ids of remapped tokens, shared by all splits of a dataset.
 struct IdMaps {

@@ -1,5 +1,7 @@
 #include "graph/synthetic.hpp"
 
+#include "common/phase_progress.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -90,6 +92,7 @@ Dataset generate_powerlaw(const PowerLawOptions& o) {
       else
         i = pick_item.pick(rng);
       keys.push_back(static_cast<uint64_t>(u) * n_items + static_cast<uint64_t>(i));
+      if ((k & 0xFFFFF) == 0xFFFFF) progress::add(0x100000);  // every 1 Mi draws
     }
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -108,7 +111,9 @@ Dataset generate_powerlaw(const PowerLawOptions& o) {
     keys.resize(out);
   }
   Dataset ds;
+  int64_t placed = 0;
   for (uint64_t key : keys) {
+    if ((++placed & 0xFFFFF) == 0) progress::add(0x100000);
     double x = rng.uniform();
     EdgeList& el = x < 0.7 ? ds.train : (x < 0.8 ? ds.valid : ds.test);
     el.push(static_cast<int64_t>(key / n_items), static_cast<int64_t>(key % n_items));
@@ -148,9 +153,10 @@ Dataset tile_dataset(const Dataset& base, const TileOptions& o) {
   return ds;
 }
 
-void write_dataset_dir(const std::string& dir, const Dataset& ds, bool overwrite, const std::string& info) {
+void write_dataset_dir(const std::string& dir, const Dataset& ds, bool overwrite, const std::string& info, bool progress) {
   namespace fs = std::filesystem;
   write_dir_atomic(dir, overwrite, [&](const std::string& tmp) {
+    PhaseProgress p("tkg-gen", "writing " + dir, ds.train.size() + ds.valid.size() + ds.test.size(), 0, progress);
     write_edge_list((fs::path(tmp) / "train.txt").string(), ds.train);
     if (ds.valid.size() > 0) write_edge_list((fs::path(tmp) / "valid.txt").string(), ds.valid);
     write_edge_list((fs::path(tmp) / "test.txt").string(), ds.test);

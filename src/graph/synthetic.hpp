@@ -36,6 +36,7 @@ struct TileOptions {
 Dataset tile_dataset(const Dataset& base, const TileOptions& opts);
 
 // Writes DIR/train.txt, valid.txt (if non-empty), test.txt as edge lists, atomically.
-void write_dataset_dir(const std::string& dir, const Dataset& ds, bool overwrite, const std::string& info);
+// progress: print the writing phase's progress lines (tkg-gen).
+void write_dataset_dir(const std::string& dir, const Dataset& ds, bool overwrite, const std::string& info, bool progress = false);
 
 }  // namespace tkg

@@ -147,6 +147,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
       propagate_backward(s_bnd, gy.index_select(0, rows), L->boundary, L->att, &g_bnd_x, &g_bnd_b);
       g_halo.narrow(1, 0, w).copy_(g_bnd_x.narrow(0, n_b, plan.n_recv));
       g_halo.select(1, w).copy_(g_bnd_b.narrow(0, n_b, plan.n_recv));
+      // Only the owned rows' part is needed from here on: keep it, not the halo part's bytes.
+      g_bnd_x = g_bnd_x.narrow(0, 0, n_b).clone(), g_bnd_b = g_bnd_b.narrow(0, 0, n_b).clone();
     }
     if (grad[1].defined()) g_halo.narrow(1, 0, w).add_(grad[1]);
     fault_point("backward", L->comm->rank());  // TKG_FAULT_INJECT (failure tests)
@@ -161,8 +163,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     }
     at::Tensor back = flight.finish();  // [n_send, w+1]
     if (boundary) {
-      gx.index_add_(0, rows, g_bnd_x.narrow(0, 0, n_b));
-      gb.index_add_(0, rows, g_bnd_b.narrow(0, 0, n_b));
+      gx.index_add_(0, rows, g_bnd_x);
+      gb.index_add_(0, rows, g_bnd_b);
     }
     if (n_send > 0) {
       gx.index_add_(0, plan.send_index, back.narrow(1, 0, w));

@@ -76,14 +76,17 @@ struct ForwardBuffers {
   at::Tensor inv;  // [n_local] 1/‖x‖ (empty for kOne)
 };
 
-ForwardBuffers forward_buffers(const at::Tensor& x, int64_t n_own, int64_t n_local, int64_t nnz, bool scored) {
-  return ForwardBuffers{at::empty({n_own, x.size(1)}, x.options()), at::empty({nnz}, x.options()),
+ForwardBuffers forward_buffers(const at::Tensor& x, int64_t n_own, int64_t n_local, int64_t nnz, bool scored,
+                               bool with_y = true) {
+  return ForwardBuffers{at::empty({with_y ? n_own : 0, x.size(1)}, x.options()), at::empty({nnz}, x.options()),
                         at::empty({scored ? nnz : 0}, x.options()), at::empty({scored ? nnz : 0}, x.options()),
                         at::empty({scored ? n_local : 0}, x.options())};
 }
 
-// The forward kernels (CPU or CUDA) into fresh buffers: y and the per-edge scalars.
-ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& lg, Attention att);
+// The forward kernels (CPU or CUDA) into fresh buffers: y and the per-edge scalars (on the CPU,
+// with_y = false: the scalars only).
+ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& lg, Attention att,
+                           bool with_y = true);
 
 // Saved tensors of one layer, in a fixed order (undefined ones stay undefined).
 std::vector<at::Tensor> to_list(const PropagateSaved& s) { return {s.x, s.beta, s.a, s.cos, s.dom, s.inv}; }
@@ -126,9 +129,10 @@ cuda::DeviceGraph device_graph(const LayerGraph& g) {
 }
 #endif
 
-ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& lg, Attention att) {
+ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const LayerGraph& lg, Attention att,
+                           bool with_y) {
   const int64_t nnz = lg.indices.size(0);
-  ForwardBuffers b = forward_buffers(x, lg.n_own, lg.n_local, nnz, att != Attention::kOne);
+  ForwardBuffers b = forward_buffers(x, lg.n_own, lg.n_local, nnz, att != Attention::kOne, with_y || x.is_cuda());
 #ifdef TKG_HAVE_CUDA_KERNELS
   if (x.is_cuda()) {
     const cuda::DeviceGraph g = device_graph(lg);
@@ -143,7 +147,7 @@ ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const La
   const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
     forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g, att,
-                             b.y.data_ptr<scalar_t>(), b.a.data_ptr<scalar_t>(), b.cos.data_ptr<scalar_t>(),
+                             with_y ? b.y.data_ptr<scalar_t>() : nullptr, b.a.data_ptr<scalar_t>(), b.cos.data_ptr<scalar_t>(),
                              b.dom.data_ptr<scalar_t>(), b.inv.data_ptr<scalar_t>());
   });
   return b;
@@ -192,7 +196,7 @@ void restore_saved(PropagateSaved* s, const LayerGraph& lg, Attention att) {
   }
   // Nothing per edge kept (or a CUDA tensor, which has no weights-only kernel): the forward
   // kernel again, its output dropped.
-  ForwardBuffers b = run_forward(s->x, s->beta, lg, att);
+  ForwardBuffers b = run_forward(s->x, s->beta, lg, att, /*with_y=*/false);
   s->a = b.a, s->cos = b.cos, s->dom = b.dom, s->inv = b.inv;
 }
 

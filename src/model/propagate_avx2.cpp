@@ -134,15 +134,17 @@ TKG_AVX2 void forward_rows_t(const float* x, const float* beta, const Csr& g, in
       float d1 = 0, d2 = 0;
       if (scored) dot2<NB>(xv, x1, x2, &d1, &d2);
       const float a1 = weight(v, k, d1), a2 = weight(v, k + 1, d2);
-      axpy(a1, x1, acc);
-      axpy(a2, x2, acc);
+      if (y) {
+        axpy(a1, x1, acc);
+        axpy(a2, x2, acc);
+      }
     }
     if (k < ke) {
       const float* x1 = x + g.indices[k] * d;
       const float a1 = weight(v, k, scored ? dot<NB>(xv, x1) : 0.0f);
-      axpy(a1, x1, acc);
+      if (y) axpy(a1, x1, acc);
     }
-    store(acc, y + v * d);
+    if (y) store(acc, y + v * d);
   }
 }
 

@@ -22,7 +22,8 @@ struct Csr {
 bool supported(int64_t d);
 
 // att: 0 = ω TopK, 1 = ω ≡ 1, 2 = ReLU (the values of tkg::Attention).
-// Forward over rows [b, e): y [n_own, d], per edge a / cos / dom, inv [n_local] (given).
+// Forward over rows [b, e): y [n_own, d] (or nullptr: the per-edge scalars only), per edge
+// a / cos / dom, inv [n_local] (given).
 void forward_rows(const float* x, const float* beta, int64_t d, const Csr& g, int att, int64_t b, int64_t e,
                   const float* inv, float* y, float* a_out, float* cos_out, float* dom_out);
 // Backward pass 1 over rows [b, e) (scored attentions only): gt per edge, gx rows, gbeta of row users.

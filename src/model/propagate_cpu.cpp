@@ -155,9 +155,9 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
   }
   parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
     for (int64_t v = b; v < e; ++v) {
-      T* yv = y + v * d;
+      T* yv = y ? y + v * d : nullptr;  // nullptr: the per-edge scalars only (recomputation)
       const T* xv = x + v * d;
-      std::fill(yv, yv + d, T(0));
+      if (yv) std::fill(yv, yv + d, T(0));
       for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) {
         const int64_t w = g.indices[k];
         const T* xw = x + w * d;
@@ -171,7 +171,7 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
           dom_out[k] = dom * static_cast<T>(g.norm[k]);
         }
         a_out[k] = a;
-        axpy(a, xw, yv, d);
+        if (yv) axpy(a, xw, yv, d);
       }
     }
   });

@@ -28,7 +28,7 @@ GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Te
                const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
                const at::Tensor& csc_edge, const LayerGraph* lg);
 
-// Forward: y [n_own, d]; per edge the attention weight a, the cosine and dω/(√(d_v d_w)) (cos,
+// Forward: y [n_own, d] (nullptr: skip it, the scalars only); per edge the attention weight a, the cosine and dω/(√(d_v d_w)) (cos,
 // dom: unused for kOne); inv [n_local] = 1/‖x‖. T: float or double.
 template <typename T>
 void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, Attention att, T* y, T* a_out,

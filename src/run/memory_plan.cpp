@@ -60,7 +60,7 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   auto& P = p.persistent;
   host(P, "shard arrays (without its CSR)", c.shard_bytes - c.csr_bytes);
   host(P, "local index (owned and halo ids)", 8 * (R + H) + 16 * H + 8 * (R + H) / 4);
-  host(P, "train lines (32-bit) and user sets", 12 * Nt + 4 * Nt + 48 * U);
+  host(P, "train lines (32-bit) and user sets", 8 * Nt + 4 * Nt + 56 * U);
   host(P, "item directory", 4 * ((c.n_items + c.parts - 1) / std::max(1, c.parts)));
   host(P, "halo plans", 16 * S + 8 * (c.parts + 1) * 4);
   if (overlap) {
@@ -72,7 +72,11 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   const int64_t table_w = gnaq ? levels : d;  // the parameter's width: X⁰ rows or GNAQ levels
   dev(P, gnaq ? "GNAQ levels, gradient, AdamW moments" : "embedding table, gradient, AdamW moments", 4 * f * R * table_w);
   if (gnaq) dev(P, "GNAQ codes", R * d);
-  dev(P, "best copy (model selection)", f * R * table_w + (gnaq ? R * d : 0));
+  // The best copy (model selection) exists from the first evaluation on: during training when an
+  // evaluation comes before the last epoch, else only for the final test.
+  const int64_t best = f * R * table_w + (gnaq ? R * d : 0);
+  const bool best_while_training = t.eval_every < t.epochs;
+  if (best_while_training) dev(P, "best copy (model selection)", best);
   dev(P, "beta, gradient, moments, best copy", 5 * f * U * std::max<int64_t>(L, 1));
   if (gnaq && m.quant.warmup_epochs > 0) dev(P, "fp32 table of the warm-up (freed when quantizing; counted once)", 0);
 
@@ -97,7 +101,7 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   dev(T, "layer activations kept for the backward", layer_inputs);
   if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
   if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));
-  host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt : 0) + 8 * N + 8 * N + 8 * N + 16 * F);
+  host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt : 0) + 8 * N + 8 * N + 16 * F);
   dev(T, "loss rows and differences", 4 * N * 3 + 4 * N);
   // The backward's transients, the larger of: the loss's backward (its gradient blocks, per-line
   // coefficients and the rows' entries grouped by row, per-thread row histograms) and one
@@ -105,17 +109,25 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   const int64_t rows = Lc + F;
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(threads, (N + 65535) / 65536));
   const int64_t loss_bwd = f * rows * w + 4 * N + 4 * 3 * N + 8 * rows * (1 + chunks);
-  const int64_t recompute_bytes = p.recompute == "none" ? 0 : p.recompute == "weights" ? 8 * E : 12 * E + f * Lc + f * R * w;
-  // One layer's backward: the output's gradient and the input's [R, w], the recomputed scalars and
-  // dL/dt per edge, the halo rows' gradients [H, w+1] and the returned ones [S, w+1]; overlapped:
-  // the boundary's rebuilt input and its gradient [B + H, w] and the boundary rows' output gradient.
-  // (dL/dt per edge is written over dω: no buffer of its own.)
-  const int64_t layer_bwd = 2 * f * R * w + recompute_bytes + f * (H + S) * (w + 1) +
-                            (overlap ? 2 * f * (B + H) * w + f * B * w : f * Lc * w);
+  // One layer's backward (dL/dt per edge is written over dω: no buffer of its own). Overlapped,
+  // the larger of its two phases: the boundary edges (the output's gradient [R, w], the rebuilt
+  // boundary input and its gradient [B + H, w], the boundary rows' output gradient [B, w], the
+  // boundary's recomputed scalars), then the interior edges while the halo gradients travel (the
+  // output's and the input's gradients, the boundary rows' part [B, w], the halo gradients
+  // [H, w+1] and the returned ones [S, w+1], the interior's recomputed scalars). Plain: the
+  // gradients, the input's [owned; halo] gradient and the exchange's buffers.
+  auto rec = [&](int64_t edges, int64_t rows_in) {
+    return p.recompute == "none" ? 0 : p.recompute == "weights" ? 8 * edges : 12 * edges + f * rows_in;
+  };
+  const int64_t layer_bwd =
+      overlap ? std::max(f * R * w + 2 * f * (B + H) * w + f * B * w + rec(Eb, B + H),
+                         2 * f * R * w + f * B * w + f * (H + S) * (w + 1) + rec(Ei, R))
+              : 2 * f * R * w + f * Lc * w + f * (H + S) * (w + 1) + rec(E, Lc);
   dev(T, "backward transients (largest of loss, layer)", std::max(loss_bwd, layer_bwd));
 
   // ---- evaluation: the owned final rows, the traveling rows (two buffers) and the score block.
   auto& V = p.eval;
+  if (!best_while_training) dev(V, "best copy (model selection)", best);
   dev(V, "final embeddings", f * R * w);
   dev(V, "evaluation ring buffers", 2 * f * w * ((c.n_items + c.parts - 1) / std::max(1, c.parts) + (U + 1)));
   dev(V, "score block", t.eval_block_bytes);

@@ -1,5 +1,7 @@
 #include "shard/partition_dir.hpp"
 
+#include "common/phase_progress.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -199,6 +201,7 @@ void write_partition_dir(const std::string& dir, bool overwrite, const Dataset& 
   write_dir_atomic(dir, overwrite, [&](const std::string& tmp) {
     build_shards(ds, part, meta.parts, meta.partition_id, &meta.stats, [&](Shard&& s) {
       write_shard((std::filesystem::path(tmp) / shard_file_name(s.rank)).string(), s);
+      progress::add(1);  // a shard written (PhaseProgress of the caller, if any)
     });
     write_id_maps(ds, tmp);  // original ids of a remapped dataset (user_ids.txt, item_ids.txt)
     meta.peak_rss_mb = peak_rss_mb();

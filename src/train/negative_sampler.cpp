@@ -40,7 +40,7 @@ std::vector<int64_t> NegativeSampler::sample(int64_t epoch, int64_t step, const 
     for (int64_t k = b; k < e; ++k) {
       const int64_t line = lines[k];
       const int64_t u = lines_.user[line];
-      Rng rng(line_seed(seed_, epoch, step, lines_.user_id[u], lines_.pos[line]));
+      Rng rng(line_seed(seed_, epoch, step, lines_.user_id[u], lines_.pos(line)));
       int64_t j = 0;
       for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
         const int64_t r = static_cast<int64_t>(rng.below(range));

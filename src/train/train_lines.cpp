@@ -15,7 +15,7 @@ bool TrainLines::is_train_pair(int64_t u, int64_t j) const {
 }
 
 int64_t train_lines_bytes(int64_t lines, int64_t pairs, int64_t users) {
-  return 12 * lines + 4 * pairs + 8 * users + 40 * users;  // fields, sets, user ids, one vector (and its heap block) per user
+  return 8 * lines + 4 * pairs + 16 * users + 40 * users;  // fields, sets, first lines and user ids, one vector (and its heap block) per user
 }
 
 TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
@@ -26,7 +26,8 @@ TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
     throw InputError("shard " + std::to_string(shard.rank), 0,
                      std::to_string(shard.n_local()) + " local nodes and " + std::to_string(shard.n_items) +
                          " items: train lines hold 32-bit ids (at most 2^31 - 1 of each); partition into more parts");
-  t.user.reserve(n), t.pos.reserve(n), t.item_local.reserve(n);
+  t.user.reserve(n), t.item_local.reserve(n);
+  t.first.assign(shard.train.indptr.begin(), shard.train.indptr.begin() + nu + 1);
   t.user_items.resize(static_cast<size_t>(nu));
   t.user_id.assign(shard.owned.begin(), shard.owned.begin() + nu);
   for (int64_t u = 0; u < nu; ++u) {
@@ -35,10 +36,7 @@ TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
       const int64_t item = shard.train.items[k];
       const int64_t loc = local(shard.n_users + item);
       TKG_CHECK(loc >= 0, "positive item node " << shard.n_users + item << " is neither owned nor halo");
-      const int64_t pos = k - shard.train.indptr[u];
-      if (pos > kMax32) throw InputError("shard " + std::to_string(shard.rank), 0, "a user with 2^31 or more train lines");
       t.user.push_back(static_cast<int32_t>(u));
-      t.pos.push_back(static_cast<int32_t>(pos));
       t.item_local.push_back(static_cast<int32_t>(loc));
       set.push_back(static_cast<int32_t>(item));
     }
@@ -62,7 +60,7 @@ std::vector<std::vector<int64_t>> batch_schedule(const TrainLines& lines, uint64
     uint64_t h = splitmix64(seed ^ 0x62617463680aULL);
     h = splitmix64(h ^ static_cast<uint64_t>(epoch));
     h = splitmix64(h ^ static_cast<uint64_t>(lines.user_id[lines.user[k]]));
-    h = splitmix64(h ^ static_cast<uint64_t>(lines.pos[k]));
+    h = splitmix64(h ^ static_cast<uint64_t>(lines.pos(k)));
     by_step[h % static_cast<uint64_t>(n_steps)].push_back(k);
   }
   return by_step;

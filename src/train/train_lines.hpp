@@ -12,16 +12,19 @@
 
 namespace tkg {
 
-// 12 bytes per line plus 4 per distinct (user, item) pair: 32-bit fields, each bound checked when
-// built (local indices below 2^31, item ids below 2^31).
+// 8 bytes per line plus 4 per distinct (user, item) pair: 32-bit fields, each bound checked when
+// built (local indices below 2^31, item ids below 2^31). Lines are in the shard's train order, so
+// a user's lines are contiguous and a line's position in its user's list is k − first[user].
 struct TrainLines {
   std::vector<int32_t> user;        // [n] local user index (0..n_own_users)
-  std::vector<int32_t> pos;         // [n] position within the user's train list
+  std::vector<int64_t> first;       // [n_own_users + 1] first line of each user
   std::vector<int32_t> item_local;  // [n] local node index of the item (owned or halo)
   std::vector<std::vector<int32_t>> user_items;  // [n_own_users] sorted distinct train items (global item ids)
   std::vector<int64_t> user_id;     // [n_own_users] global user id
 
   int64_t size() const { return static_cast<int64_t>(user.size()); }
+  // Position of line k within its user's train list.
+  int64_t pos(int64_t k) const { return k - first[static_cast<size_t>(user[k])]; }
   // Is (local user u, item j) a train pair?
   bool is_train_pair(int64_t u, int64_t j) const;
 };

@@ -133,7 +133,7 @@ class Trainer {
   int64_t n_lines() const { return lines_.size(); }
   // Owned user (local index) and position in its train list of line k.
   int64_t line_user(int64_t k) const { return lines_.user[k]; }
-  int64_t line_pos(int64_t k) const { return lines_.pos[k]; }
+  int64_t line_pos(int64_t k) const { return lines_.pos(k); }
   const NegativeSampler& sampler() const { return sampler_; }
   int64_t global_lines() const { return global_lines_; }
   const StepTiming& timing() const { return timing_; }
