@@ -70,6 +70,12 @@ int64_t peak_rss_bytes() {
 
 int64_t available_memory_bytes() {
   int64_t avail = meminfo("MemAvailable");
+  if (const char* v = std::getenv("TKG_MEMORY_AVAILABLE_MB")) {
+    try {
+      avail = static_cast<int64_t>(std::stod(v) * 1048576.0);
+    } catch (const std::exception&) {
+    }
+  }
   const int64_t cg = cgroup_headroom();
   if (cg >= 0) avail = avail < 0 ? cg : std::min(avail, cg);
   if (avail < 0) return -1;

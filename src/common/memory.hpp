@@ -11,6 +11,8 @@ int64_t peak_rss_bytes();     // high-water mark of the resident set (getrusage 
 // Memory this process may still take: the smaller of MemAvailable (/proc/meminfo) and the
 // cgroup's limit minus its usage (cgroup v2 memory.max, or v1 memory.limit_in_bytes), plus this
 // process's own resident set (it is already counted as used). -1 when neither can be read.
+// TKG_MEMORY_AVAILABLE_MB in the environment replaces MemAvailable (plan for a smaller machine
+// than this one, or test the plan's refusal).
 int64_t available_memory_bytes();
 // Total memory of the machine (MemTotal), or -1.
 int64_t total_memory_bytes();

@@ -52,7 +52,8 @@ ShardCounts project_parts(const ShardCounts& c, int parts) {
 
 struct Alternative {
   std::string what;
-  int64_t node_bytes;
+  int64_t bytes;  // on the fullest node (exact plans), or per rank (projections)
+  bool fits;
 };
 
 }  // namespace
@@ -143,30 +144,33 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
     std::vector<Alternative> alt;
     auto total = [&](const ModelOptions& mm) {
       int64_t n = 0, h = 0;
-      node_fit(mm, &n, &h);
-      return n;
+      const bool ok = node_fit(mm, &n, &h);
+      return std::make_pair(n, ok);
     };
     ModelOptions a = o.model;
     a.recompute = "all";
-    alt.push_back({"model.recompute = all", total(a)});
+    auto [na, fa] = total(a);
+    alt.push_back({"model.recompute = all: on the fullest node", na, fa});
     ModelOptions g = a;
     g.quant.bits = 2, g.quant.warmup_epochs = 0;
-    alt.push_back({"GNAQ (quant.bits = 2) with model.recompute = all", total(g)});
+    auto [ng, fg] = total(g);
+    alt.push_back({"GNAQ (quant.bits = 2) with model.recompute = all: on the fullest node", ng, fg});
+    // More ranks (on more nodes): a projection from this partition's largest rank.
+    int ranks_here = 0;
+    for (int r = 0; r < P; ++r) ranks_here += all[static_cast<size_t>(W) * r + kCountFields] == all[static_cast<size_t>(W) * worst + kCountFields];
     for (int more : {2 * P, 4 * P}) {
-      int64_t n = 0;
-      for (int r = 0; r < P; ++r) {
-        const ShardCounts c = project_parts(unpack(&all[static_cast<size_t>(W) * r]), more);
-        n += plan_memory(c, a, o.train, all[static_cast<size_t>(W) * r + kCountFields + 3], threads).peak * more / P;
-      }
-      alt.push_back({std::to_string(more) + " ranks with model.recompute = all (projection, nodes holding " + std::to_string(more) + " ranks' worth)", n});
+      const ShardCounts c = project_parts(unpack(&all[static_cast<size_t>(W) * worst]), more);
+      const int64_t per = plan_memory(c, a, o.train, all[static_cast<size_t>(W) * worst + kCountFields + 3], threads).peak;
+      alt.push_back({std::to_string(more) + " ranks with model.recompute = all (projection): per rank", per,
+                     have >= 0 && per * std::max(1, ranks_here) <= have});
     }
     char line[256];
     std::snprintf(line, sizeof line, "the plan needs %.0f MiB on the fullest node, which has %.0f MiB available. Options:\n",
                   static_cast<double>(need) / kMiB, static_cast<double>(have) / kMiB);
     why = line;
     for (const Alternative& x : alt) {
-      std::snprintf(line, sizeof line, "  %-90s %8.0f MiB%s\n", x.what.c_str(), static_cast<double>(x.node_bytes) / kMiB,
-                    x.node_bytes <= have ? "  (fits)" : "");
+      std::snprintf(line, sizeof line, "  %-76s %8.0f MiB%s\n", x.what.c_str(), static_cast<double>(x.bytes) / kMiB,
+                    x.fits ? "  (fits)" : "");
       why += line;
     }
     why += "(train.memory_check = warn runs anyway)";

@@ -76,6 +76,32 @@ for d in sys.argv[2:]:
     assert open(d + "/topk.tsv").read().count("\n") == 17730
 PY
 
+# The memory plan: summary.json has it beside the measured peak; --plan-memory prints it and
+# writes nothing (one process for a whole partition, or the ranks of a run); a node too small
+# stops the run before training, with the options that would fit; warn runs anyway.
+python3 - "$T/p2b" <<'PY' && pass "memory plan beside the measured peak" || fail "memory plan in summary.json"
+import json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+m = s["memory_plan"]
+assert m["recompute"] == "weights" and len(m["predicted_peak_mb_per_rank"]) == 2, m
+assert m["largest_relative_error"] < 0.25, m
+PY
+"$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --out "$T/plan1" --plan-memory >"$T/plan1.log" 2>&1 \
+  && grep -q "rank 1: .* predicted peak" "$T/plan1.log" && grep -q "all 2 ranks on one node" "$T/plan1.log" && [[ ! -e $T/plan1 ]] \
+  && pass "--plan-memory for a partition in one process" || { fail "--plan-memory, one process"; cat "$T/plan1.log"; }
+OMP_NUM_THREADS=1 mpirun --oversubscribe -np 2 "$BUILD/tkg-train" "${COMMON[@]}" --partition "$T/part2" --out "$T/plan2" --plan-memory \
+  >"$T/plan2.log" 2>&1 && grep -q "memory plan: rank . of 2 (the largest)" "$T/plan2.log" && [[ ! -e $T/plan2 ]] \
+  && pass "--plan-memory under mpirun" || { fail "--plan-memory under mpirun"; cat "$T/plan2.log"; }
+OMP_NUM_THREADS=1 TKG_MEMORY_AVAILABLE_MB=20 mpirun --oversubscribe -np 2 -x TKG_MEMORY_AVAILABLE_MB "$BUILD/tkg-train" "${COMMON[@]}" \
+  --partition "$T/part2" --out "$T/small" >"$T/small.log" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "memory plan: the plan needs .* MiB on the fullest node" "$T/small.log" && grep -q "GNAQ (quant.bits = 2)" "$T/small.log" \
+  && [[ ! -e $T/small/summary.json ]] && pass "a plan that does not fit stops the run before training (rc $rc)" \
+  || { fail "plan refusal (rc $rc)"; cat "$T/small.log"; }
+OMP_NUM_THREADS=1 TKG_MEMORY_AVAILABLE_MB=20 "$BUILD/tkg-train" "${BASE[@]}" --train.epochs 1 --train.memory_check warn --out "$T/warn" \
+  >"$T/warn.log" 2>&1 && grep -q "warning: the plan needs" "$T/warn.log" && [[ -f $T/warn/summary.json ]] \
+  && pass "train.memory_check = warn runs anyway" || { fail "memory_check warn"; cat "$T/warn.log"; }
+
 # config.ini holds every option with its final value: rerunning with it (from another directory)
 # reproduces the run; summary.json says what built and ran it.
 (cd / && "$BUILD/tkg-train" --config "$T/p1/config.ini" --out "$T/p1again" >"$T/rerun.log" 2>&1) || { fail "rerun from config.ini"; cat "$T/rerun.log"; }

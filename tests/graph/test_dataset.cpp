@@ -276,3 +276,21 @@ TEST(LoadDataset, RemappedIdsAreDenseAndKeepTheirNames) {
   expect_input_error([&] { tkg::load_dataset(d.file("ds2"), ReadOptions{}); }, d.file("ds2/train.txt"), 2,
                      "expected a non-negative integer user id, got 'carol'");
 }
+
+// A line limit (tkg-partition's METIS bound): refused from the estimate before the file is read
+// when it is far over, else at the first line over the limit; a file within the limit reads.
+TEST(ReadInteractions, LineLimitRefusedEarlyOrAtTheLine) {
+  TempDir d;
+  std::string text;
+  for (int k = 0; k < 1000; ++k) text += std::to_string(k % 37) + " " + std::to_string(k % 53) + "\n";
+  const std::string p = d.write("big.txt", text);
+  EXPECT_EQ(tkg::estimate_lines(p), 1000);
+  ReadOptions o;
+  o.max_lines = 100;
+  o.max_lines_reason = "the test's limit";
+  expect_input_error([&] { tkg::read_interactions(p, o, nullptr); }, p, 0, "about 1000 lines (estimated");
+  o.max_lines = 950;  // within the estimate's margin: found at the line
+  expect_input_error([&] { tkg::read_interactions(p, o, nullptr); }, p, 951, "more than 950 lines: the test's limit");
+  o.max_lines = 1000;
+  EXPECT_EQ(tkg::read_interactions(p, o, nullptr).size(), 1000);
+}

@@ -324,3 +324,20 @@ TEST(LayerGraph, InvariantsAreChecked) {
   broken([](tkg::LayerGraph& g) { std::swap(g.csc_edge.data_ptr<int32_t>()[0], g.csc_edge.data_ptr<int32_t>()[g.indices.size(0) - 1]); }, "csc_edge puts edge");
   broken([](tkg::LayerGraph& g) { g.row_blocks.back() -= 1; }, "row blocks");
 }
+
+// The memory plan's count of a layer graph's bytes (layer_graph_bytes) is what the graph holds:
+// its tensors and host arrays, within the block bounds' allowance.
+TEST(LayerGraph, BytesAreWhatThePlanCounts) {
+  tkg::Dataset ds = random_graph(300, 200, 4000, 7);
+  tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
+  int64_t held = 0;
+  for (const at::Tensor* t : {&g.indptr, &g.indices, &g.edge_row, &g.edge_user, &g.norm, &g.csc_ptr, &g.csc_edge})
+    held += t->numel() * static_cast<int64_t>(t->element_size());
+  held += static_cast<int64_t>(g.csc_row.size() * sizeof(int32_t) + g.csc_col_user.size() +
+                               (g.row_blocks.size() + g.col_blocks.size()) * sizeof(int64_t));
+  const int64_t planned = tkg::layer_graph_bytes(g.n_own, g.n_local, g.indices.size(0));
+  EXPECT_LE(held, planned);
+  EXPECT_GE(held, planned - 8 * 600);
+  EXPECT_EQ(g.indices.scalar_type(), at::kInt);
+  EXPECT_EQ(g.norm.scalar_type(), at::kFloat);
+}
