@@ -108,8 +108,10 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     // L->recompute keeps.
     drop_saved(&s_int, L->recompute);
     drop_saved(&s_bnd, L->recompute);
+    // Recompute all: the halo rows are not kept either; the backward receives them again.
+    const bool keep_halo = L->recompute != Recompute::kAll;
     std::vector<at::Tensor> keep{saved_bf16 ? x_own.to(at::kBFloat16) : x_own, b_own,
-                                 saved_bf16 ? halo.to(at::kBFloat16) : halo};
+                                 !keep_halo ? at::Tensor() : saved_bf16 ? halo.to(at::kBFloat16) : halo};
     save(keep, s_int);
     if (boundary) save(keep, s_bnd);
     ctx->save_for_backward(keep);
@@ -128,9 +130,17 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     const int64_t w = ctx->saved_data["width"].toInt(), n_own = ctx->saved_data["n_own"].toInt();
     const std::vector<at::Tensor> saved = ctx->get_saved_variables();
     // [n_own, w], [n_own], [n_halo, w+1] (float32 again if kept as bfloat16)
-    const at::Tensor x_own = saved[0].to(at::kFloat), &b_own = saved[1], halo = saved[2].to(at::kFloat);
+    const at::Tensor x_own = saved[0].to(at::kFloat), &b_own = saved[1];
+    at::Tensor halo = saved[2].defined() ? saved[2].to(at::kFloat) : at::Tensor();
     PropagateSaved s_int = restore(saved, 3, x_own, b_own);
-    restore_saved(&s_int, L->interior, L->att);
+    if (!halo.defined()) {
+      // Not kept (recompute all): the forward's exchange again, on every rank (the mode is every
+      // rank's), the same rows and so the same values.
+      at::Tensor send = at::cat({x_own.index_select(0, plan.send_index), b_own.index_select(0, plan.send_index).unsqueeze(1)}, 1);
+      RowsInFlight again(send, plan.send_rows, plan.recv_rows, plan.n_recv, *L->comm, plan.traffic, bf16,
+                         "overlapped_layer.backward_halo");
+      halo = again.finish();  // [n_halo, w+1]
+    }
     auto opts = s_int.x.options();
     at::Tensor gy = grad[0].defined() ? grad[0] : at::zeros({n_own, w}, opts);  // [n_own, w]
     // The halo rows' gradients first: [n_halo, w+1] (x columns, then β).
@@ -138,6 +148,8 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     at::Tensor g_halo = at::zeros({plan.n_recv, w + 1}, opts);
     const at::Tensor& rows = L->boundary.owned_rows;  // [n_b] int64
     const int64_t n_b = L->boundary.n_own;
+    // The boundary's inputs and scalars live in this block only; the interior's are restored after
+    // it, so the two edge sets' scalars are never held at once.
     if (boundary) {
       profile::Scope ps("layer.backward.boundary");
       at::Tensor xin = at::cat({x_own.index_select(0, rows), halo.narrow(1, 0, w)}, 0);  // [n_b + n_halo, w]
@@ -155,9 +167,11 @@ class OverlappedHaloLayerFunction : public torch::autograd::Function<OverlappedH
     const int64_t n_send = plan.send_index.size(0);
     RowsInFlight flight(g_halo, plan.recv_rows, plan.send_rows, n_send, *L->comm, plan.traffic, bf16,
                         "overlapped_layer.backward");
+    halo = at::Tensor();
     at::Tensor gx, gb;  // [n_own, w], [n_own]
     {
       profile::Scope ps("layer.backward.interior");
+      restore_saved(&s_int, L->interior, L->att);
       KernelProgressScope progress(flight.progress());
       propagate_backward(s_int, gy, L->interior, L->att, &gx, &gb);
     }

@@ -90,7 +90,8 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   const int64_t sx = m.saved_bf16 ? 2 : f;
   int64_t layer_inputs = L * (kept * E + inv + f * R) + (L > 0 ? f * R * w : 0);
   if (overlap) {
-    layer_inputs += std::max<int64_t>(L - 1, 0) * sx * R * w + L * sx * H * (w + 1);  // deeper inputs, received halos
+    // Deeper inputs, and the received halos (not kept when recomputing all: received again).
+    layer_inputs += std::max<int64_t>(L - 1, 0) * sx * R * w + (p.recompute == "all" ? 0 : L * sx * H * (w + 1));
     if (gnaq) layer_inputs += f * (B + 2 * H) * w;  // layer 0 with the moved halo rows: the boundary input and the rows
   } else if (one_rank) {
     layer_inputs += std::max<int64_t>(L - 1, 0) * sx * R * w;
@@ -120,7 +121,8 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
     return p.recompute == "none" ? 0 : p.recompute == "weights" ? 8 * edges : 12 * edges + f * rows_in;
   };
   const int64_t layer_bwd =
-      overlap ? std::max(f * R * w + 2 * f * (B + H) * w + f * B * w + rec(Eb, B + H),
+      overlap ? std::max(f * R * w + 2 * f * (B + H) * w + f * B * w + rec(Eb, B + H) +
+                             (p.recompute == "all" ? f * H * (w + 1) : 0),  // the halo received again
                          2 * f * R * w + f * B * w + f * (H + S) * (w + 1) + rec(Ei, R))
               : 2 * f * R * w + f * Lc * w + f * (H + S) * (w + 1) + rec(E, Lc);
   dev(T, "backward transients (largest of loss, layer)", std::max(loss_bwd, layer_bwd));
