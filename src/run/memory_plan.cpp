@@ -103,7 +103,9 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
   if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));
   host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt : 0) + 8 * N + 8 * N + 16 * F);
-  dev(T, "loss rows and differences", 4 * N * 3 + 4 * N);
+  // The lines' rows (a full batch reads the train lines' own user and item arrays), the
+  // negatives' rows, the per-line differences.
+  dev(T, "loss rows and differences", (batched ? 4 * N * 2 : 0) + 4 * N + 4 * N);
   // The backward's transients, the larger of: the loss's backward (its gradient blocks, per-line
   // coefficients and the rows' entries grouped by row, per-thread row histograms) and one
   // layer's backward (output and input gradients, the recomputed scalars, the exchange buffers).

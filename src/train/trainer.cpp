@@ -211,17 +211,26 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   // that fetched nothing still runs the fetch's backward, which returns the gradients of the rows
   // its peers fetched from it. Only a world of one (no peers) reads the owned rows alone.
   // The lines' rows in the loss's virtual table [owned; halo; fetched], in neg.row's index type.
-  at::Tensor tu = at::empty({n}, neg.row.scalar_type()), ti = at::empty({n}, neg.row.scalar_type());  // [n] host
-  AT_DISPATCH_INDEX_TYPES(neg.row.scalar_type(), "line_rows", [&] {
-    index_t *pu = tu.data_ptr<index_t>(), *pi = ti.data_ptr<index_t>();
-    at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        pu[k] = static_cast<index_t>(lines_.user[lines[k]]);
-        pi[k] = static_cast<index_t>(lines_.item_local[lines[k]]);
-      }
+  // Every line in order (a full batch) with 32-bit rows: the train lines' own arrays, not copies.
+  bool all_lines = n == lines_.size();
+  for (int64_t k = 0; all_lines && k < n; ++k) all_lines = lines[k] == k;
+  at::Tensor tu, ti;  // [n] int32 or int64
+  if (all_lines && neg.row.scalar_type() == at::kInt) {
+    tu = at::from_blob(lines_.user.data(), {n}, at::kInt).to(device_);
+    ti = at::from_blob(lines_.item_local.data(), {n}, at::kInt).to(device_);
+  } else {
+    tu = at::empty({n}, neg.row.scalar_type()), ti = at::empty({n}, neg.row.scalar_type());  // [n] host
+    AT_DISPATCH_INDEX_TYPES(neg.row.scalar_type(), "line_rows", [&] {
+      index_t *pu = tu.data_ptr<index_t>(), *pi = ti.data_ptr<index_t>();
+      at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
+          pu[k] = static_cast<index_t>(lines_.user[lines[k]]);
+          pi[k] = static_cast<index_t>(lines_.item_local[lines[k]]);
+        }
+      });
     });
-  });
-  tu = tu.to(device_), ti = ti.to(device_);
+    tu = tu.to(device_), ti = ti.to(device_);
+  }
   std::vector<int64_t> lu;  // [n] each line's user: the rank term's grouping only
   if (table_->quantized() && model_.quant.rank_loss > 0) {
     lu.resize(static_cast<size_t>(n));
