@@ -32,13 +32,21 @@ std::vector<int64_t> NegativeSampler::pool(int64_t epoch, int64_t step) const {
 }
 
 std::vector<int64_t> NegativeSampler::sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) const {
-  std::vector<int64_t> out(lines.size());
+  return draw(epoch, step, static_cast<int64_t>(lines.size()), &lines);
+}
+
+std::vector<int64_t> NegativeSampler::sample_all(int64_t epoch, int64_t step) const {
+  return draw(epoch, step, lines_.size(), nullptr);
+}
+
+std::vector<int64_t> NegativeSampler::draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines) const {
+  std::vector<int64_t> out(static_cast<size_t>(n));
   const std::vector<int64_t> candidates = pool(epoch, step);
   const uint64_t range = static_cast<uint64_t>(uses_pool() ? pool_size_ : n_items_);
   // Each line draws from its own generator: parallel, and the same whatever the thread count.
-  at::parallel_for(0, static_cast<int64_t>(lines.size()), 4096, [&](int64_t b, int64_t e) {
+  at::parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
-      const int64_t line = lines[k];
+      const int64_t line = lines ? (*lines)[k] : k;
       const int64_t u = lines_.user[line];
       Rng rng(line_seed(seed_, epoch, step, lines_.user_id[u], lines_.pos(line)));
       int64_t j = 0;

@@ -21,6 +21,8 @@ class NegativeSampler {
 
   // One negative (global item id) per entry of `lines` (indices into the TrainLines) at (epoch, step).
   std::vector<int64_t> sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) const;
+  // The same for every line in order (lines = 0..n-1), without the list of lines.
+  std::vector<int64_t> sample_all(int64_t epoch, int64_t step) const;
 
   // The shared pool of (epoch, step): Q distinct item ids, ascending (empty for the exact sampler).
   // O(Q) time and memory (Floyd's algorithm), never O(n_items).
@@ -30,6 +32,8 @@ class NegativeSampler {
   int64_t pool_size() const { return pool_size_; }
 
  private:
+  // n negatives, for lines (*lines)[k], or line k when lines is null.
+  std::vector<int64_t> draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines) const;
   const TrainLines& lines_;
   int64_t n_items_;
   uint64_t seed_;

@@ -156,6 +156,14 @@ Trainer::Forward Trainer::forward(bool with_halo) {
 }
 
 double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
+  return step_lines(&lines, negatives);
+}
+
+double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
+  return forward_backward_lines(&lines, negatives);
+}
+
+double Trainer::step_lines(const std::vector<int64_t>* lines, const std::vector<int64_t>& negatives) {
   const double t0 = now_s();
   auto stats = [&] {  // both communicators, once each
     CommStats c = comm_.stats();
@@ -167,7 +175,7 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
     return c;
   };
   const CommStats c0 = stats();
-  const double global_loss = forward_backward(lines, negatives);
+  const double global_loss = forward_backward_lines(lines, negatives);
   {
     profile::Scope ps("step.optimizer");
     opt_->step();
@@ -188,9 +196,10 @@ double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_
   return global_loss;
 }
 
-double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
-  TKG_CHECK(lines.size() == negatives.size(), "one negative per line");
-  const int64_t n = static_cast<int64_t>(lines.size()), n_local = shard_.n_local();
+double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, const std::vector<int64_t>& negatives) {
+  const int64_t n = lines_in ? static_cast<int64_t>(lines_in->size()) : lines_.size(), n_local = shard_.n_local();
+  TKG_CHECK(static_cast<int64_t>(negatives.size()) == n, "one negative per line");
+  auto line = [&](int64_t k) { return lines_in ? (*lines_in)[k] : k; };
   // Where each line's negative is: owned or halo rows, or rows fetched from their owners.
   const double p0 = now_s();
   NegativeRows neg = [&] {
@@ -213,7 +222,7 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   // The lines' rows in the loss's virtual table [owned; halo; fetched], in neg.row's index type.
   // Every line in order (a full batch) with 32-bit rows: the train lines' own arrays, not copies.
   bool all_lines = n == lines_.size();
-  for (int64_t k = 0; all_lines && k < n; ++k) all_lines = lines[k] == k;
+  for (int64_t k = 0; lines_in && all_lines && k < n; ++k) all_lines = (*lines_in)[k] == k;
   at::Tensor tu, ti;  // [n] int32 or int64
   if (all_lines && neg.row.scalar_type() == at::kInt) {
     tu = at::from_blob(lines_.user.data(), {n}, at::kInt).to(device_);
@@ -224,8 +233,8 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
       index_t *pu = tu.data_ptr<index_t>(), *pi = ti.data_ptr<index_t>();
       at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
         for (int64_t k = b; k < e; ++k) {
-          pu[k] = static_cast<index_t>(lines_.user[lines[k]]);
-          pi[k] = static_cast<index_t>(lines_.item_local[lines[k]]);
+          pu[k] = static_cast<index_t>(lines_.user[line(k)]);
+          pi[k] = static_cast<index_t>(lines_.item_local[line(k)]);
         }
       });
     });
@@ -234,7 +243,7 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
   std::vector<int64_t> lu;  // [n] each line's user: the rank term's grouping only
   if (table_->quantized() && model_.quant.rank_loss > 0) {
     lu.resize(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) lu[k] = lines_.user[lines[k]];
+    for (int64_t k = 0; k < n; ++k) lu[k] = lines_.user[line(k)];
   }
   const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
   StepLossInputs loss_in;
@@ -262,17 +271,15 @@ double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::v
 
 double Trainer::train_epoch(int64_t epoch) {
   if (model_.quant.bits > 0 && !quantized() && epoch >= model_.quant.warmup_epochs) quantize_now();
-  const int64_t n = n_lines();
   if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
-    std::vector<int64_t> lines(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) lines[k] = k;
+    // Every line, in order: no list of them (8 bytes per line).
     const double s0 = now_s();
     std::vector<int64_t> neg = [&] {
       profile::Scope ps("epoch.sample_negatives");
-      return sample_negatives(epoch, 0, lines);
+      return sampler_.sample_all(epoch, 0);
     }();
     timing_.negatives_s += now_s() - s0;
-    return step(lines, neg);
+    return step_lines(nullptr, neg);
   }
   const int64_t n_steps = (global_lines_ + train_.batch_size - 1) / train_.batch_size;
   std::vector<std::vector<int64_t>> by_step = batch_schedule(lines_, train_.seed, epoch, n_steps);
