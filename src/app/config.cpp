@@ -132,6 +132,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("train.memory_check", po::value(&t.memory_check)->default_value(t.memory_check),
      "when the memory plan does not fit the node: stop (before any large allocation, with the options that "
      "would fit) | warn (run anyway) | off (no plan)")
+    ("train.memory_headroom", po::value(&t.memory_headroom)->default_value(t.memory_headroom),
+     "share of each node's available memory the memory plan leaves free (0 .. 0.5)")
     ("eval.users", po::value(&t.eval_users)->default_value(0),
      "0 = rank every user with targets; N = a fixed seeded sample of N of them (the same at any P and epoch), "
      "each ranked against all items; metrics get a 95 % confidence interval")
@@ -244,6 +246,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   }
   if (t.topk_export < 1 || t.topk_export > 1000) bad("eval.topk", "expected 1..1000");
   if (t.eval_users < 0) bad("eval.users", "must be >= 0 (0 = every user)");
+  if (!(t.memory_headroom >= 0 && t.memory_headroom <= 0.5)) bad("train.memory_headroom", "expected 0 .. 0.5");
   if (t.memory_check != "stop" && t.memory_check != "warn" && t.memory_check != "off")
     bad("train.memory_check", "expected stop, warn or off");
   if (m.recompute != "auto" && m.recompute != "none" && m.recompute != "weights" && m.recompute != "all")

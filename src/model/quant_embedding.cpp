@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <type_traits>
@@ -29,6 +30,50 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+
+class DequantizeFunction : public torch::autograd::Function<DequantizeFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor levels, at::Tensor codes) {
+    levels = levels.contiguous(), codes = codes.contiguous();
+    const int64_t n = codes.size(0), d = codes.size(1), L = levels.size(1);
+    at::Tensor out = at::empty({n, d}, levels.options());  // [n, d]
+    const float* lv = levels.data_ptr<float>();
+    const uint8_t* q = codes.data_ptr<uint8_t>();
+    float* o = out.data_ptr<float>();
+    at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        for (int64_t t = 0; t < d; ++t) o[i * d + t] = lv[i * L + q[i * d + t]];
+    });
+    ctx->save_for_backward({codes});
+    ctx->saved_data["levels"] = L;
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    const at::Tensor codes = ctx->get_saved_variables()[0];
+    const int64_t n = codes.size(0), d = codes.size(1), L = ctx->saved_data["levels"].toInt();
+    const at::Tensor g = grad[0].contiguous();  // [n, d]
+    at::Tensor gl = at::zeros({n, L}, g.options());  // [n, L]
+    const float* gp = g.data_ptr<float>();
+    const uint8_t* q = codes.data_ptr<uint8_t>();
+    float* out = gl.data_ptr<float>();
+    at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        for (int64_t t = 0; t < d; ++t) out[i * L + q[i * d + t]] += gp[i * d + t];
+    });
+    return {gl, at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor dequantize_rows(const at::Tensor& levels, const at::Tensor& codes) {
+  TKG_CHECK(levels.dim() == 2 && codes.dim() == 2 && levels.size(0) == codes.size(0), "levels [n, L], codes [n, d]");
+  TKG_CHECK(codes.scalar_type() == at::kByte && levels.scalar_type() == at::kFloat, "float32 levels, uint8 codes");
+  if (!levels.is_cpu() || !codes.is_cpu()) return at::gather(levels, 1, codes.to(at::kLong));
+  return DequantizeFunction::apply(levels, codes);
+}
+
+namespace {
 
 class QuantHaloFunction : public torch::autograd::Function<QuantHaloFunction> {
  public:

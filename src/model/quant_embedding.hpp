@@ -16,6 +16,13 @@ class Communicator;
 //   x: any shape, float32, CPU -> same shape
 at::Tensor fp8_round_ste(const at::Tensor& x);
 
+// e'[i, t] = levels[i, codes[i, t]] (GNAQ's dequantized rows), differentiable in the levels.
+//   levels: [n, 2^b] float32; codes: [n, d] uint8 -> [n, d] float32
+// On the CPU the codes stay uint8 for the backward (1 byte per code, where at::gather would keep
+// an int64 copy: 8); the backward sums each row's gradients by code in code order t = 0..d-1,
+// as gather's backward does. Other devices take at::gather.
+at::Tensor dequantize_rows(const at::Tensor& levels, const at::Tensor& codes);
+
 struct QuantHalo {
   at::Tensor levels;  // [n_halo, 2^b] float32, differentiable (gradients return to the owners)
   at::Tensor codes;   // [n_halo, d] uint8

@@ -93,7 +93,8 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
     bool fits = true;
     *worst_need = 0, *worst_have = 0;
     for (auto& [h, n] : node) {
-      const int64_t have = avail[h] < 0 ? -1 : avail[h] + n.second;
+      // What the node has, less the headroom left for the system and the prediction's error.
+      const int64_t have = avail[h] < 0 ? -1 : static_cast<int64_t>(static_cast<double>(avail[h] + n.second) * (1.0 - o.train.memory_headroom));
       if (have >= 0 && n.first > have) fits = false;
       if (*worst_need == 0 || (have >= 0 && n.first - have > *worst_need - *worst_have)) *worst_need = n.first, *worst_have = have;
     }
@@ -132,8 +133,9 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
                 static_cast<long long>(unpack(&all[static_cast<size_t>(W) * worst]).n_halo),
                 static_cast<long long>(unpack(&all[static_cast<size_t>(W) * worst]).nnz),
                 static_cast<long long>(unpack(&all[static_cast<size_t>(W) * worst]).train_lines), format_plan(p).c_str());
-    std::printf("memory plan: the fullest node needs %.0f MiB for its ranks, has %.0f MiB%s\n", static_cast<double>(need) / kMiB,
-                static_cast<double>(have) / kMiB, have < 0 ? " (unknown)" : "");
+    std::printf("memory plan: the fullest node needs %.0f MiB for its ranks, has %.0f MiB%s (train.memory_headroom %.0f %% left free)\n",
+                static_cast<double>(need) / kMiB, static_cast<double>(have) / kMiB, have < 0 ? " (unknown)" : "",
+                100 * o.train.memory_headroom);
     if (!note.empty()) std::printf("memory plan: %s\n", note.c_str());
     std::fflush(stdout);
   }
@@ -165,8 +167,8 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
                      have >= 0 && per * std::max(1, ranks_here) <= have});
     }
     char line[256];
-    std::snprintf(line, sizeof line, "the plan needs %.0f MiB on the fullest node, which has %.0f MiB available. Options:\n",
-                  static_cast<double>(need) / kMiB, static_cast<double>(have) / kMiB);
+    std::snprintf(line, sizeof line, "the plan needs %.0f MiB on the fullest node, which has %.0f MiB available (less %.0f %% headroom). Options:\n",
+                  static_cast<double>(need) / kMiB, static_cast<double>(have) / kMiB, 100 * o.train.memory_headroom);
     why = line;
     for (const Alternative& x : alt) {
       std::snprintf(line, sizeof line, "  %-76s %8.0f MiB%s\n", x.what.c_str(), static_cast<double>(x.bytes) / kMiB,
@@ -203,8 +205,10 @@ int print_partition_plan(const RunOptions& o, int64_t base) {
                 plans[r].device_peak ? (" (device " + std::to_string(static_cast<long long>(plans[r].device_peak / kMiB)) + " MiB)").c_str() : "");
   std::printf("largest rank (%d):\n%s", worst, format_plan(plans[worst]).c_str());
   const int64_t avail = available_memory_bytes();
-  std::printf("all %d ranks on one node: %.0f MiB; this machine has %.0f MiB available\n", meta.parts, static_cast<double>(total) / kMiB,
-              static_cast<double>(avail) / kMiB);
+  std::printf("all %d ranks on one node: %.0f MiB; this machine has %.0f MiB available, %.0f MiB after the %.0f %% headroom (%s)\n",
+              meta.parts, static_cast<double>(total) / kMiB, static_cast<double>(avail) / kMiB,
+              static_cast<double>(avail) * (1 - o.train.memory_headroom) / kMiB, 100 * o.train.memory_headroom,
+              static_cast<double>(total) <= static_cast<double>(avail) * (1 - o.train.memory_headroom) ? "fits" : "does not fit");
   return 0;
 }
 

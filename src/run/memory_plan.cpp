@@ -98,7 +98,9 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   } else {
     layer_inputs += L * sx * Lc * w + (L > 0 && m.saved_bf16 ? (f - sx) * Lc * w : 0);  // [owned; halo] copies (layer 0's in float32)
   }
-  if (gnaq) layer_inputs += f * R * w;  // H⁰ dequantized from codes and levels
+  // GNAQ: H⁰ dequantized from codes and levels, and the halo's codes and levels received for
+  // layer 0 (the dequantization keeps the uint8 codes for its backward).
+  if (gnaq) layer_inputs += f * R * w + H * d + f * H * levels;
   dev(T, "layer activations kept for the backward", layer_inputs);
   if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
   if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));

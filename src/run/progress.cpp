@@ -65,8 +65,12 @@ void Progress::step(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, 
 void Progress::evaluation(const std::string& split, double f, double elapsed) {
   if (!enabled_ || f >= 1 || f <= 0 || !due()) return;
   if (tty_) std::printf("\r\033[K");
-  std::printf("  evaluating %s: %.0f %% after %s, ETA %s%s", split.c_str(), 100 * f, fmt_duration(elapsed).c_str(),
-              fmt_duration(elapsed / f * (1 - f)).c_str(), tty_ ? "" : "\n");
+  // Below 1 % done (the first blocks include the setup) a rate says nothing: no ETA yet.
+  if (f < 0.01)
+    std::printf("  evaluating %s: %.1f %% after %s%s", split.c_str(), 100 * f, fmt_duration(elapsed).c_str(), tty_ ? "" : "\n");
+  else
+    std::printf("  evaluating %s: %.0f %% after %s, ETA %s%s", split.c_str(), 100 * f, fmt_duration(elapsed).c_str(),
+                fmt_duration(elapsed / f * (1 - f)).c_str(), tty_ ? "" : "\n");
   open_line_ = tty_;
   std::fflush(stdout);
 }

@@ -57,7 +57,7 @@ int64_t GnaqTable::width() const { return codes_.size(1) + (q_.concat_levels ? l
 
 // H⁰ rows from (FP8-rounded) levels and codes: [n, d] or [n, d + 2^b].
 at::Tensor GnaqTable::rows_of(const at::Tensor& lv, const at::Tensor& codes) const {
-  at::Tensor x = at::gather(lv, 1, codes.to(at::kLong));  // [n, d] e'[i,t] = S[i, q[i,t]]
+  at::Tensor x = dequantize_rows(lv, codes);  // [n, d] e'[i,t] = S[i, q[i,t]] (codes kept as uint8)
   if (q_.tanh) x = at::tanh(x);
   if (q_.concat_levels) x = at::cat({x, lv}, 1);
   return x;
@@ -77,7 +77,7 @@ at::Tensor GnaqTable::layer0(at::Tensor* halo) {
 
 at::Tensor GnaqTable::x0_host() const {
   at::NoGradGuard no_grad;
-  return at::gather(fp8_round_ste(levels_), 1, codes_.to(at::kLong)).to(at::kCPU).contiguous();  // [n_own, d]
+  return dequantize_rows(fp8_round_ste(levels_), codes_).to(at::kCPU).contiguous();  // [n_own, d]
 }
 
 void GnaqTable::keep_best() {
@@ -124,11 +124,11 @@ void GnaqTable::after_step(torch::optim::Optimizer& opt, const at::Tensor& final
     // Mean of the first-order neighbours' dequantized embeddings (halo rows through the same
     // exchange as layer 0).
     at::Tensor lv = fp8_round_ste(levels_);
-    at::Tensor own = at::gather(lv, 1, codes_.to(at::kLong));  // [n_own, d]
+    at::Tensor own = dequantize_rows(lv, codes_);  // [n_own, d]
     at::Tensor halo;
     if (q_.fp8_halo) {
       QuantHalo qh = quantized_halo_exchange(lv, codes_, bits, *ctx_.halo, *ctx_.tcomm);
-      halo = at::gather(qh.levels, 1, qh.codes.to(at::kLong));
+      halo = dequantize_rows(qh.levels, qh.codes);
     } else {
       halo = halo_exchange(own, *ctx_.halo, *ctx_.tcomm);
     }

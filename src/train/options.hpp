@@ -65,6 +65,7 @@ struct TrainOptions {
   std::string eval_ring = "auto";  // what travels in evaluation: auto | items | users (RingEvalOptions::ring)
   int64_t eval_users = 0;         // 0: every user with targets; N: a seeded sample of N users (same at any P)
   std::string memory_check = "stop";  // the memory plan does not fit: stop | warn (run anyway) | off (no check)
+  double memory_headroom = 0.05;      // share of a node's memory the plan leaves free (the system, the prediction's error)
 };
 
 }  // namespace tkg

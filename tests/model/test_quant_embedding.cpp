@@ -43,3 +43,16 @@ TEST(Fp8RoundSte, ValuesRoundGradientsPassThrough) {
   at::Tensor g = torch::autograd::grad({(y * at::tensor({1.f, 2.f, 3.f})).sum()}, {x})[0];
   EXPECT_TRUE(at::equal(g, at::tensor({1.f, 2.f, 3.f})));
 }
+
+// dequantize_rows is at::gather with uint8 codes: the same rows and, bit for bit, the same
+// gradient of the levels.
+TEST(QuantEmbedding, DequantizeRowsIsGatherBitForBit) {
+  at::manual_seed(3);
+  at::Tensor lv0 = at::randn({500, 4}), codes = at::randint(4, {500, 64}, at::kByte), g = at::randn({500, 64});
+  at::Tensor a = lv0.clone().requires_grad_(true), b = lv0.clone().requires_grad_(true);
+  at::Tensor ya = tkg::dequantize_rows(a, codes), yb = at::gather(b, 1, codes.to(at::kLong));
+  EXPECT_TRUE(at::equal(ya, yb));
+  (ya * g).sum().backward();
+  (yb * g).sum().backward();
+  EXPECT_TRUE(at::equal(a.grad(), b.grad()));
+}

@@ -140,6 +140,7 @@ TEST(MemoryCheck, FitsRecomputesOrStops) {
   o.progress = false;
   o.threads = 2;
   o.train.epochs = 10, o.train.eval_every = 2;
+  o.train.memory_headroom = 0;  // the headroom has its own check below
   tkg::ShardCounts c = counts();
   c.parts = 1, c.n_halo = 0, c.nnz_boundary = 0, c.boundary_rows = 0, c.n_send = 0;
   const int64_t base = 150 << 20;
@@ -174,5 +175,11 @@ TEST(MemoryCheck, FitsRecomputesOrStops) {
   o.train.memory_check = "warn";
   m = tkg::check_memory(o, c, base, *comm);
   EXPECT_FALSE(m.fits);
+  // The headroom: 2 % more than the plan needs fits without it, not with 5 % left free.
+  o.model.recompute = "weights";
+  set_available(need_weights + need_weights / 50);
+  EXPECT_TRUE(tkg::check_memory(o, c, base, *comm).fits);
+  o.train.memory_headroom = 0.05;
+  EXPECT_FALSE(tkg::check_memory(o, c, base, *comm).fits);
   ::unsetenv("TKG_MEMORY_AVAILABLE_MB");
 }
