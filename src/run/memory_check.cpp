@@ -118,7 +118,7 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
   comm.broadcast(decision, sizeof decision, 0);
   out.fits = decision[0] != 0;
   out.recompute = decision[1] == 2 ? "all" : decision[1] == 0 ? "none" : "weights";
-  if (m.recompute != "auto") m.recompute = out.recompute;
+  m.recompute = out.recompute;  // rank 0's mode, on every rank
   int worst = 0;
   for (int r = 0; r < P; ++r) {
     const MemoryPlan p = plan_of(r, m);
