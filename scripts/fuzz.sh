@@ -11,6 +11,10 @@ DATA=${TKG_SHARED_DATA:-../shared/data}
 CXX=${FUZZ_CXX:-clang++}
 command -v "$CXX" >/dev/null || { echo "fuzz: $CXX not found (apt-get install clang)"; exit 1; }
 mkdir -p "$OUT"
+# The targets' scratch files live in a directory of this run, removed when it ends.
+SCRATCH=$(mktemp -d)
+export TMPDIR=$SCRATCH
+trap 'rm -rf "$SCRATCH"' EXIT
 LIBSRC=(src/common/checksum.cpp src/common/fs.cpp src/common/phase_progress.cpp src/graph/dataset.cpp src/shard/shard.cpp
         src/quant/gnaq_file.cpp src/quant/bitpack.cpp src/quant/fp8.cpp src/run/outputs.cpp)
 FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc)

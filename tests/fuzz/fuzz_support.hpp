@@ -7,15 +7,17 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace tkg::fuzz {
 
 // Writes the input to a per-process scratch file and returns its path.
 inline std::string as_file(const uint8_t* data, size_t size, const char* name) {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/tkg-fuzz-XXXXXX";
-    return std::string(mkdtemp(tmpl));
+  static const std::string dir = [] {  // under $TMPDIR (scripts/fuzz.sh removes its own when done)
+    const char* t = std::getenv("TMPDIR");
+    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/tkg-fuzz-XXXXXX";
+    return std::string(mkdtemp(tmpl.data()));
   }();
   const std::string path = dir + "/" + name;
   FILE* f = std::fopen(path.c_str(), "wb");

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "../support/mpi_fixture.hpp"
@@ -13,9 +14,18 @@ using tkg::testing::world;
 
 namespace {
 
+// The map files written, removed when the test process ends.
+struct WrittenMaps {
+  std::vector<std::string> paths;
+  ~WrittenMaps() {
+    for (const std::string& p : paths) std::remove(p.c_str());
+  }
+} written_maps;
+
 // A map file in a directory every rank sees (the same path on each rank: rank 0 writes it).
 std::string write_map(const std::string& name, const std::vector<std::string>& lines, bool final_newline) {
   const std::string path = "/tmp/tkg_test_id_names_" + std::to_string(::getppid()) + "_" + name;
+  written_maps.paths.push_back(path);
   if (world().rank() == 0) {
     std::ofstream f(path);
     for (size_t k = 0; k < lines.size(); ++k) f << lines[k] << (k + 1 < lines.size() || final_newline ? "\n" : "");
