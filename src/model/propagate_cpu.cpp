@@ -84,6 +84,21 @@ inline void omega(Attention att, T t, T* w, T* dw) {
 
 
 
+// Edge k's attention weight a = norm·ω(c − β_u) from its cosine c, and (scored attentions)
+// dom_out[k] = dω·norm: one expression for the forward and for the recomputation from kept
+// cosines, so both give the same bits (the AVX2 forward computes it the same way).
+template <typename T>
+inline T edge_weight(const GraphPtrs& g, Attention att, int64_t k, T c, const T* beta, T* dom_out) {
+  T a = static_cast<T>(g.norm[k]);
+  if (att != Attention::kOne) {
+    T om, dom;
+    omega(att, c - beta[g.edge_user[k]], &om, &dom);
+    a *= om;
+    dom_out[k] = dom * static_cast<T>(g.norm[k]);
+  }
+  return a;
+}
+
 // Runs f(row_begin, row_end) over work-balanced blocks in parallel.
 // Set by KernelProgressScope on the thread that launches the kernels.
 thread_local const std::function<void()>* t_progress = nullptr;  // set by KernelProgressScope
@@ -161,15 +176,9 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
       for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) {
         const int64_t w = g.indices[k];
         const T* xw = x + w * d;
-        T a = static_cast<T>(g.norm[k]);
-        if (scored) {
-          const T c = dot(xv, xw, d) * inv[v] * inv[w];
-          T om, dom;
-          omega(att, c - beta[g.edge_user[k]], &om, &dom);
-          a *= om;
-          cos_out[k] = c;
-          dom_out[k] = dom * static_cast<T>(g.norm[k]);
-        }
+        T c = 0;
+        if (scored) cos_out[k] = c = dot(xv, xw, d) * inv[v] * inv[w];
+        const T a = edge_weight(g, att, k, c, beta, dom_out);
         a_out[k] = a;
         if (yv) axpy(a, xw, yv, d);
       }
@@ -183,16 +192,7 @@ template <typename T>
 void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, const T* cos_e, T* a_out, T* dom_out) {
   const bool scored = att != Attention::kOne;
   parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
-    for (int64_t k = g.indptr[b]; k < g.indptr[e]; ++k) {
-      T a = static_cast<T>(g.norm[k]);
-      if (scored) {
-        T om, dom;
-        omega(att, cos_e[k] - beta[g.edge_user[k]], &om, &dom);
-        a *= om;
-        dom_out[k] = dom * static_cast<T>(g.norm[k]);
-      }
-      a_out[k] = a;
-    }
+    for (int64_t k = g.indptr[b]; k < g.indptr[e]; ++k) a_out[k] = edge_weight(g, att, k, scored ? cos_e[k] : T(0), beta, dom_out);
   });
 }
 

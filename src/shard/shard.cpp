@@ -280,25 +280,21 @@ ShardCounts count_shard_file(const std::string& path) {
   }
   if (!indptr || !indices || static_cast<int64_t>(indptr->count) != c.n_own + 1) throw InputError(path, 0, "shard has no valid CSR sections");
   // One pass over the rows, both sections read in blocks of 1 Mi entries.
-  constexpr uint64_t kBlock = uint64_t{1} << 20;
-  std::vector<int64_t> ptr, idx;
-  uint64_t ptr_at = 0, idx_at = 0;  // first entry held in ptr / idx
-  auto ptr_get = [&](uint64_t k) {
-    if (k < ptr_at || k >= ptr_at + ptr.size()) {
-      ptr_at = k;
-      ptr.resize(std::min<uint64_t>(kBlock, indptr->count - k));
-      src.read(indptr->offset + 8 * k, 8 * ptr.size(), ptr.data());
+  struct BlockReader {  // entry k of a section, read a block at a time
+    FileSource& src;
+    const SectionEntry& sec;
+    std::vector<int64_t> buf;
+    uint64_t at = 0;  // first entry held in buf
+    int64_t operator()(uint64_t k) {
+      if (k < at || k >= at + buf.size()) {
+        at = k;
+        buf.resize(std::min<uint64_t>(uint64_t{1} << 20, sec.count - k));
+        src.read(sec.offset + 8 * k, 8 * buf.size(), buf.data());
+      }
+      return buf[k - at];
     }
-    return ptr[k - ptr_at];
   };
-  auto idx_get = [&](uint64_t k) {
-    if (k < idx_at || k >= idx_at + idx.size()) {
-      idx_at = k;
-      idx.resize(std::min<uint64_t>(kBlock, indices->count - k));
-      src.read(indices->offset + 8 * k, 8 * idx.size(), idx.data());
-    }
-    return idx[k - idx_at];
-  };
+  BlockReader ptr_get{src, *indptr, {}}, idx_get{src, *indices, {}};
   int64_t begin = ptr_get(0);
   for (int64_t v = 0; v < c.n_own; ++v) {
     const int64_t end = ptr_get(static_cast<uint64_t>(v + 1));
