@@ -19,12 +19,16 @@ eval "$(bash "$SRC/launch/local-slurm.sh" start "$T/cluster")" || { echo "FAIL: 
 
 "$BUILD/tkg-partition" --data "$DATA/Ali-Display" --parts 2 --quiet --out "$T/part" >/dev/null
 
-# wait_job JID -> prints "STATE EXITCODE" once the job has left PENDING/RUNNING/REQUEUED (at most 240 s).
+# wait_job JID [LOG PATTERN] -> prints "STATE EXITCODE" once the job has left
+# PENDING/RUNNING/REQUEUED (at most 240 s). With LOG and PATTERN, also only once LOG contains
+# PATTERN: a job that requeues itself shows COMPLETED for a moment between its batch script's
+# exit 0 and the requeue, so the state alone does not say that the second run has ended.
 wait_job() {
   local line state
   for _ in $(seq 1 480); do
     line=$(scontrol show job -o "$1" 2>/dev/null)
     state=$(grep -o 'JobState=[A-Z_]*' <<<"$line" | cut -d= -f2)
+    if [[ $# -ge 3 ]] && ! grep -q "$3" "$2" 2>/dev/null; then state=""; fi
     if [[ -n $state && $state != PENDING && $state != RUNNING && $state != CONFIGURING && $state != COMPLETING \
           && $state != REQUEUED && $state != REQUEUE_FED && $state != REQUEUE_HOLD ]]; then
       echo "$state $(grep -o 'ExitCode=[0-9:]*' <<<"$line" | cut -d= -f2)"
@@ -62,7 +66,8 @@ jid=$(sbatch --parsable --ntasks 2 --output "$T/rq-%j.out" --export=ALL,TKG_BIN=
     fi
     sleep 0.5
   done ) &
-read -r state code <<<"$(wait_job "$jid")"
+# Ended means: the second run has started (its "resumed from" line) and the job has left the queue.
+read -r state code <<<"$(wait_job "$jid" "$T/rq-$jid.out" "resumed from")"
 restarts=$(scontrol show job -o "$jid" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
 [[ $state == COMPLETED && ${restarts:-0} -ge 1 ]] && grep -q "requeueing job $jid" "$T/rq-$jid.out" \
   && grep -q "resumed from .*epoch-000003" "$T/rq-$jid.out" && pass "job requeued after the stop signal and resumed" \
