@@ -15,7 +15,8 @@ PartitionMethod parse_partition_method(const std::string& name) {
   if (name == "metis") return PartitionMethod::kMetis;
   if (name == "random") return PartitionMethod::kRandom;
   if (name == "hash") return PartitionMethod::kHash;
-  throw InputError("--method", 0, "unknown partition method '" + name + "' (expected metis, random or hash)");
+  if (name == "ptscotch") return PartitionMethod::kPtScotch;
+  throw InputError("--method", 0, "unknown partition method '" + name + "' (expected metis, ptscotch, random or hash)");
 }
 
 const char* partition_method_name(PartitionMethod m) {
@@ -23,6 +24,7 @@ const char* partition_method_name(PartitionMethod m) {
     case PartitionMethod::kMetis: return "metis";
     case PartitionMethod::kRandom: return "random";
     case PartitionMethod::kHash: return "hash";
+    case PartitionMethod::kPtScotch: return "ptscotch";
   }
   return "?";
 }
@@ -94,16 +96,27 @@ std::vector<int32_t> partition_metis(const NodeCsr& g, const PartitionOptions& o
 
 }  // namespace
 
-std::vector<int32_t> partition_nodes(const NodeCsr& graph, const PartitionOptions& o) {
+int32_t hash_part(int64_t v, uint64_t seed, int32_t parts) {
+  return static_cast<int32_t>(splitmix64(static_cast<uint64_t>(v) ^ (seed * 0x9e3779b97f4a7c15ULL)) %
+                              static_cast<uint64_t>(parts));
+}
+
+void check_partition_options(const PartitionOptions& o, int64_t n_nodes) {
   if (o.parts < 1) throw InputError("--parts", 0, "expected at least 1 part, got " + std::to_string(o.parts));
   if (o.ncon != 1 && o.ncon != 2) throw InputError("--ncon", 0, "expected 1 or 2, got " + std::to_string(o.ncon));
   if (o.objective != "cut" && o.objective != "vol")
     throw InputError("--objective", 0, "expected cut or vol, got '" + o.objective + "'");
   if (!(o.imbalance >= 1.0 && o.imbalance <= 10.0))
     throw InputError("--imbalance", 0, "expected a max/avg load ratio in [1, 10], got " + std::to_string(o.imbalance));
-  if (o.parts > graph.n_nodes && graph.n_nodes > 0)
-    throw InputError("--parts", 0, "more parts (" + std::to_string(o.parts) + ") than nodes (" +
-                                       std::to_string(graph.n_nodes) + ")");
+  if (o.parts > n_nodes && n_nodes > 0)
+    throw InputError("--parts", 0, "more parts (" + std::to_string(o.parts) + ") than nodes (" + std::to_string(n_nodes) + ")");
+}
+
+std::vector<int32_t> partition_nodes(const NodeCsr& graph, const PartitionOptions& o) {
+  check_partition_options(o, graph.n_nodes);
+  if (o.method == PartitionMethod::kPtScotch)
+    throw InputError("--method", 0, "ptscotch runs as the distributed partition (tkg-partition --method ptscotch, "
+                                    "under mpirun or alone); this path partitions in one process");
   if (o.method == PartitionMethod::kMetis) check_metis_range(graph);  // before allocating anything
   const int64_t n = graph.n_nodes;
   std::vector<int32_t> part(static_cast<size_t>(n), 0);
@@ -121,10 +134,10 @@ std::vector<int32_t> partition_nodes(const NodeCsr& graph, const PartitionOption
       return part;
     }
     case PartitionMethod::kHash:
-      for (int64_t v = 0; v < n; ++v)
-        part[v] = static_cast<int32_t>(splitmix64(static_cast<uint64_t>(v) ^ (o.seed * 0x9e3779b97f4a7c15ULL)) %
-                                       static_cast<uint64_t>(o.parts));
+      for (int64_t v = 0; v < n; ++v) part[v] = hash_part(v, o.seed, o.parts);
       return part;
+    case PartitionMethod::kPtScotch:
+      break;
   }
   return part;
 }

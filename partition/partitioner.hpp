@@ -1,5 +1,5 @@
-// Node partitioning of the bipartite train graph: METIS k-way, random, hash.
-// Offline; never touches the communication layer.
+// Node partitioning of the bipartite train graph: METIS k-way, random, hash (one process), and
+// the option set of the distributed partition (partition/distributed_job: ptscotch, hash).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +10,8 @@
 
 namespace tkg {
 
-enum class PartitionMethod { kMetis, kRandom, kHash };
-PartitionMethod parse_partition_method(const std::string& name);  // metis | random | hash
+enum class PartitionMethod { kMetis, kRandom, kHash, kPtScotch };
+PartitionMethod parse_partition_method(const std::string& name);  // metis | ptscotch | random | hash
 const char* partition_method_name(PartitionMethod m);
 
 struct PartitionOptions {
@@ -28,6 +28,12 @@ struct PartitionOptions {
 // (build_train_csr(ds, /*distinct=*/true)). Deterministic for fixed options.
 // Throws InputError for options out of range or a graph beyond METIS's 32-bit idx_t.
 std::vector<int32_t> partition_nodes(const NodeCsr& graph, const PartitionOptions& opts);
+
+// InputError for options out of range (parts, ncon, objective, imbalance, more parts than nodes).
+void check_partition_options(const PartitionOptions& o, int64_t n_nodes);
+
+// The hash assignment of node v (--method hash): the same in one process and distributed.
+int32_t hash_part(int64_t v, uint64_t seed, int32_t parts);
 
 // Version string of the linked METIS, e.g. "5.1.0".
 std::string metis_version();

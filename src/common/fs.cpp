@@ -1,5 +1,7 @@
 #include "common/fs.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -20,6 +22,26 @@
 namespace fs = std::filesystem;
 
 namespace tkg {
+
+int64_t file_size_checked(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path, 0, "file does not exist");
+  if (fs::is_directory(path, ec)) throw InputError(path, 0, "expected a file, found a directory");
+  const auto size = fs::file_size(path, ec);
+  if (ec) throw InputError(path, 0, "cannot determine file size: " + ec.message());
+  return static_cast<int64_t>(size);
+}
+
+std::string read_file_range(const std::string& path, int64_t begin, int64_t end) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, std::string("cannot open file: ") + std::strerror(errno));
+  std::string data(static_cast<size_t>(std::max<int64_t>(0, end - begin)), '\0');
+  in.seekg(begin, std::ios::beg);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  if (in.gcount() != static_cast<std::streamsize>(data.size()))
+    throw InputError(path, 0, "short read at byte " + std::to_string(begin));
+  return data;
+}
 
 std::string read_file(const std::string& path) {
   std::error_code ec;

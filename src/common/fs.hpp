@@ -9,6 +9,10 @@ namespace tkg {
 
 // Reads a whole file. Throws InputError (naming the file) if it is missing or unreadable.
 std::string read_file(const std::string& path);
+// Size of a file; InputError (as read_file) when it is missing, a directory or unreadable.
+int64_t file_size_checked(const std::string& path);
+// Bytes [begin, end) of a file; InputError on a short read.
+std::string read_file_range(const std::string& path, int64_t begin, int64_t end);
 
 // Writes `content` to `path` atomically: a temp file in the same directory, then rename.
 void write_file_atomic(const std::string& path, const std::string& content);

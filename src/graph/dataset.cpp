@@ -113,12 +113,10 @@ struct LineRange {
   int64_t number;  // 1-based
 };
 
-// Calls f(LineRange) for each non-blank line.
+// Calls f(LineRange) for each non-blank line of [p, end); the first line is number first_number.
 template <typename F>
-void for_each_line(const std::string& data, F&& f) {
-  const char* p = data.data() + bom_length(data);
-  const char* end = data.data() + data.size();
-  int64_t number = 0;
+void for_each_line(const char* p, const char* end, int64_t first_number, F&& f) {
+  int64_t number = first_number - 1;
   while (p < end) {
     const char* nl = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
     const char* le = nl ? nl : end;
@@ -129,16 +127,23 @@ void for_each_line(const std::string& data, F&& f) {
   }
 }
 
+template <typename F>
+void for_each_line(const std::string& data, F&& f) {
+  for_each_line(data.data() + bom_length(data), data.data() + data.size(), 1, std::forward<F>(f));
+}
+
+}  // namespace
+
 // Adjacency if there are no commas/tabs, some line does not have exactly two fields, and the
 // first column never repeats (one line per user). Otherwise an edge list (possibly with extra
 // columns). A file in which every line has two fields reads the same either way.
-TextFormat detect_format(const std::string& data) {
-  if (data.find(',') != std::string::npos || data.find('\t') != std::string::npos) return TextFormat::kEdges;
-  bool all_two = true;
-  bool first_col_unique = true;
+FormatEvidence format_evidence(const char* begin, const char* end, bool file_start) {
+  FormatEvidence ev;
+  ev.comma_or_tab = std::find_if(begin, end, [](char c) { return c == ',' || c == '\t'; }) != end;
+  if (ev.comma_or_tab) return ev;
   std::unordered_set<std::string> firsts;
-  bool first_line = true;
-  for_each_line(data, [&](const LineRange& l) {
+  bool first_line = file_start;
+  for_each_line(begin, end, 1, [&](const LineRange& l) {
     std::string first;
     int64_t n = for_each_token(l.begin, l.end, [&](const char* b, const char* e) {
       if (first.empty()) first.assign(b, e);
@@ -147,11 +152,22 @@ TextFormat detect_format(const std::string& data) {
     bool header = first_line && is_header(l.begin, l.end);
     first_line = false;
     if (header) return;
-    if (n != 2) all_two = false;
-    if (first_col_unique && !firsts.insert(first).second) first_col_unique = false;
+    if (n != 2) ev.all_two = false;
+    if (ev.first_col_unique && !firsts.insert(first).second) ev.first_col_unique = false;
   });
-  if (!all_two && first_col_unique) return TextFormat::kAdjacency;
+  return ev;
+}
+
+TextFormat format_from_evidence(const FormatEvidence& ev) {
+  if (!ev.comma_or_tab && !ev.all_two && ev.first_col_unique) return TextFormat::kAdjacency;
   return TextFormat::kEdges;
+}
+
+namespace {
+
+TextFormat detect_format(const std::string& data) {
+  const size_t bom = bom_length(data);
+  return format_from_evidence(format_evidence(data.data() + bom, data.data() + data.size(), true));
 }
 
 void drop_duplicate_lines(EdgeList& el, FileInfo* info) {
@@ -187,8 +203,11 @@ int64_t IdMaps::item(const std::string& token) {
   return it->second;
 }
 
-EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info, IdMaps* maps) {
+EdgeList parse_interactions(const char* begin, const char* end, const TextSlice& where, TextFormat format,
+                            const ReadOptions& opts, FileInfo* info, IdMaps* maps) {
   TKG_CHECK(!opts.remap_ids || maps, "remapped ids need an IdMaps");
+  TKG_CHECK(format != TextFormat::kAuto, "parse_interactions needs a resolved format");
+  const std::string& path = where.path;
   // An id token: parsed as a dense integer, or looked up in the maps (remap_ids).
   auto user_id = [&](const char* b, const char* e, int64_t line) {
     return opts.remap_ids ? maps->user(std::string(b, e)) : parse_id(b, e, path, line, "user");
@@ -196,31 +215,19 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
   auto item_id = [&](const char* b, const char* e, int64_t line) {
     return opts.remap_ids ? maps->item(std::string(b, e)) : parse_id(b, e, path, line, "item");
   };
-  auto too_many = [&](int64_t lines, bool estimated, int64_t at_line) {
-    throw InputError(path, at_line,
-                     (estimated ? "about " + std::to_string(lines) + " lines (estimated from its first MiB)"
-                                : "more than " + std::to_string(opts.max_lines) + " lines") +
-                         ": " + opts.max_lines_reason);
+  auto too_many = [&](int64_t at_line) {
+    throw InputError(path, at_line, "more than " + std::to_string(opts.max_lines) + " lines: " + opts.max_lines_reason);
   };
-  if (opts.max_lines > 0) {
-    const int64_t est = estimate_lines(path);
-    if (est > opts.max_lines + opts.max_lines / 10) too_many(est, true, 0);  // 10 % margin for the estimate
-  }
-  std::string data = read_file(path);
   FileInfo fi;
   fi.path = path;
-  fi.bytes = data.size();
-  fi.crc32 = crc32_bytes(data.data(), data.size());
-  TextFormat format = opts.format == TextFormat::kAuto ? detect_format(data) : opts.format;
   fi.format = format;
-
   EdgeList el;
-  bool first_line = true;
+  bool first_line = where.file_start;
   int64_t n_lines = 0;
-  const char* counted = data.data();  // bytes before this point are counted in progress::add
-  for_each_line(data, [&](const LineRange& l) {
+  const char* counted = begin;  // bytes before this point are counted in progress::add
+  for_each_line(begin, end, where.first_line, [&](const LineRange& l) {
     if ((++n_lines & 0xFFFFF) == 0) progress::add(l.begin - counted), counted = l.begin;  // every 1 Mi lines
-    if (opts.max_lines > 0 && n_lines > opts.max_lines) too_many(0, false, l.number);
+    if (opts.max_lines > 0 && n_lines > opts.max_lines) too_many(l.number);
     bool header = first_line && (opts.remap_ids ? is_named_header(l.begin, l.end) : is_header(l.begin, l.end));
     first_line = false;
     if (header) {  // optional header line
@@ -261,6 +268,26 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
       }
     }
   });
+  progress::add(end - counted);
+  fi.lines = el.size();
+  if (info) *info = fi;
+  return el;
+}
+
+EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info, IdMaps* maps) {
+  if (opts.max_lines > 0) {
+    const int64_t est = estimate_lines(path);
+    if (est > opts.max_lines + opts.max_lines / 10)  // 10 % margin for the estimate
+      throw InputError(path, 0, "about " + std::to_string(est) + " lines (estimated from its first MiB): " +
+                                    opts.max_lines_reason);
+  }
+  std::string data = read_file(path);
+  const TextFormat format = opts.format == TextFormat::kAuto ? detect_format(data) : opts.format;
+  FileInfo fi;
+  EdgeList el = parse_interactions(data.data() + bom_length(data), data.data() + data.size(), TextSlice{path, 1, true},
+                                   format, opts, &fi, maps);
+  fi.bytes = data.size();
+  fi.crc32 = crc32_bytes(data.data(), data.size());
   if (el.size() == 0) throw InputError(path, 0, "no interactions found (empty file?)");
   if (opts.drop_duplicates) drop_duplicate_lines(el, &fi);
   fi.lines = el.size();
@@ -268,16 +295,11 @@ EdgeList read_interactions(const std::string& path, const ReadOptions& opts, Fil
   return el;
 }
 
-void finalize_dataset(Dataset& ds) {
-  int64_t max_u = -1, max_i = -1, lines = 0;
-  for (const EdgeList* el : {&ds.train, &ds.valid, &ds.test}) {
-    for (int64_t u : el->user) max_u = std::max(max_u, u);
-    for (int64_t i : el->item) max_i = std::max(max_i, i);
-    lines += el->size();
-  }
+
+void check_dense_ids(const std::vector<FileInfo>& files, int64_t lines) {
   // Tables are sized by the largest id: refuse ids far beyond the data before allocating them.
   const int64_t limit = std::max(kDenseIdFloor, kDenseIdFactor * lines);
-  for (const FileInfo& f : ds.files) {
+  for (const FileInfo& f : files) {
     for (int kind = 0; kind < 2; ++kind) {
       const int64_t id = kind == 0 ? f.max_user : f.max_item;
       if (id < limit) continue;
@@ -288,6 +310,16 @@ void finalize_dataset(Dataset& ds) {
                            " here): renumber the ids densely from 0 (string or sparse ids need remapping)");
     }
   }
+}
+
+void finalize_dataset(Dataset& ds) {
+  int64_t max_u = -1, max_i = -1, lines = 0;
+  for (const EdgeList* el : {&ds.train, &ds.valid, &ds.test}) {
+    for (int64_t u : el->user) max_u = std::max(max_u, u);
+    for (int64_t i : el->item) max_i = std::max(max_i, i);
+    lines += el->size();
+  }
+  check_dense_ids(ds.files, lines);
   ds.n_users = max_u + 1;
   ds.n_items = max_i + 1;
   std::vector<char> seen_u(static_cast<size_t>(ds.n_users), 0), seen_i(static_cast<size_t>(ds.n_items), 0);

@@ -87,6 +87,37 @@ constexpr int64_t kDenseIdFactor = 16;
 EdgeList read_interactions(const std::string& path, const ReadOptions& opts, FileInfo* info = nullptr,
                            IdMaps* maps = nullptr);
 
+// Where a piece of text sits in its file: the file's path (for messages), the number of the
+// piece's first line (1-based, blank lines counted), and whether the piece starts the file (only
+// then can its first line be a header).
+struct TextSlice {
+  std::string path;
+  int64_t first_line = 1;
+  bool file_start = true;
+};
+
+// Parses interactions from [begin, end) (whole lines) in a resolved format (edges or adj), with
+// the errors of read_interactions naming where.path and the file's own line numbers. Fills in
+// info's path, format, lines, header, users_without_items and the largest ids (not bytes, crc32;
+// duplicates are not dropped here). What a process of a distributed read parses of its slice.
+EdgeList parse_interactions(const char* begin, const char* end, const TextSlice& where, TextFormat format,
+                            const ReadOptions& opts, FileInfo* info, IdMaps* maps = nullptr);
+
+// The facts format detection decides on (see read_interactions: "auto"), for a piece of a file;
+// the pieces of one file combine with combine() and decide with format_from_evidence.
+struct FormatEvidence {
+  bool comma_or_tab = false;     // a comma or tab anywhere
+  bool all_two = true;           // every (non-header) line has exactly two fields
+  bool first_col_unique = true;  // no first-column token repeats (within the piece)
+  void combine(const FormatEvidence& o) {
+    comma_or_tab = comma_or_tab || o.comma_or_tab;
+    all_two = all_two && o.all_two;
+    first_col_unique = first_col_unique && o.first_col_unique;
+  }
+};
+FormatEvidence format_evidence(const char* begin, const char* end, bool file_start);
+TextFormat format_from_evidence(const FormatEvidence& ev);  // adjacency, or edges
+
 struct Dataset {
   int64_t n_users = 0;  // max user id + 1 over all splits (as the official code)
   int64_t n_items = 0;  // max item id + 1 over all splits
@@ -111,6 +142,10 @@ Dataset load_dataset(const std::string& dir, const ReadOptions& opts);
 
 // Loads one interaction file and splits its lines 7:1:2 (train:valid:test) at random with `seed`.
 Dataset load_split_file(const std::string& path, uint64_t seed, const ReadOptions& opts);
+
+// Refuses (InputError naming the file and line of the largest id) ids far beyond the data: an
+// n_users or n_items above max(kDenseIdFloor, kDenseIdFactor × lines), before tables are sized.
+void check_dense_ids(const std::vector<FileInfo>& files, int64_t lines);
 
 // Recomputes n_users/n_items and the unseen counts from the splits.
 void finalize_dataset(Dataset& ds);

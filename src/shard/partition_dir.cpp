@@ -15,12 +15,21 @@
 
 namespace tkg {
 
-uint64_t compute_partition_id(int64_t n_users, int64_t n_items, int32_t parts, const std::vector<int32_t>& part) {
+uint64_t partition_id_term(int64_t v, int32_t part) {
+  return splitmix64(splitmix64(static_cast<uint64_t>(v) + 0x51ed27bd3a5c4f1bULL) ^ static_cast<uint64_t>(part));
+}
+
+uint64_t finish_partition_id(int64_t n_users, int64_t n_items, int32_t parts, uint64_t sum_of_terms) {
   uint64_t h = splitmix64(static_cast<uint64_t>(n_users));
   h = splitmix64(h ^ static_cast<uint64_t>(n_items));
   h = splitmix64(h ^ static_cast<uint64_t>(parts));
-  for (int32_t p : part) h = splitmix64(h ^ static_cast<uint64_t>(p));
-  return h;
+  return splitmix64(h ^ sum_of_terms);
+}
+
+uint64_t compute_partition_id(int64_t n_users, int64_t n_items, int32_t parts, const std::vector<int32_t>& part) {
+  uint64_t sum = 0;
+  for (size_t v = 0; v < part.size(); ++v) sum += partition_id_term(static_cast<int64_t>(v), part[v]);
+  return finish_partition_id(n_users, n_items, parts, sum);
 }
 
 std::string shard_file_name(int32_t rank) {
@@ -129,16 +138,21 @@ void build_shards(const Dataset& ds, const std::vector<int32_t>& part, int32_t p
       if (part[u] != part[gd.indices[k]]) ++st.edge_cut;
     }
   st.edge_cut_pct = distinct_pairs ? 100.0 * static_cast<double>(st.edge_cut) / static_cast<double>(distinct_pairs) : 0.0;
+  finish_partition_stats(st);
+  if (stats) *stats = st;
+}
+
+void finish_partition_stats(PartitionStats& st) {
   auto max_over_mean = [](const std::vector<int64_t>& v) {
     double sum = 0, mx = 0;
     for (int64_t x : v) sum += static_cast<double>(x), mx = std::max(mx, static_cast<double>(x));
     return sum > 0 ? mx / (sum / static_cast<double>(v.size())) : 1.0;
   };
+  st.halo_total = st.halo_max = 0;
   for (int64_t h : st.halo_per_rank) st.halo_total += h, st.halo_max = std::max(st.halo_max, h);
   st.node_imbalance = max_over_mean(st.owned_per_rank);
   st.edge_imbalance = max_over_mean(st.local_edges_per_rank);
   st.halo_bytes_per_layer = st.halo_total * 64 * 4;
-  if (stats) *stats = st;
 }
 
 Shard build_single_shard(const Dataset& ds) {
@@ -175,6 +189,10 @@ std::string meta_to_json(const PartitionMeta& m) {
   w["halo_bytes_per_layer_d64_fp32"] = s.halo_bytes_per_layer;
   w["seconds"] = m.seconds;
   w["peak_rss_mb"] = m.peak_rss_mb;
+  if (!m.peak_rss_mb_per_process.empty()) {
+    w["processes"] = static_cast<int64_t>(m.processes);
+    w["peak_rss_mb_per_process"] = m.peak_rss_mb_per_process;
+  }
   w["owned_per_rank"] = s.owned_per_rank;
   w["owned_users_per_rank"] = s.owned_users_per_rank;
   w["halo_per_rank"] = s.halo_per_rank;

@@ -35,18 +35,28 @@ struct PartitionMeta {
   double imbalance = 0;
   uint64_t partition_id = 0;
   double seconds = 0;
-  double peak_rss_mb = 0;
+  double peak_rss_mb = 0;                      // the largest over the processes that made it
+  int processes = 1;                           // processes of a distributed partition (mpirun -n R)
+  std::vector<double> peak_rss_mb_per_process; // [processes] when distributed, else empty
   PartitionStats stats;
   std::vector<FileInfo> inputs;
 };
 
 // 64-bit id of a partition: a hash of the sizes and the assignment. Equal inputs -> equal id.
+// The assignment enters as a sum (mod 2^64) of one term per node, so that processes that each
+// hold a range of nodes add their partial sums (the distributed partitioner) and get the same id.
 uint64_t compute_partition_id(int64_t n_users, int64_t n_items, int32_t parts, const std::vector<int32_t>& part);
+uint64_t partition_id_term(int64_t v, int32_t part);
+uint64_t finish_partition_id(int64_t n_users, int64_t n_items, int32_t parts, uint64_t sum_of_terms);
 
 // Builds the shard of every rank (in rank order) and hands each to `sink`; fills `stats`.
 // part[v] is the owner of global node v (users 0..n_users-1, then items).
 void build_shards(const Dataset& ds, const std::vector<int32_t>& part, int32_t parts, uint64_t partition_id,
                   PartitionStats* stats, const std::function<void(Shard&&)>& sink);
+
+// Fills the totals and ratios of `st` (halo_total, halo_max, imbalances, halo bytes) from its
+// per-rank vectors.
+void finish_partition_stats(PartitionStats& st);
 
 std::string shard_file_name(int32_t rank);
 
