@@ -124,14 +124,14 @@ PartitionMeta distributed_partition_into_dir(Communicator& comm, const std::stri
   std::vector<int32_t> part;
   {
     PhaseProgress p("tkg-partition", std::string("partitioning with ") + partition_method_name(popts.method), 0, 0, talk);
-    run_agreed(comm, [&] {
-      if (popts.method == PartitionMethod::kPtScotch) {
-        part = ptscotch_partition(comm, slice, popts);
-      } else {
+    if (popts.method == PartitionMethod::kPtScotch) {
+      part = ptscotch_partition(comm, slice, popts);  // collective inside: not an agreed step (options checked above)
+    } else {
+      run_agreed(comm, [&] {
         part.resize(static_cast<size_t>(slice.count));
         for (int64_t k = 0; k < slice.count; ++k) part[k] = hash_part(slice.first + k, popts.seed, popts.parts);
-      }
-    });
+      });
+    }
   }
   const double partition_s = comm.all_reduce_max(since(t_part));
 
@@ -155,7 +155,7 @@ PartitionMeta distributed_partition_into_dir(Communicator& comm, const std::stri
                                          " on this process)", (popts.parts + R - 1 - me) / R, 0, talk);
     PartitionStats st;
     int64_t distinct = 0;
-    run_agreed(comm, [&] { st = write_distributed_shards(comm, slice, part, popts.parts, meta.partition_id, tmp, &distinct); });
+    st = write_distributed_shards(comm, slice, part, popts.parts, meta.partition_id, tmp, &distinct);
     meta.stats = st;
     meta.n_edges = distinct;
     const std::vector<int64_t> peaks = comm.all_gather_one(static_cast<int64_t>(peak_rss_mb()));

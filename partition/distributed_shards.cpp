@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "comm/agreed_error.hpp"
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
+#include "common/fault_injection.hpp"
 #include "common/phase_progress.hpp"
 #include "partition/node_slice.hpp"
 
@@ -107,6 +109,8 @@ PartitionStats write_distributed_shards(Communicator& comm, const NodeSlice& s, 
   st.owned_per_rank.assign(static_cast<size_t>(parts), 0);
   st.owned_users_per_rank = st.halo_per_rank = st.local_edges_per_rank = st.owned_per_rank;
   int64_t cut_and_pairs[2] = {0, 0};
+  // No collective inside: a failure here (a write) reaches every rank through the agreement.
+  run_agreed(comm, [&] {
   for (int32_t p = static_cast<int32_t>(me); p < parts; p += R) {
     const std::vector<NodeRecord>& recs = by_part[p];
     Shard sh;
@@ -186,9 +190,11 @@ PartitionStats write_distributed_shards(Communicator& comm, const NodeSlice& s, 
     st.halo_per_rank[p] = sh.n_halo();
     st.local_edges_per_rank[p] = sh.nnz();
     validate_shard(sh, shard_file_name(p));
+    fault_point("shard-write", me);  // the failure tests: a write that fails on one process
     write_shard((std::filesystem::path(dir) / shard_file_name(p)).string(), sh);
     progress::add(1);
   }
+  });
   // 4. The statistics, summed over the writers (each filled its own parts).
   for (auto* v : {&st.owned_per_rank, &st.owned_users_per_rank, &st.halo_per_rank, &st.local_edges_per_rank})
     comm.all_reduce_sum(v->data(), parts);

@@ -36,6 +36,8 @@ std::vector<int32_t> ptscotch_partition(Communicator& comm, const NodeSlice& s, 
   const int64_t n = s.count;
   std::vector<int32_t> part(static_cast<size_t>(n), 0);
   if (opts.parts < 1) throw InputError("--parts", 0, "parts must be >= 1");
+  if (opts.ncon != 1 && opts.ncon != 2)  // (check_partition_options refused it already; every rank alike)
+    throw InputError("--ncon", 0, "PT-Scotch balances one load: --ncon 1 (node count) or 2 (node count + degree in one load)");
   // Distinct neighbours as global node ids (Scotch's graph is simple and symmetric: the rows of
   // both endpoints of a pair hold each other once).
   std::vector<SCOTCH_Num> vert(static_cast<size_t>(n) + 1, 0), edge;
@@ -59,8 +61,6 @@ std::vector<int32_t> ptscotch_partition(Communicator& comm, const NodeSlice& s, 
     velo.resize(static_cast<size_t>(n));
     for (int64_t k = 0; k < n; ++k)
       velo[k] = 1 + static_cast<SCOTCH_Num>(std::llround(static_cast<double>(s.degree(k)) * scale));
-  } else if (opts.ncon != 1) {
-    throw InputError("--ncon", 0, "PT-Scotch balances one load: --ncon 1 (node count) or 2 (node count + degree in one load)");
   }
   if (opts.parts == 1) return part;
 

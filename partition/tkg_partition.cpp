@@ -26,13 +26,11 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Whether a launcher started this process as one of several (mpirun, srun): then tkg-partition
-// joins the MPI job and runs the distributed partition.
-bool launched_as_one_of_many() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_STEP_NUM_TASKS", "MPI_LOCALNRANKS"}) {
-    const char* s = std::getenv(v);
-    if (s && std::atoi(s) > 1) return true;
-  }
+// Whether a launcher (mpirun, srun --mpi=pmix) started this process: then tkg-partition joins
+// the MPI job, and runs the distributed partition when the job has more than one process.
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(v)) return true;
   return false;
 }
 
@@ -109,11 +107,14 @@ int main(int argc, char** argv) {
     ro.drop_duplicates = drop_dup;
     ro.remap_ids = remap;
     popts.progress = !quiet;
-    const bool distributed = popts.method == tkg::PartitionMethod::kPtScotch || launched_as_one_of_many();
-    if (distributed) {
+    const bool ptscotch = popts.method == tkg::PartitionMethod::kPtScotch;
+    std::unique_ptr<tkg::Communicator> comm;
+    if (ptscotch || launched_by_mpi()) {
       mpi = std::make_unique<tkg::MpiSession>(&argc, &argv);
       mpi->set_finalize_timeout(timeout_s);
-      auto comm = tkg::make_mpi_communicator(timeout_s);
+      comm = tkg::make_mpi_communicator(timeout_s);
+    }
+    if (comm && (ptscotch || comm->size() > 1)) {
       const bool root = comm->rank() == 0;
       popts.progress = !quiet && root;
       try {

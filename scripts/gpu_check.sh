@@ -17,7 +17,7 @@ DEBS=(libboost1.74-dev libboost-program-options1.74-dev libboost-program-options
       libgtest-dev libgmock-dev libopenmpi-dev libopenmpi3 openmpi-bin openmpi-common libhwloc15 libhwloc-plugins
       libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libpmix2 libfabric1 libucx0 libibverbs1 librdmacm1
       libpsm2-2 libpsm-infinipath1 libnl-3-200 libnl-route-3-200 libmunge2 libltdl7 libxnvctrl0 libnuma1
-      libpciaccess0 libgfortran5)
+      libpciaccess0 libgfortran5 libptscotch-dev libptscotch-7.0 libscotch-dev libscotch-7.0 zlib1g-dev)
 if [[ ${1:-} == --download ]]; then
   mkdir -p "${2:?directory}" && cd "$2" && exec apt-get download "${DEBS[@]}"
 fi

@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config python3 python3-matplotlib
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
-  libmetis-dev libxxhash-dev nlohmann-json3-dev libspdlog-dev
+  libmetis-dev libptscotch-dev zlib1g-dev libxxhash-dev nlohmann-json3-dev libspdlog-dev
   libboost-program-options-dev libboost-dev
   libgtest-dev libgmock-dev
   slurm-wlm munge

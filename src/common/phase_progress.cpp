@@ -1,5 +1,7 @@
 #include "common/phase_progress.hpp"
 
+#include <exception>
+
 #include <chrono>
 #include <cstdio>
 
@@ -53,7 +55,12 @@ PhaseProgress::~PhaseProgress() {
     ticker_.join();
   }
   g_active.store(false);
-  if (on_) report(now_s() - start_, true);
+  if (on_ && std::uncaught_exceptions() > 0) {  // the phase failed: its error follows, not "done"
+    std::printf("%s: %s stopped after %s\n", tool_.c_str(), phase_.c_str(), duration(now_s() - start_).c_str());
+    std::fflush(stdout);
+  } else if (on_) {
+    report(now_s() - start_, true);
+  }
 }
 
 void PhaseProgress::report(double elapsed, bool last) const {
