@@ -90,6 +90,7 @@ PartitionMeta distributed_partition_into_dir(Communicator& comm, const std::stri
     if (have_valid) valid = read_file_slice(comm, (fs::path(dir) / "valid.txt").string(), "valid", train.info.format, ro);
     test = read_file_slice(comm, (fs::path(dir) / "test.txt").string(), "test", train.info.format, ro);
   }
+  memory_mark("partition: slices read");
   files.push_back(train.info);
   if (have_valid) files.push_back(valid.info);
   files.push_back(test.info);
@@ -110,6 +111,7 @@ PartitionMeta distributed_partition_into_dir(Communicator& comm, const std::stri
                     4e-8 * static_cast<double>(train.info.lines) / R, talk);
     return build_node_slice(comm, n_users, n_items, train.lines, valid.lines, test.lines, read.drop_duplicates, dropped);
   }();
+  memory_mark("partition: node slice built");
   size_t fk = 0;
   for (int s = 0; s < 3; ++s) {
     if (s == 1 && !have_valid) continue;
@@ -134,6 +136,7 @@ PartitionMeta distributed_partition_into_dir(Communicator& comm, const std::stri
     }
   }
   const double partition_s = comm.all_reduce_max(since(t_part));
+  memory_mark("partition: assigned");
 
   PartitionMeta meta;
   meta.n_users = n_users;

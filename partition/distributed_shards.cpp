@@ -7,6 +7,7 @@
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
+#include "common/memory.hpp"
 #include "common/phase_progress.hpp"
 #include "partition/node_slice.hpp"
 
@@ -69,6 +70,7 @@ PartitionStats write_distributed_shards(Communicator& comm, const NodeSlice& s, 
       for (int64_t j = rows->indptr[k]; j < rows->indptr[k + 1]; ++j) send[f++] = rows->values[j];
   }
   std::vector<int64_t> mine = exchange(comm, send, send_counts);
+  memory_mark("partition: node records exchanged");
   send = std::vector<int64_t>();
   // Records by part, in arrival order = ascending node id (the senders' ranges ascend by rank).
   std::vector<std::vector<NodeRecord>> by_part(static_cast<size_t>(parts));

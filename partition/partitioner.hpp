@@ -22,6 +22,7 @@ struct PartitionOptions {
   double imbalance = 1.03;      // allowed max/avg load per constraint (METIS ubvec / ufactor)
   uint64_t seed = 1;
   bool progress = false;        // partition_into_dir prints its phases' progress lines (tkg-partition)
+  std::string scotch_strategy = "quality";  // ptscotch: quality | speed | balance | scalability (SCOTCH_STRAT*)
 };
 
 // Returns part[v] in [0, parts) for every node of `graph`, which must hold distinct pairs

@@ -18,23 +18,7 @@ namespace tkg {
 int64_t slice_start(const std::string& path, int64_t size, int r, int R) {
   if (r <= 0) return 0;
   if (r >= R) return size;
-  const int64_t cut = static_cast<int64_t>(static_cast<__int128>(size) * r / R);
-  if (cut == 0) return 0;
-  // The first position p >= cut with byte p - 1 == '\n' (or the end of the file).
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, std::string("cannot open file: ") + std::strerror(errno));
-  in.seekg(cut - 1, std::ios::beg);
-  std::vector<char> buf(1 << 16);
-  int64_t pos = cut - 1;
-  while (pos < size) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const int64_t got = in.gcount();
-    if (got <= 0) break;
-    const char* nl = static_cast<const char*>(std::memchr(buf.data(), '\n', static_cast<size_t>(got)));
-    if (nl) return pos + (nl - buf.data()) + 1;
-    pos += got;
-  }
-  return size;
+  return line_start_at_or_after(path, static_cast<int64_t>(static_cast<__int128>(size) * r / R), size);
 }
 
 SliceRead read_file_slice(Communicator& comm, const std::string& path, const std::string& split, TextFormat format,

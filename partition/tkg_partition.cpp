@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
        "metis | random | hash (one process), ptscotch (distributed: run under mpirun -n R, or alone; also hash)")
       ("ncon", po::value(&popts.ncon)->default_value(2), "METIS constraints: 1 = node count, 2 = node count and degree "
                                                          "(ptscotch: one load, 1 + degree x nodes/entries)")
+      ("scotch-strategy", po::value(&popts.scotch_strategy)->default_value(popts.scotch_strategy),
+       "ptscotch: fast | quality | speed | balance | scalability | default (SCOTCH_STRAT* of SCOTCH_stratDgraphMapBuild; "
+       "fast: quality with bounded refinement passes), or a Scotch strategy string")
       ("timeout", po::value(&timeout_s)->default_value(timeout_s), "distributed: seconds a process waits for its peers "
                                                                      "in one collective before the job ends")
       ("objective", po::value(&popts.objective)->default_value("cut"), "METIS objective: cut | vol")

@@ -21,12 +21,15 @@
 #   --exclusive          whole nodes for every training job (no neighbours skew the timings)
 #   --gpu                one rank per GPU (slurm/train.sbatch, the CUDA build); default CPU ranks
 #   --sbatch "ARGS"      more sbatch arguments for every job (partition, account, time limit, ...)
+#   --partition-ranks R  the partition jobs run the distributed partition (tkg-partition --method
+#                        ptscotch under srun with R tasks; no process holds the whole graph);
+#                        default: one process, METIS
 #   --cache DIR          partition/tile cache (default STUDY_DIR/cache); entries are keyed by what
 #                        they were built from (input files' size and mtime, P, copies, seed, binary)
 #   --wait               wait for the collect job, then print the table (what the tests use)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-repeats=1 per_node="" cpus=1 exclusive="" gpu="" extra="" cache="" wait=""
+repeats=1 per_node="" cpus=1 exclusive="" gpu="" extra="" cache="" wait="" part_ranks=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --repeats) repeats=$2; shift 2 ;;
@@ -36,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --gpu) gpu=1; shift ;;
     --sbatch) extra=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
+    --partition-ranks) part_ranks=$2; shift 2 ;;
     --wait) wait=1; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     -*) echo "scaling-study: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -51,6 +55,15 @@ shift 5
 [[ -f $config ]] || { echo "scaling-study: config $config not found" >&2; exit 2; }
 for P in $ranks; do [[ $P =~ ^[1-9][0-9]*$ ]] || { echo "scaling-study: bad rank count '$P'" >&2; exit 2; }; done
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "scaling-study: --repeats expects a positive integer" >&2; exit 2; }
+[[ $part_ranks =~ ^[0-9]+$ ]] || { echo "scaling-study: --partition-ranks expects a number of processes" >&2; exit 2; }
+# The partition job's command: one process (METIS), or R processes under srun (PT-Scotch).
+if (( part_ranks > 0 )); then
+  part_method="ptscotch-R$part_ranks" part_tasks=$part_ranks
+  part_cmd() { echo "srun --mpi=pmix --kill-on-bad-exit=1 $part_bin --method ptscotch $*"; }
+else
+  part_method=metis part_tasks=1
+  part_cmd() { echo "$part_bin $*"; }
+fi
 command -v sbatch >/dev/null || { echo "scaling-study: sbatch not found (start launch/local-slurm.sh or run on a cluster)" >&2; exit 2; }
 mkdir -p "$study/runs" "$study/logs"
 study=$(cd "$study" && pwd) data=$(cd "$data" && pwd) config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
@@ -84,18 +97,18 @@ printf '{"kind": "%s", "dataset": "%s", "config": "%s", "ranks": [%s], "repeats"
 for P in $ranks; do
   if [[ $kind == weak ]]; then
     input=$cache/$name-x$P-$(key_of tile "$P" 0.01 1)
-    part=$cache/$name-x$P-P$P-$(key_of tile "$P" 0.01 1 part "$P" metis)
+    part=$cache/$name-x$P-P$P-$(key_of tile "$P" 0.01 1 part "$P" $part_method)
     make_input="[[ -f $input/train.txt ]] || $gen --kind tile --data $data --copies $P --cross 0.01 --seed 1 --out $input --force"
   else
     input=$data
-    part=$cache/$name-P$P-$(key_of part "$P" metis)
+    part=$cache/$name-P$P-$(key_of part "$P" $part_method)
     make_input=true
   fi
   dep=""
   if [[ ! -f $part/meta.json ]]; then
-    pj=$(sbatch --parsable --job-name="tkg-part-$name-P$P" --ntasks=1 --cpus-per-task=1 $extra \
+    pj=$(sbatch --parsable --job-name="tkg-part-$name-P$P" --ntasks=$part_tasks --cpus-per-task=1 $extra \
            --output="$study/logs/part-P$P-%j.out" \
-           --wrap="set -e; $make_input; $part_bin --data $input --parts $P --out $part --force --quiet")
+           --wrap="set -e; $make_input; $(part_cmd --data "$input" --parts "$P" --out "$part" --force --quiet)")
     dep="--dependency=afterok:$pj"
     jobs+=("$pj")
     echo "P=$P: partition job $pj -> $part"

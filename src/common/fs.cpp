@@ -1,6 +1,7 @@
 #include "common/fs.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -30,6 +31,25 @@ int64_t file_size_checked(const std::string& path) {
   const auto size = fs::file_size(path, ec);
   if (ec) throw InputError(path, 0, "cannot determine file size: " + ec.message());
   return static_cast<int64_t>(size);
+}
+
+int64_t line_start_at_or_after(const std::string& path, int64_t offset, int64_t size) {
+  if (offset <= 0) return 0;
+  if (offset >= size) return size;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, std::string("cannot open file: ") + std::strerror(errno));
+  in.seekg(offset - 1, std::ios::beg);
+  std::vector<char> buf(1 << 16);
+  int64_t pos = offset - 1;
+  while (pos < size) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const int64_t got = in.gcount();
+    if (got <= 0) break;
+    const char* nl = static_cast<const char*>(std::memchr(buf.data(), '\n', static_cast<size_t>(got)));
+    if (nl) return pos + (nl - buf.data()) + 1;
+    pos += got;
+  }
+  return size;
 }
 
 std::string read_file_range(const std::string& path, int64_t begin, int64_t end) {

@@ -11,6 +11,10 @@ namespace tkg {
 std::string read_file(const std::string& path);
 // Size of a file; InputError (as read_file) when it is missing, a directory or unreadable.
 int64_t file_size_checked(const std::string& path);
+// The first line start at or after `offset` in a file of `size` bytes: 0 for offset 0, else the
+// position after the first '\n' at or after offset - 1 (size if there is none). The byte ranges
+// [line_start(size*r/R), line_start(size*(r+1)/R)) of r = 0..R-1 hold every line exactly once.
+int64_t line_start_at_or_after(const std::string& path, int64_t offset, int64_t size);
 // Bytes [begin, end) of a file; InputError on a short read.
 std::string read_file_range(const std::string& path, int64_t begin, int64_t end);
 

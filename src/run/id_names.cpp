@@ -11,62 +11,25 @@
 #include "comm/communicator.hpp"
 #include "comm/routing.hpp"
 #include "common/error.hpp"
+#include "common/fs.hpp"
 
 namespace tkg {
 
 namespace {
 
-// The lines of `path` that start in [lo, hi): reads from lo - 1 (to tell whether a line starts
-// at lo) to the end of the last such line.
+// The lines of `path` that start in [lo, hi) (common/fs: line_start_at_or_after), without their '\n'.
 std::vector<std::string> lines_starting_in(const std::string& path, int64_t lo, int64_t hi, int64_t size) {
   std::vector<std::string> out;
-  if (lo >= hi) return out;
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
-  std::string buf;
-  const int64_t chunk = int64_t{1} << 20;
-  int64_t pos = std::max<int64_t>(lo - 1, 0);
-  bool skip = lo > 0;  // the part before the first line start at or after lo
-  std::string line;
-  bool started = false;
-  int64_t line_start = pos;
-  while (pos < size) {
-    buf.resize(static_cast<size_t>(std::min(chunk, size - pos)));
-    const ssize_t got = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
-    if (got <= 0) {
-      ::close(fd);
-      throw InputError(path, 0, "short read");
-    }
-    for (ssize_t k = 0; k < got; ++k) {
-      const int64_t at = pos + k;
-      const char c = buf[static_cast<size_t>(k)];
-      if (skip) {
-        if (c == '\n') {
-          skip = false;
-          line_start = at + 1;
-        }
-        continue;
-      }
-      if (!started) {
-        if (line_start >= hi) {
-          ::close(fd);
-          return out;
-        }
-        started = true;
-        line.clear();
-      }
-      if (c == '\n') {
-        out.push_back(line);
-        started = false;
-        line_start = at + 1;
-      } else {
-        line += c;
-      }
-    }
-    pos += got;
+  const int64_t b = line_start_at_or_after(path, lo, size), e = line_start_at_or_after(path, hi, size);
+  if (b >= e) return out;
+  const std::string text = read_file_range(path, b, e);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();  // a last line without '\n'
+    out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
   }
-  if (started) out.push_back(line);  // a last line without '\n'
-  ::close(fd);
   return out;
 }
 

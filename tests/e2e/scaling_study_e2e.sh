@@ -21,8 +21,21 @@ opts=(-- --train.epochs 3 --eval.every 3 --output.progress false)
 
 timeout 600 bash "$SRC/slurm/scaling-study.sh" --wait strong "$DATA/Ali-Display" "$SRC/configs/smoke.ini" "1 2" "$T/strong" \
   "${opts[@]}" > "$T/strong.out" 2>&1 && pass "strong study ran to the table" || { fail "strong study"; cat "$T/strong.out"; cat "$T"/strong/logs/* 2>/dev/null | tail -40; }
-timeout 600 bash "$SRC/slurm/scaling-study.sh" --wait weak "$DATA/Ali-Display" "$SRC/configs/smoke.ini" "1 2" "$T/weak" \
-  "${opts[@]}" > "$T/weak.out" 2>&1 && pass "weak study ran to the table" || { fail "weak study"; cat "$T/weak.out"; }
+# The weak study's partition jobs run the distributed partition (2 tasks, PT-Scotch).
+timeout 600 bash "$SRC/slurm/scaling-study.sh" --wait --partition-ranks 2 weak "$DATA/Ali-Display" "$SRC/configs/smoke.ini" "1 2" \
+  "$T/weak" "${opts[@]}" > "$T/weak.out" 2>&1 && pass "weak study ran to the table" || { fail "weak study"; cat "$T/weak.out"; cat "$T"/weak/logs/part* 2>/dev/null | tail -20; }
+grep -q '"processes": 2' "$T"/weak/cache/*-x2-P2-*/meta.json && grep -q '"method": "ptscotch"' "$T"/weak/cache/*-x2-P2-*/meta.json \
+  && pass "weak study: partition jobs ran tkg-partition --method ptscotch with 2 tasks" || fail "weak study partition method"
+# slurm/partition.sbatch: the distributed partition as one job.
+jid=$(sbatch --parsable --ntasks 2 --output "$T/psb-%j.out" --export=ALL,TKG_BIN="$BUILD/tkg-partition" \
+        "$SRC/slurm/partition.sbatch" "$DATA/Ali-Display" 3 "$T/psb" --quiet)
+for _ in $(seq 1 240); do
+  st=$(scontrol show job -o "$jid" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
+  [[ -n $st && $st != PENDING && $st != RUNNING && $st != CONFIGURING && $st != COMPLETING ]] && break
+  sleep 0.5
+done
+[[ ${st:-} == COMPLETED && -f $T/psb/shard-00002.bin ]] && grep -q '"processes": 2' "$T/psb/meta.json" \
+  && pass "slurm/partition.sbatch: 3 shards from 2 tasks" || { fail "partition.sbatch: ${st:-?}"; cat "$T"/psb-*.out; }
 
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=python3
