@@ -44,10 +44,13 @@ for cfg in "metis,ncon=1|1|--method metis --ncon 1" "metis,ncon=2|1|--method met
   run gowalla ../shared/data/gowalla 8 "$label" "$R" $args
 done
 for P in 2 4 8; do
-  for cfg in "metis,ncon=2|1|--method metis --ncon 2" "metis,ncon=1|1|--method metis --ncon 1" \
-             "ptscotch,ncon=2|1|--method ptscotch --ncon 2" "ptscotch,ncon=2|2|--method ptscotch --ncon 2" \
-             "ptscotch,ncon=1|2|--method ptscotch --ncon 1" "ptscotch,ncon=2|4|--method ptscotch --ncon 2" \
-             "hash|2|--method hash"; do
+  cfgs=("metis,ncon=2|1|--method metis --ncon 2" "ptscotch,ncon=2|2|--method ptscotch --ncon 2" "hash|2|--method hash")
+  if [[ $P != 4 ]]; then
+    cfgs+=("metis,ncon=1|1|--method metis --ncon 1" "ptscotch,ncon=2|1|--method ptscotch --ncon 2"
+           "ptscotch,ncon=1|2|--method ptscotch --ncon 1" "ptscotch,ncon=2|4|--method ptscotch --ncon 2"
+           "ptscotch fast,ncon=2|2|--method ptscotch --ncon 2 --scotch-strategy fast")
+  fi
+  for cfg in "${cfgs[@]}"; do
     IFS='|' read -r label R args <<<"$cfg"
     run "20M" "$PL" "$P" "$label" "$R" $args
   done

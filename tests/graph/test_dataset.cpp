@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "graph/csr.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -293,4 +296,46 @@ TEST(ReadInteractions, LineLimitRefusedEarlyOrAtTheLine) {
   expect_input_error([&] { tkg::read_interactions(p, o, nullptr); }, p, 951, "more than 950 lines: the test's limit");
   o.max_lines = 1000;
   EXPECT_EQ(tkg::read_interactions(p, o, nullptr).size(), 1000);
+}
+
+// The pieces of the distributed read (partition/slice_reader): byte ranges cut at line starts
+// hold every line once, and parsing them with their first line numbers gives the one-process
+// lines, errors naming the same line, and the same detected format.
+TEST(ReadInteractions, SlicesAtLineStartsReadAsTheWholeFile) {
+  TempDir d;
+  std::string text = "user item\n";
+  for (int k = 0; k < 300; ++k) text += std::to_string(k % 17) + " " + std::to_string((k * 7) % 23) + (k % 50 == 0 ? "\n\n" : "\n");
+  text += "5 6";  // no final newline
+  const std::string p = d.write("s.txt", text);
+  const tkg::EdgeList whole = tkg::read_interactions(p, ReadOptions{});
+  const int64_t size = static_cast<int64_t>(text.size());
+  for (int R = 1; R <= 7; ++R) {
+    tkg::EdgeList joined;
+    tkg::FormatEvidence ev;
+    for (int r = 0; r < R; ++r) {
+      const int64_t b = tkg::line_start_at_or_after(p, size * r / R, size), e = tkg::line_start_at_or_after(p, size * (r + 1) / R, size);
+      ASSERT_TRUE(b == 0 || text[b - 1] == '\n') << R << " " << r;
+      const std::string piece = tkg::read_file_range(p, b, e);
+      const int64_t first_line = 1 + std::count(text.begin(), text.begin() + b, '\n');
+      ev.combine(tkg::format_evidence(piece.data(), piece.data() + piece.size(), b == 0));
+      const tkg::EdgeList el = tkg::parse_interactions(piece.data(), piece.data() + piece.size(), tkg::TextSlice{p, first_line, b == 0},
+                                                       TextFormat::kEdges, ReadOptions{}, nullptr);
+      joined.user.insert(joined.user.end(), el.user.begin(), el.user.end());
+      joined.item.insert(joined.item.end(), el.item.begin(), el.item.end());
+    }
+    EXPECT_EQ(joined.user, whole.user) << R;
+    EXPECT_EQ(joined.item, whole.item) << R;
+    EXPECT_EQ(tkg::format_from_evidence(ev), TextFormat::kEdges) << R;
+  }
+  // An error in a later slice names the file's line.
+  const std::string bad = d.write("b.txt", "0 1\n1 2\n2 x\n");
+  const int64_t b = tkg::line_start_at_or_after(bad, 5, 12);
+  EXPECT_EQ(b, 8);
+  const std::string piece = tkg::read_file_range(bad, b, 12);
+  try {
+    tkg::parse_interactions(piece.data(), piece.data() + piece.size(), tkg::TextSlice{bad, 3, false}, TextFormat::kEdges, ReadOptions{}, nullptr);
+    FAIL() << "no error";
+  } catch (const tkg::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("b.txt:3: expected a non-negative integer item id, got 'x'"), std::string::npos) << e.what();
+  }
 }
