@@ -53,6 +53,15 @@ for ds in edges adj; do
     done
   done
 done
+# More processes than parts (rank 2 writes no shard) and a one-line test file (ranks 1, 2 read
+# nothing of it): every rank still makes every collective.
+mkdir -p "$T/tiny"; cp "$T/g/train.txt" "$T/tiny/"; printf '0 1\n' >"$T/tiny/test.txt"
+"$P" --data "$T/tiny" --parts 2 --method hash --quiet --out "$T/tiny1" >/dev/null
+"${MPI[@]}" -np 3 "$P" --data "$T/tiny" --parts 2 --method hash --quiet --out "$T/tiny3" >/dev/null 2>"$T/err" \
+  && same_partition "$T/tiny1" "$T/tiny3" && pass "hash, P=2 R=3 (a rank without a shard, empty slices): the one-process bytes" \
+  || { fail "hash P=2 R=3"; cat "$T/err"; }
+"${MPI[@]}" -np 3 "$P" --data "$T/tiny" --parts 2 --method ptscotch --quiet --out "$T/tinys" >/dev/null 2>"$T/err" \
+  && [[ -f $T/tinys/shard-00001.bin && ! -e $T/tinys/shard-00002.bin ]] && pass "ptscotch, P=2 R=3" || { fail "ptscotch P=2 R=3"; cat "$T/err"; }
 "$P" --data "$DATA/Ali-Display" --parts 4 --method hash --quiet --out "$T/ali1" >/dev/null
 "${MPI[@]}" -np 3 "$P" --data "$DATA/Ali-Display" --parts 4 --method hash --quiet --out "$T/ali3" >/dev/null 2>&1 \
   && same_partition "$T/ali1" "$T/ali3" && pass "hash, Ali-Display P=4 R=3: the one-process bytes" || fail "hash Ali-Display"
