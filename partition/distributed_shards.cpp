@@ -5,6 +5,7 @@
 
 #include "comm/agreed_error.hpp"
 #include "comm/communicator.hpp"
+#include "comm/routing.hpp"
 #include "common/error.hpp"
 #include "common/fault_injection.hpp"
 #include "common/memory.hpp"
@@ -14,25 +15,6 @@
 namespace tkg {
 
 namespace {
-
-std::vector<int64_t> exchange_counts(Communicator& comm, const std::vector<int64_t>& send_counts) {
-  const int R = comm.size();
-  std::vector<int64_t> ones(static_cast<size_t>(R), 1), recv(static_cast<size_t>(R), 0);
-  comm.all_to_all_v(send_counts.data(), ones, recv.data(), ones, DType::kInt64);
-  return recv;
-}
-
-// All-to-all-v of int64 streams packed by peer; returns what arrives (packed by sender).
-std::vector<int64_t> exchange(Communicator& comm, const std::vector<int64_t>& send, const std::vector<int64_t>& send_counts,
-                              std::vector<int64_t>* recv_counts_out = nullptr) {
-  std::vector<int64_t> recv_counts = exchange_counts(comm, send_counts);
-  int64_t in = 0;
-  for (int64_t c : recv_counts) in += c;
-  std::vector<int64_t> recv(static_cast<size_t>(in));
-  comm.all_to_all_v(send.data(), send_counts, recv.data(), recv_counts, DType::kInt64);
-  if (recv_counts_out) *recv_counts_out = std::move(recv_counts);
-  return recv;
-}
 
 // One node as its shard's writer receives it: header, then its rows.
 constexpr int64_t kHeader = 5;  // v, part, degree, n_valid, n_test
@@ -69,7 +51,7 @@ PartitionStats write_distributed_shards(Communicator& comm, const NodeSlice& s, 
     for (const LocalRows* rows : {&s.train, &s.valid, &s.test})
       for (int64_t j = rows->indptr[k]; j < rows->indptr[k + 1]; ++j) send[f++] = rows->values[j];
   }
-  std::vector<int64_t> mine = exchange(comm, send, send_counts);
+  std::vector<int64_t> mine = exchange_packed(comm, send, send_counts, nullptr);
   memory_mark("partition: node records exchanged");
   send = std::vector<int64_t>();
   // Records by part, in arrival order = ascending node id (the senders' ranges ascend by rank).
@@ -88,19 +70,14 @@ PartitionStats write_distributed_shards(Communicator& comm, const NodeSlice& s, 
   std::sort(asked.begin(), asked.end());
   asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
   // 2. The part and degree of every neighbour, from its node's owner.
-  std::vector<int64_t> ask_counts(static_cast<size_t>(R), 0);
-  for (int64_t w : asked) ++ask_counts[s.ranges.owner(w)];  // `asked` is sorted: packed by owner already
-  std::vector<int64_t> asked_of_me_counts;
-  const std::vector<int64_t> asked_of_me = exchange(comm, asked, ask_counts, &asked_of_me_counts);
-  std::vector<int64_t> answer(asked_of_me.size() * 2);
-  for (size_t k = 0; k < asked_of_me.size(); ++k) {
-    const int64_t local = asked_of_me[k] - s.first;
-    TKG_CHECK(local >= 0 && local < s.count, "node " << asked_of_me[k] << " asked of the wrong owner");
-    answer[2 * k] = part[local];
-    answer[2 * k + 1] = s.degree(local);
-  }
-  for (int64_t& c : asked_of_me_counts) c *= 2;
-  const std::vector<int64_t> answers = exchange(comm, answer, asked_of_me_counts);  // packed by owner = order of `asked`
+  std::vector<int32_t> owner(asked.size());
+  for (size_t k = 0; k < asked.size(); ++k) owner[k] = s.ranges.owner(asked[k]);
+  const std::vector<int64_t> answers = request_reply(comm, asked, owner, 2, [&](int, int64_t w, int64_t* out) {
+    const int64_t local = w - s.first;
+    TKG_CHECK(local >= 0 && local < s.count, "node " << w << " asked of the wrong owner");
+    out[0] = part[local];
+    out[1] = s.degree(local);
+  });
   auto lookup = [&](int64_t w, int64_t* deg) {
     const size_t k = static_cast<size_t>(std::lower_bound(asked.begin(), asked.end(), w) - asked.begin());
     if (deg) *deg = answers[2 * k + 1];

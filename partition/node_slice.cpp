@@ -3,21 +3,10 @@
 #include <unordered_set>
 
 #include "comm/communicator.hpp"
+#include "comm/routing.hpp"
 #include "common/error.hpp"
 
 namespace tkg {
-
-namespace {
-
-// recv_counts[p] = what peer p sends me (one all-to-all of one int64 per peer).
-std::vector<int64_t> exchange_counts(Communicator& comm, const std::vector<int64_t>& send_counts) {
-  const int R = comm.size();
-  std::vector<int64_t> ones(static_cast<size_t>(R), 1), recv(static_cast<size_t>(R), 0);
-  comm.all_to_all_v(send_counts.data(), ones, recv.data(), ones, DType::kInt64);
-  return recv;
-}
-
-}  // namespace
 
 LocalRows gather_to_owners(Communicator& comm, const NodeRanges& ranges, const std::vector<int64_t>& keys,
                            int64_t key_offset, const std::vector<int64_t>& values, int64_t batch) {
@@ -42,11 +31,8 @@ LocalRows gather_to_owners(Communicator& comm, const NodeRanges& ranges, const s
       send[fill[p]++] = v - ranges.first(p);
       send[fill[p]++] = values[k];
     }
-    const std::vector<int64_t> recv_counts = exchange_counts(comm, send_counts);
-    int64_t in = 0;
-    for (int64_t c : recv_counts) in += c;
-    recv.resize(static_cast<size_t>(in));
-    comm.all_to_all_v(send.data(), send_counts, recv.data(), recv_counts, DType::kInt64);
+    std::vector<int64_t> recv_counts;
+    recv = exchange_packed(comm, send, send_counts, &recv_counts);
     int64_t off = 0;
     for (int p = 0; p < R; ++p) {
       from[p].insert(from[p].end(), recv.begin() + off, recv.begin() + off + recv_counts[p]);

@@ -5,6 +5,19 @@
 
 namespace tkg {
 
+std::vector<int64_t> exchange_packed(Communicator& comm, const std::vector<int64_t>& packed,
+                                     const std::vector<int64_t>& send_counts, std::vector<int64_t>* recv_counts) {
+  const int P = comm.size();
+  std::vector<int64_t> ones(P, 1), rc(P, 0);
+  comm.all_to_all_v(send_counts.data(), ones, rc.data(), ones, DType::kInt64);
+  int64_t n = 0;
+  for (int64_t c : rc) n += c;
+  std::vector<int64_t> received(static_cast<size_t>(n));
+  comm.all_to_all_v(packed.data(), send_counts, received.data(), rc, DType::kInt64);
+  if (recv_counts) *recv_counts = std::move(rc);
+  return received;
+}
+
 Routed route_records(Communicator& comm, const std::vector<int64_t>& values, int64_t width,
                      const std::vector<int32_t>& dest) {
   const int P = comm.size();
@@ -25,27 +38,32 @@ Routed route_records(Communicator& comm, const std::vector<int64_t>& values, int
     r.slot[k] = fill[dest[k]]++;
     for (int64_t c = 0; c < width; ++c) packed[r.slot[k] * width + c] = values[k * width + c];
   }
-  std::vector<int64_t> ones(P, 1);
-  comm.all_to_all_v(r.send_counts.data(), ones, r.recv_counts.data(), ones, DType::kInt64);
-  int64_t n_recv = 0;
-  for (int64_t c : r.recv_counts) n_recv += c;
-  std::vector<int64_t> sc(P), rc(P);
-  for (int p = 0; p < P; ++p) sc[p] = r.send_counts[p] * width, rc[p] = r.recv_counts[p] * width;
-  r.received.resize(static_cast<size_t>(n_recv * width));
-  comm.all_to_all_v(packed.data(), sc, r.received.data(), rc, DType::kInt64);
+  std::vector<int64_t> sc(P);
+  for (int p = 0; p < P; ++p) sc[p] = r.send_counts[p] * width;
+  r.received = exchange_packed(comm, packed, sc, &r.recv_counts);
+  for (int64_t& c : r.recv_counts) c /= width;
   return r;
 }
 
 std::vector<int64_t> request_reply(Communicator& comm, const std::vector<int64_t>& ids, const std::vector<int32_t>& dest,
-                                   const std::function<int64_t(int, int64_t)>& answer) {
+                                   int64_t width, const std::function<void(int, int64_t, int64_t*)>& answer) {
   Routed r = route_records(comm, ids, 1, dest);
-  std::vector<int64_t> replies(r.received.size());
+  std::vector<int64_t> replies(r.received.size() * width);
   for (int p = 0, k = 0; p < comm.size(); ++p)
-    for (int64_t c = 0; c < r.recv_counts[p]; ++c, ++k) replies[k] = answer(p, r.received[k]);
-  std::vector<int64_t> back(ids.size()), out(ids.size());
-  comm.all_to_all_v(replies.data(), r.recv_counts, back.data(), r.send_counts, DType::kInt64);
-  for (size_t k = 0; k < ids.size(); ++k) out[k] = back[r.slot[k]];
+    for (int64_t c = 0; c < r.recv_counts[p]; ++c, ++k) answer(p, r.received[k], replies.data() + k * width);
+  std::vector<int64_t> sc(r.recv_counts), rc(r.send_counts);
+  for (int64_t& c : sc) c *= width;
+  for (int64_t& c : rc) c *= width;
+  std::vector<int64_t> back(ids.size() * width), out(ids.size() * width);
+  comm.all_to_all_v(replies.data(), sc, back.data(), rc, DType::kInt64);
+  for (size_t k = 0; k < ids.size(); ++k)
+    for (int64_t c = 0; c < width; ++c) out[k * width + c] = back[r.slot[k] * width + c];
   return out;
+}
+
+std::vector<int64_t> request_reply(Communicator& comm, const std::vector<int64_t>& ids, const std::vector<int32_t>& dest,
+                                   const std::function<int64_t(int, int64_t)>& answer) {
+  return request_reply(comm, ids, dest, 1, [&](int source, int64_t id, int64_t* out) { *out = answer(source, id); });
 }
 
 }  // namespace tkg

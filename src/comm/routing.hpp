@@ -10,6 +10,13 @@ namespace tkg {
 
 class Communicator;
 
+// Elements packed by destination rank (send_counts[p] of them for rank p, in rank order) go to
+// their ranks; returns what arrives, packed by source rank, and its counts in *recv_counts.
+// Collective: two all-to-all-v (the counts, then the elements). What the routines below use, and
+// what callers with records of varying length call directly.
+std::vector<int64_t> exchange_packed(Communicator& comm, const std::vector<int64_t>& packed,
+                                     const std::vector<int64_t>& send_counts, std::vector<int64_t>* recv_counts);
+
 struct Routed {
   std::vector<int64_t> send_counts;  // [P] records this rank sent to each peer
   std::vector<int64_t> recv_counts;  // [P] records received from each peer
@@ -26,5 +33,9 @@ Routed route_records(Communicator& comm, const std::vector<int64_t>& values, int
 // returns the answers in the order of `ids`. Collective: three all-to-all-v.
 std::vector<int64_t> request_reply(Communicator& comm, const std::vector<int64_t>& ids, const std::vector<int32_t>& dest,
                                    const std::function<int64_t(int source, int64_t id)>& answer);
+// The same with `width` values per answer: answer(source, id, out) fills out[0..width); returns
+// [ids.size() · width], answer k at k·width.
+std::vector<int64_t> request_reply(Communicator& comm, const std::vector<int64_t>& ids, const std::vector<int32_t>& dest,
+                                   int64_t width, const std::function<void(int source, int64_t id, int64_t* out)>& answer);
 
 }  // namespace tkg
