@@ -107,9 +107,18 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("quant.rank_loss", po::value(&m.quant.rank_loss)->default_value(0.0), "GNAQ: weight of the LambdaLoss-style term")
     ("quant.fp8_halo", po::value(&m.quant.fp8_halo)->default_value(true),
      "GNAQ: layer-0 halo as packed codes + FP8 levels (false: fp32 rows)")
-    ("train.lr", po::value(&t.lr)->default_value(t.lr), "AdamW learning rate")
+    ("train.lr", po::value(&t.lr)->default_value(t.lr), "learning rate")
+    ("train.optimizer", po::value(&t.optimizer)->default_value(t.optimizer),
+     "adamw (decoupled weight decay; the TopKGAT paper) | adam (weight_decay as L2 in the gradient; LightGCN's "
+     "protocol: weight_decay 0 and train.reg on the batch's layer-0 rows)")
+    ("train.lr_schedule", po::value(&t.lr_schedule)->default_value(t.lr_schedule),
+     "constant | cosine (the learning rate decays as (1 + cos(pi e / epochs)) / 2 over train.epochs)")
+    ("train.lr_warmup", po::value(&t.lr_warmup)->default_value(t.lr_warmup),
+     "epochs of linear learning-rate warm-up: epoch e (from 0) uses (e + 1) / N of the rate")
+    ("train.negatives", po::value(&t.negatives)->default_value(t.negatives),
+     "negatives per train line, each a BPR pair with the line's positive; the loss is the mean over pairs")
     ("train.reg", po::value(&t.reg)->default_value(t.reg), "lambda of the layer-0 L2 term")
-    ("train.weight_decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "AdamW weight decay")
+    ("train.weight_decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "weight decay of every parameter (adamw: decoupled; adam: L2 in the gradient)")
     ("train.epochs", po::value(&t.epochs)->default_value(t.epochs), "maximum epochs")
     ("train.batch_size", po::value(&t.batch_size)->default_value(t.batch_size), "lines per step (0 = full batch)")
     ("train.pool_size", po::value(&t.pool_size)->default_value(t.pool_size),
@@ -224,6 +233,10 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.epochs < 0) bad("train.epochs", "must be >= 0 (0: evaluate the train.init_from checkpoint)");
   if (t.epochs == 0 && r.init_from.empty()) bad("train.epochs", "0 epochs needs train.init_from (a checkpoint to evaluate)");
   if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
+  if (t.optimizer != "adamw" && t.optimizer != "adam") bad("train.optimizer", "must be adamw or adam");
+  if (t.negatives < 1 || t.negatives > 1024) bad("train.negatives", "must be in [1, 1024]");
+  if (t.lr_schedule != "constant" && t.lr_schedule != "cosine") bad("train.lr_schedule", "must be constant or cosine");
+  if (t.lr_warmup < 0) bad("train.lr_warmup", "must be >= 0 epochs");
   if (t.pool_size < 0) bad("train.pool_size", "must be >= 0");
   if (!(t.pool_fraction >= 0 && t.pool_fraction <= 1)) bad("train.pool_fraction", "must be in [0, 1]");
   if (t.pool_size > 0 && t.pool_fraction > 0) bad("train.pool_fraction", "give pool_size or pool_fraction, not both");

@@ -1,6 +1,7 @@
 #include "model/optimizer_state.hpp"
 
 #include <ATen/ATen.h>
+#include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 
 #include <sstream>
@@ -24,13 +25,33 @@ Key state_key(const at::Tensor& p) {
 }
 
 
-torch::optim::AdamWParamState* find_state(torch::optim::Optimizer& opt, const at::Tensor& param) {
+torch::optim::OptimizerParamState* find_raw(torch::optim::Optimizer& opt, const at::Tensor& param) {
   auto& st = opt.state();
   using Key = typename std::decay_t<decltype(st)>::key_type;
   auto it = st.find(state_key<Key>(param));
-  if (it == st.end()) return nullptr;
-  auto* s = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get());
-  TKG_CHECK(s, "only AdamW optimizer state is supported");
+  return it == st.end() ? nullptr : it->second.get();
+}
+
+// Calls f on the Adam or AdamW state of `param` (the same fields in both); false when it has none.
+template <typename F>
+bool with_state(torch::optim::Optimizer& opt, const at::Tensor& param, F&& f) {
+  torch::optim::OptimizerParamState* raw = find_raw(opt, param);
+  if (!raw) return false;
+  if (auto* w = dynamic_cast<torch::optim::AdamWParamState*>(raw))
+    f(*w);
+  else if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(raw))
+    f(*a);
+  else
+    throw InternalError("only Adam and AdamW optimizer state is supported");
+  return true;
+}
+
+template <typename State>
+std::unique_ptr<torch::optim::OptimizerParamState> make_state(const at::Tensor& param, const AdamMoments& m) {
+  auto s = std::make_unique<State>();
+  s->step(m.step);
+  s->exp_avg(m.exp_avg.to(param.device()).clone());
+  s->exp_avg_sq(m.exp_avg_sq.to(param.device()).clone());
   return s;
 }
 
@@ -38,11 +59,11 @@ torch::optim::AdamWParamState* find_state(torch::optim::Optimizer& opt, const at
 
 AdamMoments get_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param) {
   AdamMoments m;
-  if (auto* s = find_state(opt, param)) {
-    m.step = s->step();
-    m.exp_avg = s->exp_avg();
-    m.exp_avg_sq = s->exp_avg_sq();
-  }
+  with_state(opt, param, [&](auto& s) {
+    m.step = s.step();
+    m.exp_avg = s.exp_avg();
+    m.exp_avg_sq = s.exp_avg_sq();
+  });
   return m;
 }
 
@@ -54,19 +75,19 @@ void set_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param, const
     return;
   }
   TKG_CHECK(m.exp_avg.sizes() == param.sizes() && m.exp_avg_sq.sizes() == param.sizes(), "Adam moments shape");
-  auto s = std::make_unique<torch::optim::AdamWParamState>();
-  s->step(m.step);
-  s->exp_avg(m.exp_avg.to(param.device()).clone());
-  s->exp_avg_sq(m.exp_avg_sq.to(param.device()).clone());
-  st[state_key<Key>(param)] = std::move(s);
+  // The state kind of the optimizer (the moments mean the same in both).
+  if (dynamic_cast<torch::optim::Adam*>(&opt))
+    st[state_key<Key>(param)] = make_state<torch::optim::AdamParamState>(param, m);
+  else
+    st[state_key<Key>(param)] = make_state<torch::optim::AdamWParamState>(param, m);
 }
 
 void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm) {
-  auto* s = find_state(opt, param);
-  if (!s) return;
-  s->exp_avg(s->exp_avg().gather(1, perm));
-  s->exp_avg_sq(s->exp_avg_sq().gather(1, perm));
-  if (s->max_exp_avg_sq().defined() && s->max_exp_avg_sq().numel()) s->max_exp_avg_sq(s->max_exp_avg_sq().gather(1, perm));
+  with_state(opt, param, [&](auto& s) {
+    s.exp_avg(s.exp_avg().gather(1, perm));
+    s.exp_avg_sq(s.exp_avg_sq().gather(1, perm));
+    if (s.max_exp_avg_sq().defined() && s.max_exp_avg_sq().numel()) s.max_exp_avg_sq(s.max_exp_avg_sq().gather(1, perm));
+  });
 }
 
 void move_optimizer_state(torch::optim::Optimizer& from, torch::optim::Optimizer& to, const at::Tensor& param) {

@@ -1,7 +1,7 @@
 #include "project/shard_probe.hpp"
 
 #include <ATen/ATen.h>
-#include <torch/optim/adamw.h>
+#include <torch/optim/optimizer.h>
 
 #include <algorithm>
 #include <limits>
@@ -12,6 +12,7 @@
 #include "model/propagate.hpp"
 #include "shard/local_index.hpp"
 #include "train/negative_sampler.hpp"
+#include "train/optimizer.hpp"
 #include "train/train_lines.hpp"
 
 namespace tkg {
@@ -41,7 +42,8 @@ ShardProbe probe_shard(const Shard& s, const ModelOptions& m, const TrainOptions
   // Parameters of the owned rows, and stand-ins for what peers would send.
   at::Tensor x0 = (at::randn({n_own, d}) * m.init_std).requires_grad_(true);                   // [n_own, d]
   at::Tensor B = at::randn({std::max<int64_t>(nu, 0), std::max(m.layers, 1)}).requires_grad_(true);  // [n_own_users, L]
-  torch::optim::AdamW opt({x0, B}, torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
+  std::unique_ptr<torch::optim::Optimizer> opt_ptr = make_optimizer({x0, B}, parse_optimizer(t.optimizer), t.lr, t.weight_decay);
+  torch::optim::Optimizer& opt = *opt_ptr;
   std::vector<int64_t> all(static_cast<size_t>(lines.size()));
   for (int64_t k = 0; k < lines.size(); ++k) all[k] = k;
   std::vector<int64_t> lu(all.size()), li(all.size());

@@ -57,6 +57,9 @@ void write_final_report(const RunOptions& o, const Shard& s, Trainer& tr, Commun
     w["halo_bytes_per_layer"] = r.halo_bytes_layer;
     w["negatives"] = tr.sampler().uses_pool() ? "pool" : "exact";
     w["pool_size"] = tr.sampler().pool_size();
+    w["negatives_per_line"] = tr.sampler().per_line();
+    w["optimizer"] = o.train.optimizer;
+    w["batch_size"] = o.train.batch_size;
     w["partition_id"] = std::to_string(s.partition_id);
     if (o.model.quant.bits) {
       QuantBytes qb = quant_bytes(o.model);

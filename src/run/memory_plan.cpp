@@ -47,11 +47,14 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   const int64_t global_lines_est = std::max<int64_t>(1, Nt * c.parts);
   const bool batched = t.batch_size > 0 && t.batch_size < global_lines_est;
   const int64_t N = batched ? std::max<int64_t>(1, (Nt * t.batch_size + global_lines_est - 1) / global_lines_est) : Nt;
-  // Distinct negatives of other ranks fetched in a step: N uniform draws over the items, of which
+  // (line, negative) pairs of a step (train.negatives per line).
+  const int64_t Q = N * std::max<int64_t>(1, t.negatives);
+  const bool expanded = batched || t.negatives > 1;  // the pairs' user and positive rows are built (not the lines' own arrays)
+  // Distinct negatives of other ranks fetched in a step: Q uniform draws over the items, of which
   // those not owned or halo here (about (m − local items) / m of them), counted once each.
   const double m_items = std::max<double>(1, static_cast<double>(c.n_items));
   const double remote_items = std::max(0.0, m_items - static_cast<double>(R - U) - static_cast<double>(H) * 0.5);
-  const int64_t F = one_rank ? 0 : static_cast<int64_t>(remote_items * (1.0 - std::exp(-static_cast<double>(N) / m_items)));
+  const int64_t F = one_rank ? 0 : static_cast<int64_t>(remote_items * (1.0 - std::exp(-static_cast<double>(Q) / m_items)));
 
   auto host = [](std::vector<MemoryItem>& v, const std::string& what, int64_t b) { v.push_back({what, b, false}); };
   auto dev = [gpu](std::vector<MemoryItem>& v, const std::string& what, int64_t b) { v.push_back({what, b, gpu}); };
@@ -105,16 +108,16 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
   if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));
   // Mini-batches: the epoch's schedule and the step's lines; every step: the negatives.
-  host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt + 8 * N : 0) + 8 * N + 16 * F);
+  host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt + 8 * N : 0) + 8 * Q + 16 * F);
   // The lines' rows (a full batch reads the train lines' own user and item arrays), the
   // negatives' rows, the per-line differences.
-  dev(T, "loss rows and differences", (batched ? 4 * N * 2 : 0) + 4 * N + 4 * N);
+  dev(T, "loss rows and differences", (expanded ? 4 * Q * 2 : 0) + 4 * Q + 4 * Q);
   // The backward's transients, the larger of: the loss's backward (its gradient blocks, per-line
   // coefficients and the rows' entries grouped by row, per-thread row histograms) and one
   // layer's backward (output and input gradients, the recomputed scalars, the exchange buffers).
   const int64_t rows = Lc + F;
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(threads, (N + 65535) / 65536));
-  const int64_t loss_bwd = f * rows * w + 4 * N + 4 * 3 * N + 8 * rows * (1 + chunks);
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(threads, (Q + 65535) / 65536));
+  const int64_t loss_bwd = f * rows * w + 4 * Q + 4 * 3 * Q + 8 * rows * (1 + chunks);
   // One layer's backward (dL/dt per edge is written over dω: no buffer of its own). Overlapped,
   // the larger of its two phases: the boundary edges (the output's gradient [R, w], the rebuilt
   // boundary input and its gradient [B + H, w], the boundary rows' output gradient [B, w], the

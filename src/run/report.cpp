@@ -62,11 +62,13 @@ void print_test_table(const MetricSums& test, const std::vector<int>& ks, const 
 
 void print_run_banner(const RunBanner& b, const ModelOptions& m, const TrainOptions& t) {
   std::printf("tkg-train: %d rank(s), %s backend%s, device %s, %d thread(s)/rank (%s); %lld users, %lld items, "
-              "%lld train lines; L=%d d=%d attention=%s%s lr=%g reg=%g; negatives: %s\n",
+              "%lld train lines; L=%d d=%d attention=%s%s; %s lr=%g weight_decay=%g reg=%g; batch %s; negatives: %lld per line, %s\n",
               b.ranks, b.backend.c_str(), b.rows_backend.empty() ? "" : (", rows over " + b.rows_backend).c_str(),
               b.device.c_str(), b.threads, b.threads_source.c_str(), static_cast<long long>(b.users),
               static_cast<long long>(b.items), static_cast<long long>(b.train_lines), m.layers, m.dim, m.attention.c_str(),
-              m.use_beta ? "" : " (no beta)", t.lr, t.reg, b.negatives.c_str());
+              m.use_beta ? "" : " (no beta)", t.optimizer.c_str(), t.lr, t.weight_decay, t.reg,
+              t.batch_size > 0 ? (std::to_string(t.batch_size) + " lines").c_str() : "full", static_cast<long long>(t.negatives),
+              b.negatives.c_str());
   if (b.ranks > 1)
     std::printf("halo exchange: %.2f MiB per layer (all ranks, d=%d + beta, fp32)\n", b.halo_bytes_layer / (1 << 20), m.dim);
 }

@@ -5,12 +5,17 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/error.hpp"
 #include "common/rng.hpp"
 
 namespace tkg {
 
-NegativeSampler::NegativeSampler(const TrainLines& lines, int64_t n_items, uint64_t seed, int64_t pool_size)
-    : lines_(lines), n_items_(n_items), seed_(seed), pool_size_(pool_size > 0 && pool_size < n_items ? pool_size : 0) {}
+NegativeSampler::NegativeSampler(const TrainLines& lines, int64_t n_items, uint64_t seed, int64_t pool_size,
+                                 int64_t per_line)
+    : lines_(lines), n_items_(n_items), seed_(seed), pool_size_(pool_size > 0 && pool_size < n_items ? pool_size : 0),
+      per_line_(per_line) {
+  TKG_CHECK(per_line >= 1, "negatives per line must be >= 1");
+}
 
 std::vector<int64_t> NegativeSampler::pool(int64_t epoch, int64_t step) const {
   if (!uses_pool()) return {};
@@ -40,7 +45,8 @@ std::vector<int64_t> NegativeSampler::sample_all(int64_t epoch, int64_t step) co
 }
 
 std::vector<int64_t> NegativeSampler::draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines) const {
-  std::vector<int64_t> out(static_cast<size_t>(n));
+  const int64_t K = per_line_;
+  std::vector<int64_t> out(static_cast<size_t>(n * K));
   const std::vector<int64_t> candidates = pool(epoch, step);
   const uint64_t range = static_cast<uint64_t>(uses_pool() ? pool_size_ : n_items_);
   // Each line draws from its own generator: parallel, and the same whatever the thread count.
@@ -49,13 +55,15 @@ std::vector<int64_t> NegativeSampler::draw(int64_t epoch, int64_t step, int64_t 
       const int64_t line = lines ? (*lines)[k] : k;
       const int64_t u = lines_.user[line];
       Rng rng(line_seed(seed_, epoch, step, lines_.user_id[u], lines_.pos(line)));
-      int64_t j = 0;
-      for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
-        const int64_t r = static_cast<int64_t>(rng.below(range));
-        j = uses_pool() ? candidates[r] : r;
-        if (!lines_.is_train_pair(u, j)) break;
+      for (int64_t c = 0; c < K; ++c) {
+        int64_t j = 0;
+        for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair
+          const int64_t r = static_cast<int64_t>(rng.below(range));
+          j = uses_pool() ? candidates[r] : r;
+          if (!lines_.is_train_pair(u, j)) break;
+        }
+        out[k * K + c] = j;
       }
-      out[k] = j;
     }
   });
   return out;

@@ -5,6 +5,8 @@
 // the official code does. Pool sampler (0 < pool_size < n_items): a pool of Q distinct items per
 // step is drawn from (seed, epoch, step) alone — every rank computes the same pool, whatever P —
 // and each line draws from the pool instead. Both give the same draws at any P and thread count.
+// K negatives per line (train.negatives): the line's generator draws them in sequence, so the
+// first is the one K = 1 draws.
 // No torch here.
 #pragma once
 
@@ -17,9 +19,10 @@ namespace tkg {
 
 class NegativeSampler {
  public:
-  NegativeSampler(const TrainLines& lines, int64_t n_items, uint64_t seed, int64_t pool_size);
+  NegativeSampler(const TrainLines& lines, int64_t n_items, uint64_t seed, int64_t pool_size, int64_t per_line = 1);
 
-  // One negative (global item id) per entry of `lines` (indices into the TrainLines) at (epoch, step).
+  // per_line() negatives (global item ids) per entry of `lines` (indices into the TrainLines) at
+  // (epoch, step): entry k's are [k·K, (k+1)·K).
   std::vector<int64_t> sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) const;
   // The same for every line in order (lines = 0..n-1), without the list of lines.
   std::vector<int64_t> sample_all(int64_t epoch, int64_t step) const;
@@ -30,6 +33,7 @@ class NegativeSampler {
 
   bool uses_pool() const { return pool_size_ > 0; }
   int64_t pool_size() const { return pool_size_; }
+  int64_t per_line() const { return per_line_; }
 
  private:
   // n negatives, for lines (*lines)[k], or line k when lines is null.
@@ -38,6 +42,7 @@ class NegativeSampler {
   int64_t n_items_;
   uint64_t seed_;
   int64_t pool_size_;  // 0: exact sampler
+  int64_t per_line_;   // K
 };
 
 }  // namespace tkg

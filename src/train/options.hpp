@@ -50,7 +50,17 @@ struct ModelOptions {
 struct TrainOptions {
   double lr = 0.1;
   double reg = 1e-4;              // λ of the layer-0 L2 term
-  double weight_decay = 1e-4;     // AdamW decoupled weight decay on every parameter
+  double weight_decay = 1e-4;     // every parameter: decoupled (adamw) or L2 added to the gradient (adam)
+  std::string optimizer = "adamw";  // adamw (TopKGAT paper) | adam (LightGCN: weight_decay 0, train.reg on the batch's rows)
+  // Negatives per line: each is scored against the line's positive as one BPR pair; the loss is
+  // the mean over the step's (line, negative) pairs (so K does not change its scale), and the λ
+  // term counts the pair's user, positive and negative rows per pair with the same weight.
+  int64_t negatives = 1;
+  // The learning rate of epoch e (the same at any P and after a resume): `lr` (or quant.lr once
+  // quantized) times a linear warm-up (e + 1) / lr_warmup over the first lr_warmup epochs, times
+  // 1 (constant) or ½(1 + cos(π e / epochs)) (cosine decay over train.epochs).
+  std::string lr_schedule = "constant";
+  int64_t lr_warmup = 0;
   int64_t epochs = 2000;
   int64_t batch_size = 0;         // 0 = full batch (one step per epoch); else lines per step
   int64_t pool_size = 0;          // 0 (or >= n_items): exact sampler; else a shared pool of Q items per step (NegativeSampler)

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <torch/optim/adamw.h>
+#include <torch/optim/optimizer.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,6 +21,7 @@
 #include "train/init.hpp"
 #include "train/layer_path.hpp"
 #include "train/negative_fetch.hpp"
+#include "train/optimizer.hpp"
 #include "train/step_loss.hpp"
 
 namespace tkg {
@@ -56,7 +57,8 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
       lines_(build_train_lines(shard, local_)),
       sampler_(lines_, shard.n_items, train.seed,
                train.pool_size > 0 ? train.pool_size
-                                   : static_cast<int64_t>(std::llround(train.pool_fraction * static_cast<double>(shard.n_items)))) {
+                                   : static_cast<int64_t>(std::llround(train.pool_fraction * static_cast<double>(shard.n_items))),
+               train.negatives) {
   TKG_CHECK(tcomm_.size() == comm_.size() && tcomm_.rank() == comm_.rank(), "tensor communicator must match the world");
   single_rank_ = comm_.size() == 1;
   // The fused layer has CPU kernels and, in builds with them, CUDA kernels; without, the ATen
@@ -97,8 +99,7 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   table_ = std::make_unique<Fp32Table>(emb.to(device_));
   B_ = B_.to(device_);
   B_.set_requires_grad(true);
-  opt_ = std::make_unique<torch::optim::AdamW>(std::vector<at::Tensor>{table_->parameter(), B_},
-                                               torch::optim::AdamWOptions(train.lr).weight_decay(train.weight_decay));
+  opt_ = make_optimizer({table_->parameter(), B_}, parse_optimizer(train.optimizer), train.lr, train.weight_decay);
 
   memory_mark("trainer built");
   {
@@ -198,7 +199,8 @@ double Trainer::step_lines(const std::vector<int64_t>* lines, const std::vector<
 
 double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, const std::vector<int64_t>& negatives) {
   const int64_t n = lines_in ? static_cast<int64_t>(lines_in->size()) : lines_.size(), n_local = shard_.n_local();
-  TKG_CHECK(static_cast<int64_t>(negatives.size()) == n, "one negative per line");
+  const int64_t K = train_.negatives, np = n * K;  // (line, negative) pairs: pair q is line q / K
+  TKG_CHECK(static_cast<int64_t>(negatives.size()) == np, "train.negatives negatives per line");
   auto line = [&](int64_t k) { return lines_in ? (*lines_in)[k] : k; };
   // Where each line's negative is: owned or halo rows, or rows fetched from their owners.
   const double p0 = now_s();
@@ -221,31 +223,35 @@ double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, con
   // its peers fetched from it. Only a world of one (no peers) reads the owned rows alone.
   // The lines' rows in the loss's virtual table [owned; halo; fetched], in neg.row's index type.
   // Every line in order (a full batch) with 32-bit rows: the train lines' own arrays, not copies.
-  bool all_lines = n == lines_.size();
+  // With one negative per line, every line in order (a full batch) with 32-bit rows: the train
+  // lines' own arrays, not copies. K > 1: each line's user and positive repeated K times.
+  bool all_lines = n == lines_.size() && K == 1;
   for (int64_t k = 0; lines_in && all_lines && k < n; ++k) all_lines = (*lines_in)[k] == k;
-  at::Tensor tu, ti;  // [n] int32 or int64
+  at::Tensor tu, ti;  // [n·K] int32 or int64
   if (all_lines && neg.row.scalar_type() == at::kInt) {
     tu = at::from_blob(lines_.user.data(), {n}, at::kInt).to(device_);
     ti = at::from_blob(lines_.item_local.data(), {n}, at::kInt).to(device_);
   } else {
-    tu = at::empty({n}, neg.row.scalar_type()), ti = at::empty({n}, neg.row.scalar_type());  // [n] host
+    tu = at::empty({np}, neg.row.scalar_type()), ti = at::empty({np}, neg.row.scalar_type());  // [n·K] host
     AT_DISPATCH_INDEX_TYPES(neg.row.scalar_type(), "line_rows", [&] {
       index_t *pu = tu.data_ptr<index_t>(), *pi = ti.data_ptr<index_t>();
       at::parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
-        for (int64_t k = b; k < e; ++k) {
-          pu[k] = static_cast<index_t>(lines_.user[line(k)]);
-          pi[k] = static_cast<index_t>(lines_.item_local[line(k)]);
-        }
+        for (int64_t k = b; k < e; ++k)
+          for (int64_t c = 0; c < K; ++c) {
+            pu[k * K + c] = static_cast<index_t>(lines_.user[line(k)]);
+            pi[k * K + c] = static_cast<index_t>(lines_.item_local[line(k)]);
+          }
       });
     });
     tu = tu.to(device_), ti = ti.to(device_);
   }
-  std::vector<int64_t> lu;  // [n] each line's user: the rank term's grouping only
+  std::vector<int64_t> lu;  // [n·K] each pair's user: the rank term's grouping only
   if (table_->quantized() && model_.quant.rank_loss > 0) {
-    lu.resize(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) lu[k] = lines_.user[line(k)];
+    lu.resize(static_cast<size_t>(np));
+    for (int64_t q = 0; q < np; ++q) lu[q] = lines_.user[line(q / K)];
   }
-  const double inv_n = n_step > 0 ? 1.0 / static_cast<double>(n_step) : 0.0;
+  // The mean over the step's pairs on all ranks.
+  const double inv_n = n_step > 0 ? 1.0 / (static_cast<double>(n_step) * static_cast<double>(K)) : 0.0;
   StepLossInputs loss_in;
   // Both exchanges feed the loss on every rank whatever their row counts (see above).
   loss_in.owned = f.final_owned, loss_in.x0_owned = f.x0_owned;
@@ -271,6 +277,10 @@ double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, con
 
 double Trainer::train_epoch(int64_t epoch) {
   if (model_.quant.bits > 0 && !quantized() && epoch >= model_.quant.warmup_epochs) quantize_now();
+  if (train_.lr_schedule != "constant" || train_.lr_warmup > 0) {
+    const double base = quantized() && model_.quant.lr > 0 ? model_.quant.lr : train_.lr;
+    set_optimizer_lr(*opt_, scheduled_lr(base, epoch, train_.epochs, train_.lr_schedule, train_.lr_warmup));
+  }
   if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
     // Every line, in order: no list of them (8 bytes per line).
     const double s0 = now_s();
@@ -393,10 +403,9 @@ void Trainer::quantize_now() {
   if (!overlap_ || needs_rau_graph(model_.quant)) ensure_graph();
   TableContext ctx{&graph_, &halo_, &tcomm_};
   table_ = std::make_unique<GnaqTable>(table_->parameter(), model_.quant, ctx);  // the fp32 table is gone
-  auto& o = static_cast<torch::optim::AdamWOptions&>(opt_->param_groups()[0].options());
-  auto next = std::make_unique<torch::optim::AdamW>(
-      std::vector<at::Tensor>{table_->parameter(), B_},
-      torch::optim::AdamWOptions(model_.quant.lr > 0 ? model_.quant.lr : o.lr()).weight_decay(o.weight_decay()));
+  std::unique_ptr<torch::optim::Optimizer> next =
+      make_optimizer({table_->parameter(), B_}, parse_optimizer(train_.optimizer),
+                     model_.quant.lr > 0 ? model_.quant.lr : optimizer_lr(*opt_), train_.weight_decay);
   move_optimizer_state(*opt_, *next, B_);  // β keeps its Adam moments
   opt_ = std::move(next);
 }

@@ -25,7 +25,7 @@
 #include "train/train_lines.hpp"
 
 namespace torch::optim {
-class AdamW;
+class Optimizer;
 }
 
 namespace tkg {
@@ -70,13 +70,14 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  // One epoch (full batch: one AdamW step; mini-batch: ceil(N / batch_size) steps). Returns the
+  // One epoch (full batch: one optimizer step; mini-batch: ceil(N / batch_size) steps). Returns the
   // global training loss (mean over the epoch's steps).
   double train_epoch(int64_t epoch);
 
   // One optimizer step over this rank's train lines `lines` (indices into the rank's lines) with
-  // the given negatives (global item ids, one per line). Returns the global loss of the step
-  // (BPR mean over all ranks' lines of the step + λ term). For tests: inject negatives.
+  // the given negatives (global item ids, train.negatives = K per line: line k's are
+  // [k·K, (k+1)·K)). Returns the global loss of the step (BPR mean over all ranks' (line,
+  // negative) pairs of the step + λ term). For tests: inject negatives.
   double step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives);
 
   // Forward and backward of the same loss without the optimizer step: gradients are left in
@@ -178,7 +179,7 @@ class Trainer {
   bool best_quantized_ = false;            // kind of table the kept copy belongs to
   at::Tensor last_final_;  // [n_own, w] final embeddings of the current step (detached; GNAQ's code-rule RAU)
   at::Tensor undefined_;   // what embedding() / levels() / codes() return for the other table kind
-  std::unique_ptr<torch::optim::AdamW> opt_;
+  std::unique_ptr<torch::optim::Optimizer> opt_;  // AdamW or Adam (train.optimizer) over the table and β
   LocalIndex local_;                     // global node id -> local index (owned, halo)
   TrainLines lines_;                     // this rank's train lines (owned users' train items)
   int64_t global_lines_ = 0;

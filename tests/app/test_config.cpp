@@ -60,4 +60,9 @@ TEST(Config, ErrorsAreClear) {
   EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.tensor_comm", "nccl"}); }).find("model.device = cuda"),
             std::string::npos);
   EXPECT_EQ(parse({"--config", ok, "--model.device", "cuda:1"}).run.model.device, "cuda:1");
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.optimizer", "sgd"}); }).find("train.optimizer"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.negatives", "0"}); }).find("train.negatives"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.lr_schedule", "step"}); }).find("train.lr_schedule"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.lr_warmup", "-1"}); }).find("train.lr_warmup"), std::string::npos);
+  EXPECT_EQ(parse({"--config", ok, "--train.optimizer", "adam", "--train.negatives", "4"}).run.train.negatives, 4);
 }

@@ -43,6 +43,8 @@ struct Case {
   double rank_loss = 0;        // GNAQ's LambdaLoss-style term
   std::string recompute = "weights";  // what each layer keeps per edge (exact in every mode)
   bool saved_bf16 = false;     // layer inputs kept as bfloat16 for the backward (rounded: looser tolerances)
+  int64_t negatives = 1;       // train.negatives
+  std::string optimizer = "adamw";
   bool rounded() const { return bf16_halo || saved_bf16; }
 };
 
@@ -189,6 +191,8 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
   t.seed = 5;
   t.ks = {1, 5, 20};
   t.pool_size = c.pool_size;
+  t.negatives = c.negatives;
+  t.optimizer = c.optimizer;
   auto self = tkg::make_self_communicator();
   tkg::Trainer ref(full, m, t, *self);
   tkg::ModelOptions md = m;
@@ -232,7 +236,10 @@ TEST_P(Equivalence, PRanksComputeWhatOneRankComputes) {
     // injected into both models.
     std::vector<int64_t> ref_neg = ref.sample_negatives(s, 0, ref_lines);
     std::vector<int64_t> neg = dist.sample_negatives(s, 0, lines);
-    for (size_t k = 0; k < lines.size(); ++k) ASSERT_EQ(neg[k], ref_neg[ref_line_of(k)]) << "line " << k;
+    const int64_t K = c.negatives;
+    ASSERT_EQ(neg.size(), lines.size() * K);
+    for (size_t k = 0; k < lines.size(); ++k)
+      for (int64_t q = 0; q < K; ++q) ASSERT_EQ(neg[k * K + q], ref_neg[ref_line_of(k) * K + q]) << "line " << k;
     if (s == 0) {
       // Gradients of the first step, row by row.
       double lr_ = ref.forward_backward(ref_lines, ref_neg), ld = dist.forward_backward(lines, neg);
@@ -373,6 +380,8 @@ struct EpochCase {
   int64_t batch_size;
   int64_t pool_size;
   std::string data = "synthetic";
+  int64_t negatives = 1;
+  std::string optimizer = "adamw";
 };
 void PrintTo(const EpochCase& c, std::ostream* os) { *os << c.name; }
 class SamplerModes : public ::testing::TestWithParam<EpochCase> {};
@@ -388,6 +397,8 @@ TEST_P(SamplerModes, EpochsMatchOneRank) {
   t.seed = 9;
   t.batch_size = c.batch_size;
   t.pool_size = c.pool_size;
+  t.negatives = c.negatives;
+  t.optimizer = c.optimizer;
   auto self = tkg::make_self_communicator();
   tkg::Trainer ref(full, m, t, *self);
   tkg::Trainer dist(mine, m, t, world());
@@ -425,7 +436,7 @@ TEST_P(SamplerModes, EpochsMatchOneRank) {
     EXPECT_EQ(me.users, re.users);
     for (const std::string& n : re.names()) EXPECT_NEAR(me.mean(n), re.mean(n), 2e-4) << n;
   }
-  EXPECT_LE(fetched, 3 * dist.n_lines());
+  EXPECT_LE(fetched, 3 * dist.n_lines() * c.negatives);
   if (c.pool_size) EXPECT_LE(fetched, 3 * steps * c.pool_size);
   if (world().size() == 1) EXPECT_EQ(fetched, 0);
 }
@@ -435,7 +446,10 @@ INSTANTIATE_TEST_SUITE_P(Modes, SamplerModes,
                                            EpochCase{"minibatch_exact", 4000, 0}, EpochCase{"minibatch_pool", 4000, 60},
                                            EpochCase{"disconnected_full", 0, 0, "disconnected"},
                                            EpochCase{"disconnected_minibatch", 4, 0, "disconnected"},
-                                           EpochCase{"disconnected_minibatch_pool", 4, 30, "disconnected"}),
+                                           EpochCase{"disconnected_minibatch_pool", 4, 30, "disconnected"},
+                                           EpochCase{"minibatch_negatives3_adam", 4000, 0, "synthetic", 3, "adam"},
+                                           EpochCase{"full_negatives2_pool", 0, 60, "synthetic", 2},
+                                           EpochCase{"disconnected_minibatch_negatives2_adam", 4, 0, "disconnected", 2, "adam"}),
                          [](const ::testing::TestParamInfo<EpochCase>& i) { return i.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(
@@ -461,6 +475,12 @@ INSTANTIATE_TEST_SUITE_P(
                       with(Case{"synthetic_recompute_none", "synthetic", "metis"}, [](Case& c) { c.recompute = "none"; }),
                       with(Case{"ali_metis_saved_bf16", "Ali-Display", "metis"}, [](Case& c) { c.saved_bf16 = true; }),
                       Case{"synthetic_gnaq_no_rau", "synthetic", "metis", "topk", false, 2, "off"},
+                      with(Case{"ali_metis_negatives3_adam", "Ali-Display", "metis"}, [](Case& c) { c.negatives = 3, c.optimizer = "adam"; }),
+                      with(Case{"synthetic_lightgcn_negatives4_adam", "synthetic", "random", "one", true},
+                           [](Case& c) { c.negatives = 4, c.optimizer = "adam"; }),
+                      with(Case{"synthetic_gnaq_negatives2", "synthetic", "metis", "topk", false, 2, "paper"}, [](Case& c) { c.negatives = 2; }),
+                      with(Case{"disconnected_negatives2_pool", "disconnected", "components", "topk", false, 0, "paper", true, "cpu", "mpi", 30},
+                           [](Case& c) { c.negatives = 2; }),
                       Case{"disconnected", "disconnected", "components"},
                       Case{"disconnected_no_overlap", "disconnected", "components", "topk", false, 0, "paper", true, "cpu", "mpi", 0, false},
                       Case{"gpu_ali_metis", "Ali-Display", "metis", "topk", false, 0, "paper", true, "cuda"},

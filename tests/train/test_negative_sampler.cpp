@@ -79,3 +79,35 @@ TEST(NegativeSampler, ExactSamplerCoversAllItemsAndPoolOfAllItemsIsExact) {
   EXPECT_EQ(a, whole.sample(0, 0, lines));
   EXPECT_GT(std::set<int64_t>(a.begin(), a.end()).size(), 400u);
 }
+
+TEST(NegativeSampler, SeveralPerLineStartWithTheSingleDrawAndAvoidTrainPairs) {
+  Fixture f;
+  for (int64_t pool : {int64_t{0}, int64_t{60}}) {
+    tkg::NegativeSampler one(f.lines, 500, 7, pool), four(f.lines, 500, 7, pool, 4);
+    EXPECT_EQ(four.per_line(), 4);
+    std::vector<int64_t> lines = all_lines(f.lines);
+    // A subset of the lines in another order: each line's draws do not depend on its neighbours.
+    std::vector<int64_t> some(lines.rbegin(), lines.rbegin() + 100);
+    const std::vector<int64_t> a = one.sample(2, 3, lines), b = four.sample(2, 3, lines), c = four.sample(2, 3, some);
+    ASSERT_EQ(b.size(), 4 * lines.size());
+    ASSERT_EQ(four.sample_all(2, 3), b);
+    std::set<int64_t> pool_items;
+    for (int64_t j : four.pool(2, 3)) pool_items.insert(j);
+    size_t repeats = 0;
+    for (size_t k = 0; k < lines.size(); ++k) {
+      EXPECT_EQ(b[4 * k], a[k]) << "the first of K is the K = 1 draw, line " << k;
+      const int64_t u = f.lines.user[k];
+      for (int c2 = 0; c2 < 4; ++c2) {
+        const int64_t j = b[4 * k + c2];
+        ASSERT_GE(j, 0);
+        ASSERT_LT(j, 500);
+        EXPECT_FALSE(f.lines.is_train_pair(u, j)) << "line " << k;
+        if (pool) EXPECT_TRUE(pool_items.count(j)) << "outside the pool";
+      }
+      repeats += std::set<int64_t>(b.begin() + 4 * k, b.begin() + 4 * k + 4).size() < 4;
+    }
+    EXPECT_LT(repeats, lines.size() / 4) << "the K draws of a line are not independent";
+    for (size_t k = 0; k < some.size(); ++k)
+      for (int c2 = 0; c2 < 4; ++c2) EXPECT_EQ(c[4 * k + c2], b[4 * some[k] + c2]);
+  }
+}

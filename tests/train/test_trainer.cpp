@@ -8,6 +8,7 @@
 #include "comm/communicator.hpp"
 #include "graph/synthetic.hpp"
 #include "model/bpr_loss.hpp"
+#include "train/optimizer.hpp"
 #include "shard/partition_dir.hpp"
 
 namespace {
@@ -109,6 +110,63 @@ TEST(Trainer, NegativesAreNeverTrainItems) {
     ASSERT_GE(neg[k], 0);
     ASSERT_LT(neg[k], s.n_items);
   }
+}
+
+// K negatives per line: the BPR term is the mean over the (line, negative) pairs, so with K = 2
+// it is the mean of the two one-negative losses, and so are the gradients (λ term included: it
+// counts each pair's rows).
+TEST(Trainer, SeveralNegativesAverageTheirPairs) {
+  auto comm = tkg::make_self_communicator();
+  tkg::TrainOptions t1 = opts(), t2 = opts();
+  t1.reg = t2.reg = 1e-2;
+  t2.negatives = 2;
+  tkg::Trainer one(small_shard(), model(), t1, *comm), two(small_shard(), model(), t2, *comm);
+  std::vector<int64_t> lines(static_cast<size_t>(one.n_lines()));
+  std::iota(lines.begin(), lines.end(), 0);
+  const std::vector<int64_t> nb = two.sample_negatives(0, 0, lines);  // [2n]
+  ASSERT_EQ(nb.size(), 2 * lines.size());
+  std::vector<int64_t> first(lines.size()), second(lines.size());
+  for (size_t k = 0; k < lines.size(); ++k) first[k] = nb[2 * k], second[k] = nb[2 * k + 1];
+  EXPECT_EQ(first, one.sample_negatives(0, 0, lines));
+  const double l0 = one.forward_backward(lines, first);
+  at::Tensor g0 = one.embedding().grad().clone(), b0 = one.beta_logits().grad().clone();
+  const double l1 = one.forward_backward(lines, second);
+  at::Tensor g1 = one.embedding().grad().clone(), b1 = one.beta_logits().grad().clone();
+  const double l2 = two.forward_backward(lines, nb);
+  EXPECT_NEAR(l2, 0.5 * (l0 + l1), 1e-6 * l2);
+  EXPECT_LT((two.embedding().grad() - 0.5 * (g0 + g1)).abs().max().item<double>(), 1e-6 * g0.abs().max().item<double>());
+  EXPECT_LT((two.beta_logits().grad() - 0.5 * (b0 + b1)).abs().max().item<double>(), 1e-6 * b0.abs().max().item<double>());
+  // A full-batch epoch (the line arrays expanded) trains, and differs from K = 1.
+  std::vector<double> a = losses(model(), t1, 10), b = losses(model(), t2, 10);
+  EXPECT_LT(b.back(), 0.8 * b.front());
+  EXPECT_NE(a, b);
+}
+
+// train.optimizer: Adam adds weight_decay·θ to the gradient (L2), AdamW decays θ apart; with
+// weight_decay 0 they take the same step. The state (moments) round-trips through state() for both.
+TEST(Trainer, AdamAndAdamW) {
+  auto comm = tkg::make_self_communicator();
+  auto run = [&](const std::string& kind, double wd) {
+    tkg::TrainOptions t = opts();
+    t.optimizer = kind;
+    t.weight_decay = wd;
+    auto tr = std::make_unique<tkg::Trainer>(small_shard(), model(), t, *comm);
+    for (int e = 0; e < 3; ++e) tr->train_epoch(e);
+    return tr;
+  };
+  auto adam0 = run("adam", 0), adamw0 = run("adamw", 0), adam = run("adam", 0.1), adamw = run("adamw", 0.1);
+  EXPECT_LT((adam0->embedding() - adamw0->embedding()).abs().max().item<double>(), 1e-6);
+  EXPECT_GT((adam->embedding() - adamw->embedding()).abs().max().item<double>(), 1e-4);
+  // Resume: a fresh Adam trainer given the state continues exactly as the original.
+  tkg::TrainOptions t = opts();
+  t.optimizer = "adam";
+  t.weight_decay = 0.1;
+  tkg::Trainer copy(small_shard(), model(), t, *comm);
+  copy.set_state(adam->state());
+  EXPECT_EQ(copy.state().table_step, 3);
+  const double la = adam->train_epoch(3), lc = copy.train_epoch(3);
+  EXPECT_EQ(la, lc);
+  EXPECT_TRUE(at::equal(adam->embedding(), copy.embedding()));
 }
 
 TEST(BprLoss, FusedMatchesReference) {
@@ -225,4 +283,22 @@ TEST(Gnaq, TrainsWithEveryRuleAndTheRankLoss) {
     std::vector<double> l = losses(gnaq(bits), opts(), 10);
     EXPECT_LT(l.back(), l.front()) << bits;
   }
+}
+
+TEST(Optimizer, ScheduledLearningRate) {
+  EXPECT_DOUBLE_EQ(tkg::scheduled_lr(0.1, 5, 100, "constant", 0), 0.1);
+  EXPECT_DOUBLE_EQ(tkg::scheduled_lr(0.1, 0, 100, "constant", 4), 0.025);
+  EXPECT_DOUBLE_EQ(tkg::scheduled_lr(0.1, 3, 100, "constant", 4), 0.1);
+  EXPECT_DOUBLE_EQ(tkg::scheduled_lr(0.1, 0, 100, "cosine", 0), 0.1);
+  EXPECT_NEAR(tkg::scheduled_lr(0.1, 50, 100, "cosine", 0), 0.05, 1e-12);
+  EXPECT_NEAR(tkg::scheduled_lr(0.1, 100, 100, "cosine", 0), 0.0, 1e-12);
+  // A schedule changes training; a warm-up of one epoch does not.
+  tkg::TrainOptions t = opts(), w = opts(), c = opts();
+  w.lr_warmup = 1;
+  c.lr_schedule = "cosine";
+  c.epochs = 6;
+  EXPECT_EQ(losses(model(), t, 6), losses(model(), w, 6));
+  std::vector<double> lc = losses(model(), c, 6);
+  EXPECT_NE(losses(model(), t, 6), lc);
+  EXPECT_LT(lc.back(), lc.front());
 }
