@@ -141,6 +141,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("train.memory_check", po::value(&t.memory_check)->default_value(t.memory_check),
      "when the memory plan does not fit the node: stop (before any large allocation, with the options that "
      "would fit) | warn (run anyway) | off (no plan)")
+    ("train.host_cache_mb", po::value(&t.host_cache_mb)->default_value(t.host_cache_mb),
+     "MiB of freed large blocks the CPU allocator keeps for the next step (-1 = auto: one step's worth, from the "
+     "memory plan, or none when the plan would not fit with it; 0 = off: least memory, slower steps)")
     ("train.memory_headroom", po::value(&t.memory_headroom)->default_value(t.memory_headroom),
      "share of each node's available memory the memory plan leaves free (0 .. 0.5)")
     ("eval.users", po::value(&t.eval_users)->default_value(0),
@@ -236,6 +239,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.optimizer != "adamw" && t.optimizer != "adam") bad("train.optimizer", "must be adamw or adam");
   if (t.negatives < 1 || t.negatives > 1024) bad("train.negatives", "must be in [1, 1024]");
   if (t.lr_schedule != "constant" && t.lr_schedule != "cosine") bad("train.lr_schedule", "must be constant or cosine");
+  if (!(t.host_cache_mb >= 0 || t.host_cache_mb == -1)) bad("train.host_cache_mb", "must be -1 (auto) or >= 0");
   if (t.lr_warmup < 0) bad("train.lr_warmup", "must be >= 0 epochs");
   if (t.pool_size < 0) bad("train.pool_size", "must be >= 0");
   if (!(t.pool_fraction >= 0 && t.pool_fraction <= 1)) bad("train.pool_fraction", "must be in [0, 1]");

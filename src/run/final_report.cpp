@@ -80,6 +80,7 @@ void write_final_report(const RunOptions& o, const Shard& s, Trainer& tr, Commun
     if (!r.predicted_peak_mb.empty()) {
       w["memory_plan"] = nlohmann::ordered_json::object();
       w["memory_plan"]["recompute"] = o.model.recompute;
+      w["memory_plan"]["host_cache_mb"] = static_cast<double>(r.host_cache_bytes) / 1048576.0;
       w["memory_plan"]["predicted_peak_mb_per_rank"] = r.predicted_peak_mb;
       if (o.model.device != "cpu") w["memory_plan"]["predicted_device_peak_mb_per_rank"] = r.predicted_device_mb;
       double worst = 0;

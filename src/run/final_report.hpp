@@ -26,6 +26,7 @@ struct RunTotals {
   double checkpoint_seconds = 0, resume_seconds = 0, export_seconds = 0, topk_seconds = 0;
   int64_t checkpoints_written = 0;
   std::vector<double> predicted_peak_mb, predicted_device_mb;  // [P] the memory plan's peaks (empty: no plan)
+  int64_t host_cache_bytes = 0;  // cap of this rank's CPU allocator cache (0: none)
 };
 
 void write_final_report(const RunOptions& o, const Shard& s, Trainer& tr, Communicator& comm, Communicator* tensor_comm,

@@ -75,8 +75,9 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
   std::vector<int64_t> all(static_cast<size_t>(W) * P);
   comm.all_gather_v(mine.data(), W, all.data(), std::vector<int64_t>(P, W), DType::kInt64);
   const int threads = threads_of(o);
+  TrainOptions train = o.train;  // host_cache_mb may fall back to 0 below
   auto plan_of = [&](int r, const ModelOptions& m) {
-    return plan_memory(unpack(&all[static_cast<size_t>(W) * r]), m, o.train, all[static_cast<size_t>(W) * r + kCountFields + 3], threads);
+    return plan_memory(unpack(&all[static_cast<size_t>(W) * r]), m, train, all[static_cast<size_t>(W) * r + kCountFields + 3], threads);
   };
   // Per node: Σ predicted peaks against MemAvailable + the ranks' resident bytes now.
   auto node_fit = [&](const ModelOptions& m, int64_t* worst_need, int64_t* worst_have) {
@@ -85,7 +86,8 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
     for (int r = 0; r < P; ++r) {
       const int64_t* v = &all[static_cast<size_t>(W) * r];
       auto& n = node[v[kCountFields]];
-      n.first += plan_of(r, m).peak;
+      const MemoryPlan pr = plan_of(r, m);
+      n.first += pr.peak + pr.host_cache - pr.host_cache / 4;  // the whole allocator cache: the worst case
       n.second += v[kCountFields + 2];
       auto it = avail.find(v[kCountFields]);
       avail[v[kCountFields]] = it == avail.end() ? v[kCountFields + 1] : std::min(it->second, v[kCountFields + 1]);
@@ -104,21 +106,29 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
   int64_t need = 0, have = 0;
   bool fits = node_fit(m, &need, &have);
   std::string note;
+  if (!fits && train.host_cache_mb < 0) {  // auto: no allocator cache before anything else
+    train.host_cache_mb = 0;
+    fits = node_fit(m, &need, &have);
+    note = "train.host_cache_mb auto -> 0: the plan does not fit with the allocator's cache of freed blocks";
+  }
   if (!fits && m.recompute == "auto") {
     ModelOptions a = m;
     a.recompute = "all";
     int64_t need2 = 0, have2 = 0;
     if (node_fit(a, &need2, &have2)) {
-      note = "model.recompute auto -> all: the plan fits only when every layer recomputes its forward in the backward";
+      note += std::string(note.empty() ? "" : "; ") +
+              "model.recompute auto -> all: the plan fits only when every layer recomputes its forward in the backward";
       m = a, need = need2, have = have2, fits = true;
     }
   }
   // Rank 0 decides (the same arithmetic everywhere, but its decision is the one that counts).
-  int64_t decision[2] = {fits ? 1 : 0, m.recompute == "all" ? 2 : m.recompute == "none" ? 0 : 1};
+  int64_t decision[3] = {fits ? 1 : 0, m.recompute == "all" ? 2 : m.recompute == "none" ? 0 : 1, train.host_cache_mb == 0 ? 1 : 0};
   comm.broadcast(decision, sizeof decision, 0);
   out.fits = decision[0] != 0;
+  if (decision[2]) train.host_cache_mb = 0;
   out.recompute = decision[1] == 2 ? "all" : decision[1] == 0 ? "none" : "weights";
   m.recompute = out.recompute;  // rank 0's mode, on every rank
+  out.host_cache = plan_of(me, m).host_cache;
   int worst = 0;
   for (int r = 0; r < P; ++r) {
     const MemoryPlan p = plan_of(r, m);
@@ -162,7 +172,7 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
     for (int r = 0; r < P; ++r) ranks_here += all[static_cast<size_t>(W) * r + kCountFields] == all[static_cast<size_t>(W) * worst + kCountFields];
     for (int more : {2 * P, 4 * P}) {
       const ShardCounts c = project_parts(unpack(&all[static_cast<size_t>(W) * worst]), more);
-      const int64_t per = plan_memory(c, a, o.train, all[static_cast<size_t>(W) * worst + kCountFields + 3], threads).peak;
+      const int64_t per = plan_memory(c, a, train, all[static_cast<size_t>(W) * worst + kCountFields + 3], threads).peak;
       alt.push_back({std::to_string(more) + " ranks with model.recompute = all (projection): per rank", per,
                      have >= 0 && per * std::max(1, ranks_here) <= have});
     }

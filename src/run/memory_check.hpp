@@ -23,6 +23,7 @@ struct MemoryCheck {
   std::vector<double> predicted_mb;      // [P] predicted host peak per rank
   std::vector<double> predicted_device_mb;  // [P] predicted device peak per rank (0 on the CPU)
   bool fits = true;
+  int64_t host_cache = 0;                // this rank's cap of the CPU allocator's cache (bytes; 0: none)
 };
 
 // Collective. Throws InputError("memory plan", ...) when the plan does not fit and

@@ -135,7 +135,17 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
               : 2 * f * R * w + f * Lc * w + f * (H + S) * (w + 1) + rec(E, Lc);
   dev(T, "backward transients (largest of loss, layer)", std::max(loss_bwd, layer_bwd));
 
+  // The CPU allocator's cache of freed blocks (model/host_allocator.hpp; train.host_cache_mb, auto:
+  // what a step allocates and frees, so the next step reuses it). At the step's peak most cached
+  // blocks are back in use: a quarter of the cap is counted (measured on gowalla: 6 % to 16 % of
+  // it, docs/memory.md); the fit check counts all of it (check_memory).
+  if (!gpu) {
+    p.host_cache = t.host_cache_mb < 0 ? sum(T, false) + sum(T, true) : static_cast<int64_t>(t.host_cache_mb * 1048576.0);
+    if (p.host_cache > 0) host(T, "allocator cache of freed blocks (a quarter of train.host_cache_mb)", p.host_cache / 4);
+  }
+
   // ---- evaluation: the owned final rows, the traveling rows (two buffers) and the score block.
+  // (An evaluation starts by releasing the allocator's cache.)
   auto& V = p.eval;
   if (!best_while_training) dev(V, "best copy (model selection)", best);
   dev(V, "final embeddings", f * R * w);

@@ -35,6 +35,7 @@ struct MemoryPlan {
   int64_t construction_peak = 0, step_peak = 0, eval_peak = 0;
   int64_t peak = 0;                   // host peak (the largest phase); a CPU model's whole peak
   int64_t device_peak = 0;            // bytes on the GPU (0 for a CPU model)
+  int64_t host_cache = 0;             // cap of the CPU allocator's cache of freed blocks (0: none)
 };
 
 // `base`: the resident bytes of the process before the shard is loaded (measured by the caller).

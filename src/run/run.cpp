@@ -12,6 +12,7 @@
 #include "comm/communicator.hpp"
 #include "common/clock.hpp"
 #include "common/memory.hpp"
+#include "model/host_allocator.hpp"
 #include "run/memory_check.hpp"
 #include "shard/shard_counts.hpp"
 #include "common/cpu_threads.hpp"
@@ -101,12 +102,18 @@ int run_training(const RunOptions& opts, Shard& shard, Communicator& comm, Commu
   // The memory plan, before anything large is allocated (and before the run directory exists,
   // so --plan-memory writes nothing).
   if (o.plan_memory && o.train.memory_check == "stop") o.train.memory_check = "warn";
+  int64_t host_cache = o.train.host_cache_mb > 0 ? static_cast<int64_t>(o.train.host_cache_mb * 1048576.0) : 0;  // no plan: no auto cache
   if (o.train.memory_check != "off" || o.plan_memory) {
     const MemoryCheck mem = check_memory(o, count_shard(shard), o.base_rss_bytes, comm);
     if (o.model.recompute == "auto") o.model.recompute = mem.recompute;
     r.predicted_peak_mb = mem.predicted_mb, r.predicted_device_mb = mem.predicted_device_mb;
+    host_cache = mem.host_cache;
   }
   if (o.plan_memory) return 0;
+  // A CPU model's freed large blocks kept for the next step (a GPU model's tensors are the CUDA
+  // caching allocator's). Rank-local: it changes no result and no collective.
+  if (host_cache > 0 && o.model.device == "cpu") install_host_cache(host_cache);
+  r.host_cache_bytes = host_cache_installed() ? host_cache_stats().cap : 0;
   prepare_run(o, comm, &r);
   memory_mark("shard loaded");
   Trainer trainer(shard, o.model, o.train, comm, tensor_comm);

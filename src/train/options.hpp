@@ -74,6 +74,10 @@ struct TrainOptions {
   int64_t eval_block_bytes = int64_t{64} << 20;  // bound on one [users × items] float32 score block
   std::string eval_ring = "auto";  // what travels in evaluation: auto | items | users (RingEvalOptions::ring)
   int64_t eval_users = 0;         // 0: every user with targets; N: a seeded sample of N users (same at any P)
+  // Cap of the CPU allocator's cache of freed large blocks (model/host_allocator.hpp), MiB: -1 =
+  // auto (what one step allocates, from the memory plan; none when the plan would not fit with
+  // it), 0 = off (every large block mapped and unmapped, the least memory).
+  double host_cache_mb = -1;
   std::string memory_check = "stop";  // the memory plan does not fit: stop | warn (run anyway) | off (no check)
   double memory_headroom = 0.05;      // share of a node's memory the plan leaves free (the system, the prediction's error)
 };

@@ -16,6 +16,7 @@
 #include "common/memory.hpp"
 #include "common/phase_profile.hpp"
 #include "eval/ring_evaluator.hpp"
+#include "model/host_allocator.hpp"
 #include "model/index_tensor.hpp"
 #include "model/optimizer_state.hpp"
 #include "train/init.hpp"
@@ -320,6 +321,7 @@ MetricSums Trainer::evaluate(const OwnedUserItems& target, TopKAccumulator* keep
 MetricSums Trainer::evaluate(const OwnedUserItems& target, const std::vector<int64_t>& users, TopKAccumulator* keep,
                              const std::function<void(double)>& progress) {
   profile::Scope ps("eval");
+  release_host_cache();  // the step's cached blocks are not the evaluation's sizes (memory plan: eval phase)
   RingEvalOptions o;
   o.ks = train_.ks;
   o.block_bytes = train_.eval_block_bytes;
