@@ -141,6 +141,7 @@ TEST(MemoryCheck, FitsRecomputesOrStops) {
   o.threads = 2;
   o.train.epochs = 10, o.train.eval_every = 2;
   o.train.memory_headroom = 0;  // the headroom has its own check below
+  o.train.host_cache_mb = 0;      // the allocator's cache: HostCacheGoesFirst
   tkg::ShardCounts c = counts();
   c.parts = 1, c.n_halo = 0, c.nnz_boundary = 0, c.boundary_rows = 0, c.n_send = 0;
   const int64_t base = 150 << 20;
@@ -181,5 +182,40 @@ TEST(MemoryCheck, FitsRecomputesOrStops) {
   EXPECT_TRUE(tkg::check_memory(o, c, base, *comm).fits);
   o.train.memory_headroom = 0.05;
   EXPECT_FALSE(tkg::check_memory(o, c, base, *comm).fits);
+  ::unsetenv("TKG_MEMORY_AVAILABLE_MB");
+}
+
+// The CPU allocator's cache (train.host_cache_mb = auto): one step's transients when the node
+// holds the plan with the whole cache; dropped (0) before recomputation when it does not.
+TEST(MemoryCheck, HostCacheGoesFirst) {
+  auto comm = tkg::make_self_communicator();
+  tkg::RunOptions o;
+  o.progress = false;
+  o.threads = 2;
+  o.train.epochs = 10, o.train.eval_every = 2;
+  o.train.memory_headroom = 0;
+  tkg::ShardCounts c = counts();
+  c.parts = 1, c.n_halo = 0, c.nnz_boundary = 0, c.boundary_rows = 0, c.n_send = 0;
+  const int64_t base = 150 << 20;
+  tkg::TrainOptions off = o.train;
+  off.host_cache_mb = 0;
+  const tkg::MemoryPlan with = tkg::plan_memory(c, o.model, o.train, base, 2), without = tkg::plan_memory(c, o.model, off, base, 2);
+  ASSERT_GT(with.host_cache, 0);
+  EXPECT_EQ(without.host_cache, 0);
+  EXPECT_EQ(with.step_peak - without.step_peak, with.host_cache / 4);  // a quarter counted in the ledger
+  set_available(2 * (with.peak + with.host_cache));
+  tkg::MemoryCheck m = tkg::check_memory(o, c, base, *comm);
+  EXPECT_TRUE(m.fits);
+  EXPECT_EQ(m.host_cache, with.host_cache);
+  EXPECT_EQ(m.recompute, "weights");
+  // Room for the plan without the cache, not for the whole cache: no cache, and no recomputation.
+  set_available(without.peak + with.host_cache / 2);
+  m = tkg::check_memory(o, c, base, *comm);
+  EXPECT_TRUE(m.fits);
+  EXPECT_EQ(m.host_cache, 0);
+  EXPECT_EQ(m.recompute, "weights");
+  // A cap the user gave is planned as given.
+  o.train.host_cache_mb = 64;
+  EXPECT_EQ(tkg::plan_memory(c, o.model, o.train, base, 2).host_cache, int64_t{64} << 20);
   ::unsetenv("TKG_MEMORY_AVAILABLE_MB");
 }
