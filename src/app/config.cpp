@@ -115,6 +115,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
      "constant | cosine (the learning rate decays as (1 + cos(pi e / epochs)) / 2 over train.epochs)")
     ("train.lr_warmup", po::value(&t.lr_warmup)->default_value(t.lr_warmup),
      "epochs of linear learning-rate warm-up: epoch e (from 0) uses (e + 1) / N of the rate")
+    ("train.sampling", po::value(&t.sampling)->default_value(t.sampling),
+     "lines (every train line once per epoch) | users (LightGCN's sampler: each sample's user uniform over the "
+     "users, its positive uniform among the user's lines; batch_size samples per step expected)")
     ("train.negatives", po::value(&t.negatives)->default_value(t.negatives),
      "negatives per train line, each a BPR pair with the line's positive; the loss is the mean over pairs")
     ("train.reg", po::value(&t.reg)->default_value(t.reg), "lambda of the layer-0 L2 term")
@@ -238,6 +241,7 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
   if (t.optimizer != "adamw" && t.optimizer != "adam") bad("train.optimizer", "must be adamw or adam");
   if (t.negatives < 1 || t.negatives > 1024) bad("train.negatives", "must be in [1, 1024]");
+  if (t.sampling != "lines" && t.sampling != "users") bad("train.sampling", "must be lines or users");
   if (t.lr_schedule != "constant" && t.lr_schedule != "cosine") bad("train.lr_schedule", "must be constant or cosine");
   if (!(t.host_cache_mb >= 0 || t.host_cache_mb == -1)) bad("train.host_cache_mb", "must be -1 (auto) or >= 0");
   if (t.lr_warmup < 0) bad("train.lr_warmup", "must be >= 0 epochs");

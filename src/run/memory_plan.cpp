@@ -49,7 +49,8 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   const int64_t N = batched ? std::max<int64_t>(1, (Nt * t.batch_size + global_lines_est - 1) / global_lines_est) : Nt;
   // (line, negative) pairs of a step (train.negatives per line).
   const int64_t Q = N * std::max<int64_t>(1, t.negatives);
-  const bool expanded = batched || t.negatives > 1;  // the pairs' user and positive rows are built (not the lines' own arrays)
+  const bool users = t.sampling == "users";  // LightGCN's sampler: a list of sampled lines and salts every step
+  const bool expanded = batched || users || t.negatives > 1;  // the pairs' user and positive rows are built (not the lines' own arrays)
   // Distinct negatives of other ranks fetched in a step: Q uniform draws over the items, of which
   // those not owned or halo here (about (m − local items) / m of them), counted once each.
   const double m_items = std::max<double>(1, static_cast<double>(c.n_items));
@@ -108,7 +109,7 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
   if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));
   // Mini-batches: the epoch's schedule and the step's lines; every step: the negatives.
-  host(T, "step lines, negatives, fetch plan", (batched ? 8 * Nt + 8 * N : 0) + 8 * Q + 16 * F);
+  host(T, "step lines, negatives, fetch plan", (users ? 16 * N : batched ? 8 * Nt + 8 * N : 0) + 8 * Q + 16 * F);
   // The lines' rows (a full batch reads the train lines' own user and item arrays), the
   // negatives' rows, the per-line differences.
   dev(T, "loss rows and differences", (expanded ? 4 * Q * 2 : 0) + 4 * Q + 4 * Q);
@@ -137,8 +138,8 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
 
   // The CPU allocator's cache of freed blocks (model/host_allocator.hpp; train.host_cache_mb, auto:
   // what a step allocates and frees, so the next step reuses it). At the step's peak most cached
-  // blocks are back in use: a quarter of the cap is counted (measured on gowalla: 6 % to 16 % of
-  // it, docs/memory.md); the fit check counts all of it (check_memory).
+  // blocks are back in use: a quarter of the cap is counted (measured: 6 % to 35 % of it, gowalla
+  // and the s4 graph, docs/memory.md §1); the fit check counts all of it (check_memory).
   if (!gpu) {
     p.host_cache = t.host_cache_mb < 0 ? sum(T, false) + sum(T, true) : static_cast<int64_t>(t.host_cache_mb * 1048576.0);
     if (p.host_cache > 0) host(T, "allocator cache of freed blocks (a quarter of train.host_cache_mb)", p.host_cache / 4);

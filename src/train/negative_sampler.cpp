@@ -36,15 +36,18 @@ std::vector<int64_t> NegativeSampler::pool(int64_t epoch, int64_t step) const {
   return out;
 }
 
-std::vector<int64_t> NegativeSampler::sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) const {
-  return draw(epoch, step, static_cast<int64_t>(lines.size()), &lines);
+std::vector<int64_t> NegativeSampler::sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines,
+                                             const std::vector<int64_t>* salt) const {
+  TKG_CHECK(!salt || salt->size() == lines.size(), "one salt per line");
+  return draw(epoch, step, static_cast<int64_t>(lines.size()), &lines, salt);
 }
 
 std::vector<int64_t> NegativeSampler::sample_all(int64_t epoch, int64_t step) const {
   return draw(epoch, step, lines_.size(), nullptr);
 }
 
-std::vector<int64_t> NegativeSampler::draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines) const {
+std::vector<int64_t> NegativeSampler::draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines,
+                                           const std::vector<int64_t>* salt) const {
   const int64_t K = per_line_;
   std::vector<int64_t> out(static_cast<size_t>(n * K));
   const std::vector<int64_t> candidates = pool(epoch, step);
@@ -54,7 +57,9 @@ std::vector<int64_t> NegativeSampler::draw(int64_t epoch, int64_t step, int64_t 
     for (int64_t k = b; k < e; ++k) {
       const int64_t line = lines ? (*lines)[k] : k;
       const int64_t u = lines_.user[line];
-      Rng rng(line_seed(seed_, epoch, step, lines_.user_id[u], lines_.pos(line)));
+      uint64_t ls = line_seed(seed_, epoch, step, lines_.user_id[u], lines_.pos(line));
+      if (salt && (*salt)[k] != 0) ls = splitmix64(ls ^ splitmix64(static_cast<uint64_t>((*salt)[k])));
+      Rng rng(ls);
       for (int64_t c = 0; c < K; ++c) {
         int64_t j = 0;
         for (int tries = 0; tries < 1000; ++tries) {  // resample while (u, j) is a train pair

@@ -23,7 +23,10 @@ class NegativeSampler {
 
   // per_line() negatives (global item ids) per entry of `lines` (indices into the TrainLines) at
   // (epoch, step): entry k's are [k·K, (k+1)·K).
-  std::vector<int64_t> sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines) const;
+  // salt (optional, one per entry): a further input of each entry's generator, for lines drawn
+  // more than once in a step (user_uniform_batch); salt 0 draws what no salt draws.
+  std::vector<int64_t> sample(int64_t epoch, int64_t step, const std::vector<int64_t>& lines,
+                              const std::vector<int64_t>* salt = nullptr) const;
   // The same for every line in order (lines = 0..n-1), without the list of lines.
   std::vector<int64_t> sample_all(int64_t epoch, int64_t step) const;
 
@@ -37,7 +40,8 @@ class NegativeSampler {
 
  private:
   // n negatives, for lines (*lines)[k], or line k when lines is null.
-  std::vector<int64_t> draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines) const;
+  std::vector<int64_t> draw(int64_t epoch, int64_t step, int64_t n, const std::vector<int64_t>* lines,
+                            const std::vector<int64_t>* salt = nullptr) const;
   const TrainLines& lines_;
   int64_t n_items_;
   uint64_t seed_;

@@ -63,6 +63,10 @@ struct TrainOptions {
   int64_t lr_warmup = 0;
   int64_t epochs = 2000;
   int64_t batch_size = 0;         // 0 = full batch (one step per epoch); else lines per step
+  // What a step trains on: lines (every train line once per epoch, shuffled into steps) | users
+  // (LightGCN's sampler: users equally likely, a uniform positive each; train_lines.hpp
+  // user_uniform_batch), ceil(N / batch_size) steps of batch_size samples expected per epoch.
+  std::string sampling = "lines";
   int64_t pool_size = 0;          // 0 (or >= n_items): exact sampler; else a shared pool of Q items per step (NegativeSampler)
   double pool_fraction = 0;       // the same as a fraction of the items (used when pool_size = 0)
   uint64_t seed = 2026;

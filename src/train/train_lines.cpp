@@ -1,6 +1,7 @@
 #include "train/train_lines.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -44,6 +45,35 @@ TrainLines build_train_lines(const Shard& shard, const LocalIndex& local) {
     set.erase(std::unique(set.begin(), set.end()), set.end());
   }
   return t;
+}
+
+SampledLines user_uniform_batch(const TrainLines& lines, uint64_t seed, int64_t epoch, int64_t step, double mean) {
+  SampledLines out;
+  const int64_t nu = static_cast<int64_t>(lines.first.size()) - 1;
+  const double p0 = std::exp(-mean);
+  for (int64_t u = 0; u < nu; ++u) {
+    const int64_t deg = lines.first[u + 1] - lines.first[u];
+    if (deg == 0) continue;
+    uint64_t h = splitmix64(seed ^ 0x75736572730aULL);
+    h = splitmix64(h ^ static_cast<uint64_t>(epoch));
+    h = splitmix64(h ^ static_cast<uint64_t>(step));
+    Rng rng(splitmix64(h ^ static_cast<uint64_t>(lines.user_id[u])));
+    // Poisson(mean) by inversion (the means here are small: batch / users, or lines per user).
+    int64_t c = 0;
+    double prob = p0, cdf = p0;
+    const double r = rng.uniform();
+    while (r > cdf && c < 1000000) {
+      ++c;
+      prob *= mean / static_cast<double>(c);
+      cdf += prob;
+      if (prob < 1e-300) break;
+    }
+    for (int64_t k = 0; k < c; ++k) {
+      out.lines.push_back(lines.first[u] + static_cast<int64_t>(rng.below(static_cast<uint64_t>(deg))));
+      out.salt.push_back(k);
+    }
+  }
+  return out;
 }
 
 uint64_t line_seed(uint64_t seed, int64_t epoch, int64_t step, int64_t user, int64_t pos) {

@@ -39,6 +39,20 @@ int64_t train_lines_bytes(int64_t lines, int64_t pairs, int64_t users);
 // on (seed, epoch, user id, position).
 std::vector<std::vector<int64_t>> batch_schedule(const TrainLines& lines, uint64_t seed, int64_t epoch, int64_t n_steps);
 
+// LightGCN's sampling (train.sampling = users): a step draws (user, positive) samples with every
+// user that has train lines equally likely, not every line. Each owned user with lines draws its
+// count of samples in the step from a Poisson law of mean `mean` (samples per step / users with
+// lines, summed over ranks) with its own generator (seed, epoch, step, user id) — a Poissonized
+// form of LightGCN's "users = randint(n_users, N)", the same at any P, costing O(owned users) per
+// step, never O(all samples) — and each sample's positive is uniform among the user's lines.
+// Samples of a user are numbered 0, 1, ... (`salt`: their negatives' own draws, so a line drawn
+// twice gets two negatives).
+struct SampledLines {
+  std::vector<int64_t> lines;  // line indices (a line may repeat)
+  std::vector<int64_t> salt;   // [lines] the sample's number within its user's samples of the step
+};
+SampledLines user_uniform_batch(const TrainLines& lines, uint64_t seed, int64_t epoch, int64_t step, double mean);
+
 // Seed of one line's draws at (epoch, step): depends on the run seed, epoch, step, user id and
 // the line's position in the user's train list, never on the partition.
 uint64_t line_seed(uint64_t seed, int64_t epoch, int64_t step, int64_t user, int64_t pos);

@@ -106,6 +106,9 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   {
     CollectiveSite site(comm_, "trainer.global_lines");
     global_lines_ = comm_.all_reduce_sum(static_cast<int64_t>(lines_.size()));
+    int64_t with_lines = 0;  // owned users with train lines (train.sampling = users)
+    for (int64_t u = 0; u < shard.n_own_users; ++u) with_lines += lines_.first[u + 1] > lines_.first[u];
+    global_users_with_lines_ = comm_.all_reduce_sum(with_lines);
   }
   fetch_ = std::make_unique<NegativeFetch>(shard, local_, comm_);
 }
@@ -281,6 +284,23 @@ double Trainer::train_epoch(int64_t epoch) {
   if (train_.lr_schedule != "constant" || train_.lr_warmup > 0) {
     const double base = quantized() && model_.quant.lr > 0 ? model_.quant.lr : train_.lr;
     set_optimizer_lr(*opt_, scheduled_lr(base, epoch, train_.epochs, train_.lr_schedule, train_.lr_warmup));
+  }
+  if (train_.sampling == "users") {
+    // LightGCN's sampler: N samples per epoch (N = train lines) in ceil(N / B) steps of B expected.
+    const int64_t B = train_.batch_size <= 0 || train_.batch_size >= global_lines_ ? global_lines_ : train_.batch_size;
+    const int64_t n_steps = (global_lines_ + B - 1) / B;
+    double sum = 0;
+    for (int64_t s = 0; s < n_steps; ++s) {
+      const int64_t samples = s + 1 < n_steps ? B : global_lines_ - B * (n_steps - 1);
+      const double s0 = now_s();
+      SampledLines batch = user_uniform_batch(lines_, train_.seed, epoch, s,
+                                              static_cast<double>(samples) / static_cast<double>(std::max<int64_t>(1, global_users_with_lines_)));
+      std::vector<int64_t> neg = sampler_.sample(epoch, s, batch.lines, &batch.salt);
+      timing_.negatives_s += now_s() - s0;
+      sum += step(batch.lines, neg);
+      if (on_step_ && n_steps > 1) on_step_(s + 1, n_steps);
+    }
+    return sum / static_cast<double>(n_steps);
   }
   if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
     // Every line, in order: no list of them (8 bytes per line).

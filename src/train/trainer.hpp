@@ -183,6 +183,7 @@ class Trainer {
   LocalIndex local_;                     // global node id -> local index (owned, halo)
   TrainLines lines_;                     // this rank's train lines (owned users' train items)
   int64_t global_lines_ = 0;
+  int64_t global_users_with_lines_ = 0;  // users with train lines on all ranks (train.sampling = users)
   NegativeSampler sampler_;
   std::unique_ptr<NegativeFetch> fetch_; // sparse fetch of remote negatives' rows
   StepTiming timing_;

@@ -382,6 +382,7 @@ struct EpochCase {
   std::string data = "synthetic";
   int64_t negatives = 1;
   std::string optimizer = "adamw";
+  std::string sampling = "lines";
 };
 void PrintTo(const EpochCase& c, std::ostream* os) { *os << c.name; }
 class SamplerModes : public ::testing::TestWithParam<EpochCase> {};
@@ -399,6 +400,7 @@ TEST_P(SamplerModes, EpochsMatchOneRank) {
   t.pool_size = c.pool_size;
   t.negatives = c.negatives;
   t.optimizer = c.optimizer;
+  t.sampling = c.sampling;
   auto self = tkg::make_self_communicator();
   tkg::Trainer ref(full, m, t, *self);
   tkg::Trainer dist(mine, m, t, world());
@@ -449,7 +451,10 @@ INSTANTIATE_TEST_SUITE_P(Modes, SamplerModes,
                                            EpochCase{"disconnected_minibatch_pool", 4, 30, "disconnected"},
                                            EpochCase{"minibatch_negatives3_adam", 4000, 0, "synthetic", 3, "adam"},
                                            EpochCase{"full_negatives2_pool", 0, 60, "synthetic", 2},
-                                           EpochCase{"disconnected_minibatch_negatives2_adam", 4, 0, "disconnected", 2, "adam"}),
+                                           EpochCase{"disconnected_minibatch_negatives2_adam", 4, 0, "disconnected", 2, "adam"},
+                                           EpochCase{"minibatch_users_adam", 4000, 0, "synthetic", 1, "adam", "users"},
+                                           EpochCase{"full_users_negatives2", 0, 0, "synthetic", 2, "adamw", "users"},
+                                           EpochCase{"disconnected_minibatch_users", 8, 0, "disconnected", 1, "adam", "users"}),
                          [](const ::testing::TestParamInfo<EpochCase>& i) { return i.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(

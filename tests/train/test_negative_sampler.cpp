@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "graph/synthetic.hpp"
@@ -110,4 +111,59 @@ TEST(NegativeSampler, SeveralPerLineStartWithTheSingleDrawAndAvoidTrainPairs) {
     for (size_t k = 0; k < some.size(); ++k)
       for (int c2 = 0; c2 < 4; ++c2) EXPECT_EQ(c[4 * k + c2], b[4 * some[k] + c2]);
   }
+}
+
+// LightGCN's sampler (train.sampling = users): users equally likely whatever their line counts,
+// positives uniform within a user, the same draws whatever the shard, and salted negatives.
+TEST(UserUniformBatch, UsersEquallyLikelyPositivesUniform) {
+  Fixture f;
+  const int64_t nu = static_cast<int64_t>(f.lines.first.size()) - 1;
+  int64_t with_lines = 0;
+  for (int64_t u = 0; u < nu; ++u) with_lines += f.lines.first[u + 1] > f.lines.first[u];
+  std::vector<double> per_user(static_cast<size_t>(nu), 0.0);
+  double rel_pos = 0;  // position / (degree - 1) of each sample of a user with several lines: mean 1/2 if uniform
+  int64_t n_rel = 0;
+  int64_t total = 0;
+  const int steps = 400;
+  const double mean = 2.0;
+  for (int s = 0; s < steps; ++s) {
+    tkg::SampledLines b = tkg::user_uniform_batch(f.lines, 3, 1, s, mean);
+    ASSERT_EQ(b.lines.size(), b.salt.size());
+    for (size_t k = 0; k < b.lines.size(); ++k) {
+      const int64_t line = b.lines[k];
+      ASSERT_GE(line, 0);
+      ASSERT_LT(line, f.lines.size());
+      per_user[f.lines.user[line]] += 1;
+      const int64_t u = f.lines.user[line], deg = f.lines.first[u + 1] - f.lines.first[u];
+      if (deg > 1) rel_pos += static_cast<double>(f.lines.pos(line)) / static_cast<double>(deg - 1), ++n_rel;
+      if (k > 0 && f.lines.user[b.lines[k - 1]] == f.lines.user[line]) EXPECT_EQ(b.salt[k], b.salt[k - 1] + 1);
+    }
+    total += static_cast<int64_t>(b.lines.size());
+  }
+  // Expected total: steps × mean × users with lines; Poisson, so within a few standard deviations.
+  const double expect = steps * mean * with_lines;
+  EXPECT_NEAR(static_cast<double>(total), expect, 5 * std::sqrt(expect));
+  EXPECT_NEAR(rel_pos / static_cast<double>(n_rel), 0.5, 0.01) << "positives uniform within a user";
+  // Heavy and light users get the same number of samples on average (not proportional to lines).
+  double heavy = 0, light = 0;
+  int64_t nh = 0, nl = 0;
+  for (int64_t u = 0; u < nu; ++u) {
+    const int64_t deg = f.lines.first[u + 1] - f.lines.first[u];
+    if (deg == 0) continue;
+    if (deg >= 20) heavy += per_user[u], ++nh;
+    if (deg <= 5) light += per_user[u], ++nl;
+  }
+  ASSERT_GT(nh, 0);
+  ASSERT_GT(nl, 0);
+  EXPECT_NEAR(heavy / nh / (steps * mean), 1.0, 0.1);
+  EXPECT_NEAR(light / nl / (steps * mean), 1.0, 0.1);
+  // Deterministic, and the salt makes repeated lines draw different negatives.
+  tkg::SampledLines a = tkg::user_uniform_batch(f.lines, 3, 1, 7, 5.0), b = tkg::user_uniform_batch(f.lines, 3, 1, 7, 5.0);
+  EXPECT_EQ(a.lines, b.lines);
+  tkg::NegativeSampler ns(f.lines, 500, 7, 0);
+  std::vector<int64_t> same(50, a.lines[0]), salt(50);
+  for (int k = 0; k < 50; ++k) salt[k] = k;
+  std::vector<int64_t> neg = ns.sample(0, 0, same, &salt);
+  EXPECT_GT(std::set<int64_t>(neg.begin(), neg.end()).size(), 40u);
+  EXPECT_EQ(neg[0], ns.sample(0, 0, std::vector<int64_t>{a.lines[0]})[0]) << "salt 0 draws what no salt draws";
 }
