@@ -232,6 +232,7 @@ void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const
 
 void set_cpu_simd_kernels(bool on) { propagate_cpu::set_simd(on); }
 bool cpu_simd_kernels(int64_t d) { return propagate_cpu::simd(d); }
+void set_cpu_skip_zero_rows(bool on) { propagate_cpu::set_skip_zero_rows(on); }
 
 bool fused_supported(const at::Device& device) {
 #ifdef TKG_HAVE_CUDA_KERNELS

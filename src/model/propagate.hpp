@@ -94,6 +94,10 @@ class KernelProgressScope {
 // the portable kernels): on by default; off for comparisons. Returns whether it runs for width d.
 void set_cpu_simd_kernels(bool on);
 bool cpu_simd_kernels(int64_t d);
+// Whether the CPU backward skips the rows whose output gradient is all zero (their edges add exact
+// zeros: a mini-batch's top layers, where only the batch's rows have a gradient). Default on; the
+// results are the same either way (Propagate.SkippingZeroGradientRowsChangesNothing).
+void set_cpu_skip_zero_rows(bool on);
 
 // Whether propagate_fused has kernels for tensors on `device` in this build.
 bool fused_supported(const at::Device& device);

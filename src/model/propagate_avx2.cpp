@@ -154,6 +154,10 @@ TKG_AVX2 void backward_rows_t(const float* x, const float* gy, const Csr& g, int
   constexpr int64_t d = 8 * NB;
   const int64_t end = g.indptr[re];
   for (int64_t v = rb; v < re; ++v) {
+    if (g.active && !g.active[v]) {  // gy_v = 0: every dL/dt of the row is 0, and nothing lands anywhere
+      for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) gt[k] = 0;
+      continue;
+    }
     const float* gyv = gy + v * d;
     __m256 acc[NB];
     load(acc, gx + v * d);
@@ -203,11 +207,14 @@ TKG_AVX2 void backward_cols_t(const float* x, const float* gy, const Csr& g, boo
     for (int64_t j = g.csc_ptr[w]; j < g.csc_ptr[w + 1]; ++j) {
       if (j + kAhead < end) {
         const int64_t v2 = g.csc_row[j + kAhead];
-        prefetch_row<NB>(gy + v2 * d);
-        if (scored) prefetch_row<NB>(x + v2 * d);
+        if (!g.active || g.active[v2]) {
+          prefetch_row<NB>(gy + v2 * d);
+          if (scored) prefetch_row<NB>(x + v2 * d);
+        }
       }
-      const int64_t k = g.csc_edge[j];
       const int64_t v = g.csc_row[j];  // read in sequence, not through k
+      if (g.active && !g.active[v]) continue;  // gy_v = 0 and dL/dt = 0: the edge adds exact zeros
+      const int64_t k = g.csc_edge[j];
       if (!scored) {
         axpy(a[k], gy + v * d, acc);
         continue;

@@ -16,6 +16,9 @@ struct Csr {
   const float* norm;
   const int32_t* csc_row;       // [nnz] row of the edge at column position j (edge_row[csc_edge[j]])
   const uint8_t* csc_col_user;  // [nnz] whether the column is that edge's user
+  // Backward only: [n_own] rows whose output gradient is not all zero; the edges of the other rows
+  // contribute exact zeros and are skipped (nullptr: every row).
+  const uint8_t* active = nullptr;
 };
 
 // Whether this CPU runs the kernels and they exist for width d.

@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <atomic>
 #include <cmath>
 #include <functional>
@@ -122,6 +124,12 @@ void parallel_blocks(const std::vector<int64_t>& blocks, const F& f) {
 }
 
 std::atomic<bool> g_simd{true};
+// Backward: skip the rows whose output gradient is all zero (TKG_SKIP_ZERO_ROWS=0 turns it off, for
+// benchmarks against the full passes).
+std::atomic<bool> g_skip_zero_rows{[] {
+  const char* v = std::getenv("TKG_SKIP_ZERO_ROWS");
+  return !(v && std::string(v) == "0");
+}()};
 
 bool simd_for(int64_t d) { return g_simd && avx2::supported(d); }
 
@@ -196,6 +204,26 @@ void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, c
   });
 }
 
+// Rows of gy [n, d] with a nonzero entry, as flags; empty when more than 90 % of the rows have
+// one (skipping would then save less than the per-edge check costs) or when skipping is off.
+template <typename T>
+std::vector<uint8_t> active_rows(const T* gy, int64_t n, int64_t d) {
+  if (!g_skip_zero_rows || n == 0) return {};
+  std::vector<uint8_t> act(static_cast<size_t>(n));
+  at::parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t v = b; v < e; ++v) {
+      const T* r = gy + v * d;
+      int64_t t = 0;
+      while (t < d && r[t] == T(0)) ++t;
+      act[v] = t < d;
+    }
+  });
+  int64_t on = 0;
+  for (uint8_t a : act) on += a;
+  if (on * 10 > n * 9) return {};
+  return act;
+}
+
 // Backward from the saved per-edge a_e, cos_e and inv.
 template <typename T>
 void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const GraphPtrs& g, Attention att,
@@ -210,9 +238,14 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
     T* data() { return p; }
     T& operator[](int64_t k) { return p[k]; }
   } gt{gt_scratch ? gt_scratch : own.data()};
+  // Rows whose output gradient is all zero (a mini-batch's top layers: only the batch's rows get
+  // one): their edges add exact zeros, so both passes skip them.
+  const std::vector<uint8_t> act = active_rows(gy, g.n_own, d);
+  const uint8_t* active = act.empty() ? nullptr : act.data();
   if constexpr (std::is_same_v<T, float>) {
     if (simd_for(d)) {
-      const avx2::Csr c = csr_view(g);
+      avx2::Csr c = csr_view(g);
+      c.active = active;
       if (scored) {
         profile::Scope ps("layer.backward.rows");
         parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
@@ -231,6 +264,10 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
   if (scored) {
     parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
       for (int64_t v = b; v < e; ++v) {
+        if (active && !active[v]) {
+          for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) gt[k] = 0;
+          continue;
+        }
         const T* gyv = gy + v * d;
         T* gxv = gx + v * d;
         T self = 0;  // coefficient of x_v, accumulated over the row
@@ -256,6 +293,7 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
       for (int64_t j = g.csc_ptr[w]; j < g.csc_ptr[w + 1]; ++j) {
         const int64_t k = g.csc_edge[j];
         const int64_t v = g.edge_row[k];
+        if (active && !active[v]) continue;
         if (!scored) {
           axpy(a[k], gy + v * d, gxw, d);
           continue;
@@ -284,6 +322,7 @@ const std::function<void()>* set_kernel_progress(const std::function<void()>* p)
 }
 
 void set_simd(bool on) { g_simd = on; }
+void set_skip_zero_rows(bool on) { g_skip_zero_rows = on; }
 bool simd(int64_t d) { return simd_for(d); }
 
 }  // namespace tkg::propagate_cpu

@@ -45,6 +45,8 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
 // The progress callback of this thread's kernels (KernelProgressScope); returns the previous one.
 const std::function<void()>* set_kernel_progress(const std::function<void()>* p);
 void set_simd(bool on);
+// Whether the backward skips rows whose output gradient is all zero (default on; tests compare both).
+void set_skip_zero_rows(bool on);
 bool simd(int64_t d);  // whether the AVX2 path runs for width d
 
 }  // namespace tkg::propagate_cpu
