@@ -89,6 +89,45 @@ void write_outputs(const RunOptions& o, const Shard& shard, Trainer& trainer,
   r->export_seconds = x1 - x0, r->topk_seconds = now_s() - x1;
 }
 
+// The memory plan, before anything large is allocated (and before the run directory exists, so
+// --plan-memory writes nothing): the recomputation mode it chose, its predictions for the report,
+// and the CPU allocator's cache of freed blocks. Returns true for --plan-memory (nothing to run).
+bool plan_memory_and_allocator(RunOptions* o, const Shard& shard, Communicator& comm, RunTotals* r) {
+  if (o->plan_memory && o->train.memory_check == "stop") o->train.memory_check = "warn";
+  int64_t host_cache = o->train.host_cache_mb > 0 ? static_cast<int64_t>(o->train.host_cache_mb * 1048576.0) : 0;  // no plan: no auto cache
+  if (o->train.memory_check != "off" || o->plan_memory) {
+    const MemoryCheck mem = check_memory(*o, count_shard(shard), o->base_rss_bytes, comm);
+    if (o->model.recompute == "auto") o->model.recompute = mem.recompute;
+    r->predicted_peak_mb = mem.predicted_mb, r->predicted_device_mb = mem.predicted_device_mb;
+    host_cache = mem.host_cache;
+  }
+  if (o->plan_memory) return true;
+  // A CPU model's freed large blocks kept for the next step (a GPU model's tensors are the CUDA
+  // caching allocator's). Rank-local: it changes no result and no collective.
+  if (host_cache > 0 && o->model.device == "cpu") install_host_cache(host_cache);
+  r->host_cache_bytes = host_cache_installed() ? host_cache_stats().cap : 0;
+  return false;
+}
+
+// After the loop: the best parameters back, the final test, the outputs and summary.json.
+void finish_run(const RunOptions& o, const Shard& shard, Trainer& trainer, Communicator& comm, Communicator* tensor_comm,
+                EvaluationSchedule& evals, const CheckpointPolicy& checkpoints, const ModelSelection& selection,
+                const LoopState& loop, double loss, MetricsRecorder& metrics, Progress& progress, RunTotals* r) {
+  progress.break_line();
+  trainer.restore_best();
+  std::vector<int64_t> test_users;
+  std::unique_ptr<TopKAccumulator> lists;
+  const double v0 = now_s();
+  const MetricSums test = evals.final_test(progress, &test_users, &lists);
+  r->final_eval_seconds = now_s() - v0;
+  metrics.final_test(selection.best_epoch(), loss, r->final_eval_seconds, test, evals.sampled());
+  write_outputs(o, shard, trainer, test_users, *lists, comm, r);
+  r->best_epoch = selection.best_epoch(), r->best_score = selection.best(), r->epochs_run = loop.epoch, r->train_seconds = loop.train_seconds;
+  r->validation_split = evals.validation().name, r->sampled_users = evals.test().users.global;
+  r->checkpoint_seconds = checkpoints.seconds(), r->checkpoints_written = checkpoints.written();
+  write_final_report(o, shard, trainer, comm, tensor_comm, *r, test);
+}
+
 }  // namespace
 
 // The run (DESIGN §7), Lightning's fit loop in shape: the trainer does the steps; small objects
@@ -99,21 +138,7 @@ int run_training(const RunOptions& opts, Shard& shard, Communicator& comm, Commu
   RunOptions o = opts;
   const int me = comm.rank();
   RunTotals r;
-  // The memory plan, before anything large is allocated (and before the run directory exists,
-  // so --plan-memory writes nothing).
-  if (o.plan_memory && o.train.memory_check == "stop") o.train.memory_check = "warn";
-  int64_t host_cache = o.train.host_cache_mb > 0 ? static_cast<int64_t>(o.train.host_cache_mb * 1048576.0) : 0;  // no plan: no auto cache
-  if (o.train.memory_check != "off" || o.plan_memory) {
-    const MemoryCheck mem = check_memory(o, count_shard(shard), o.base_rss_bytes, comm);
-    if (o.model.recompute == "auto") o.model.recompute = mem.recompute;
-    r.predicted_peak_mb = mem.predicted_mb, r.predicted_device_mb = mem.predicted_device_mb;
-    host_cache = mem.host_cache;
-  }
-  if (o.plan_memory) return 0;
-  // A CPU model's freed large blocks kept for the next step (a GPU model's tensors are the CUDA
-  // caching allocator's). Rank-local: it changes no result and no collective.
-  if (host_cache > 0 && o.model.device == "cpu") install_host_cache(host_cache);
-  r.host_cache_bytes = host_cache_installed() ? host_cache_stats().cap : 0;
+  if (plan_memory_and_allocator(&o, shard, comm, &r)) return 0;  // --plan-memory
   prepare_run(o, comm, &r);
   memory_mark("shard loaded");
   Trainer trainer(shard, o.model, o.train, comm, tensor_comm);
@@ -187,19 +212,7 @@ int run_training(const RunOptions& opts, Shard& shard, Communicator& comm, Commu
     if (d.early_stop) break;
   }
   checkpoints.write(state());
-  progress.break_line();
-  trainer.restore_best();
-  std::vector<int64_t> test_users;
-  std::unique_ptr<TopKAccumulator> lists;
-  const double v0 = now_s();
-  const MetricSums test = evals.final_test(progress, &test_users, &lists);
-  r.final_eval_seconds = now_s() - v0;
-  metrics.final_test(selection.best_epoch(), loss, r.final_eval_seconds, test, evals.sampled());
-  write_outputs(o, shard, trainer, test_users, *lists, comm, &r);
-  r.best_epoch = selection.best_epoch(), r.best_score = selection.best(), r.epochs_run = loop.epoch, r.train_seconds = loop.train_seconds;
-  r.validation_split = evals.validation().name, r.sampled_users = evals.test().users.global;
-  r.checkpoint_seconds = checkpoints.seconds(), r.checkpoints_written = checkpoints.written();
-  write_final_report(o, shard, trainer, comm, tensor_comm, r, test);
+  finish_run(o, shard, trainer, comm, tensor_comm, evals, checkpoints, selection, loop, loss, metrics, progress, &r);
   return 0;
 }
 
