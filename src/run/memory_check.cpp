@@ -199,13 +199,28 @@ int print_partition_plan(const RunOptions& o, int64_t base) {
   const int threads = threads_of(o);
   std::vector<MemoryPlan> plans;
   std::vector<ShardCounts> counts;
+  for (int r = 0; r < meta.parts; ++r) counts.push_back(count_shard_file(o.partition_dir + "/" + shard_file_name(r)));
+  const int64_t avail = available_memory_bytes();
+  TrainOptions train = o.train;
   int worst = 0;
-  int64_t total = 0;
-  for (int r = 0; r < meta.parts; ++r) {
-    counts.push_back(count_shard_file(o.partition_dir + "/" + shard_file_name(r)));
-    plans.push_back(plan_memory(counts.back(), o.model, o.train, base, threads));
-    total += plans.back().peak;
-    if (plans.back().peak > plans[worst].peak) worst = r;
+  int64_t total = 0, worst_case = 0;  // worst_case: with the whole allocator cache, as check_memory counts it
+  auto plan_all = [&] {
+    plans.clear();
+    worst = 0, total = 0, worst_case = 0;
+    for (int r = 0; r < meta.parts; ++r) {
+      plans.push_back(plan_memory(counts[r], o.model, train, base, threads));
+      total += plans.back().peak;
+      worst_case += plans.back().peak + plans.back().host_cache - plans.back().host_cache / 4;
+      if (plans.back().peak > plans[worst].peak) worst = r;
+    }
+  };
+  plan_all();
+  // As at the start of a run on one node: auto drops the allocator's cache when the node would not hold it.
+  const bool no_cache = train.host_cache_mb < 0 && avail >= 0 &&
+                        static_cast<double>(worst_case) > static_cast<double>(avail) * (1 - o.train.memory_headroom);
+  if (no_cache) {
+    train.host_cache_mb = 0;
+    plan_all();
   }
   std::printf("memory plan for %s (%d parts, model.recompute = %s):\n", o.partition_dir.c_str(), meta.parts, plans[worst].recompute.c_str());
   for (int r = 0; r < meta.parts; ++r)
@@ -214,7 +229,7 @@ int print_partition_plan(const RunOptions& o, int64_t base) {
                 static_cast<long long>(counts[r].train_lines), static_cast<double>(plans[r].peak) / kMiB,
                 plans[r].device_peak ? (" (device " + std::to_string(static_cast<long long>(plans[r].device_peak / kMiB)) + " MiB)").c_str() : "");
   std::printf("largest rank (%d):\n%s", worst, format_plan(plans[worst]).c_str());
-  const int64_t avail = available_memory_bytes();
+  if (no_cache) std::printf("train.host_cache_mb auto -> 0: one node does not hold the plan with the allocator's cache of freed blocks\n");
   std::printf("all %d ranks on one node: %.0f MiB; this machine has %.0f MiB available, %.0f MiB after the %.0f %% headroom (%s)\n",
               meta.parts, static_cast<double>(total) / kMiB, static_cast<double>(avail) / kMiB,
               static_cast<double>(avail) * (1 - o.train.memory_headroom) / kMiB, 100 * o.train.memory_headroom,
