@@ -45,6 +45,18 @@ for x, y in zip(ra, rb):
         if k in ("epoch", "split", "loss", "final") or "@" in k:
             assert x[k] == y[k], (k, x[k], y[k])
 PY
+# LightGCN's protocol pieces (Adam's moments, the user-uniform sampler's steps, several negatives
+# per line, a warm-up): stopped and resumed, the same test metrics as uninterrupted.
+L=(--train.optimizer adam --train.lr 0.01 --train.sampling users --train.negatives 2 --train.batch_size 40000 --train.lr_warmup 3)
+"$BUILD/tkg-train" "${RUN[@]}" "${L[@]}" --out "$T/la" >"$T/la.log" 2>&1 || { fail "Adam / users run"; cat "$T/la.log"; }
+TKG_SIGNAL_AT_EPOCH=5 "$BUILD/tkg-train" "${RUN[@]}" "${L[@]}" --out "$T/lb" >"$T/lb1.log" 2>&1
+"$BUILD/tkg-train" "${RUN[@]}" "${L[@]}" --train.resume auto --out "$T/lb" >"$T/lb2.log" 2>&1 || { fail "Adam / users resume"; cat "$T/lb2.log"; }
+grep -q "resumed from .*epoch-000005" "$T/lb2.log" && python3 - "$T/la" "$T/lb" <<'PY' && pass "Adam, users sampler, 2 negatives: resumed run = uninterrupted run" || fail "Adam / users resume differs"
+import json, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:])
+assert a["optimizer"] == "adam" and a["negatives_per_line"] == 2, (a["optimizer"], a["negatives_per_line"])
+assert a["best_epoch"] == b["best_epoch"] and a["test"] == b["test"], (a["test"], b["test"])
+PY
 # GNAQ: a checkpoint after quantizing holds codes, levels, their moments and the RAU cadence.
 Q=(--quant.bits 2 --quant.warmup_epochs 3 --quant.rau paper --quant.rau_every 2)
 "$BUILD/tkg-train" "${RUN[@]}" "${Q[@]}" --out "$T/qa" >"$T/qa.log" 2>&1 || { fail "GNAQ run"; cat "$T/qa.log"; }
