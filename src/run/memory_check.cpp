@@ -86,8 +86,7 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
     for (int r = 0; r < P; ++r) {
       const int64_t* v = &all[static_cast<size_t>(W) * r];
       auto& n = node[v[kCountFields]];
-      const MemoryPlan pr = plan_of(r, m);
-      n.first += pr.peak + pr.host_cache - pr.host_cache / 4;  // the whole allocator cache: the worst case
+      n.first += worst_case_peak(plan_of(r, m));
       n.second += v[kCountFields + 2];
       auto it = avail.find(v[kCountFields]);
       avail[v[kCountFields]] = it == avail.end() ? v[kCountFields + 1] : std::min(it->second, v[kCountFields + 1]);
@@ -125,7 +124,7 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
   int64_t decision[3] = {fits ? 1 : 0, m.recompute == "all" ? 2 : m.recompute == "none" ? 0 : 1, train.host_cache_mb == 0 ? 1 : 0};
   comm.broadcast(decision, sizeof decision, 0);
   out.fits = decision[0] != 0;
-  if (decision[2]) train.host_cache_mb = 0;
+  train.host_cache_mb = decision[2] ? 0 : o.train.host_cache_mb;  // rank 0's choice, on every rank
   out.recompute = decision[1] == 2 ? "all" : decision[1] == 0 ? "none" : "weights";
   m.recompute = out.recompute;  // rank 0's mode, on every rank
   out.host_cache = plan_of(me, m).host_cache;
@@ -210,7 +209,7 @@ int print_partition_plan(const RunOptions& o, int64_t base) {
     for (int r = 0; r < meta.parts; ++r) {
       plans.push_back(plan_memory(counts[r], o.model, train, base, threads));
       total += plans.back().peak;
-      worst_case += plans.back().peak + plans.back().host_cache - plans.back().host_cache / 4;
+      worst_case += worst_case_peak(plans.back());
       if (plans.back().peak > plans[worst].peak) worst = r;
     }
   };

@@ -43,6 +43,10 @@ struct MemoryPlan {
 // model.recompute "auto" plans "weights".
 MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainOptions& t, int64_t base, int threads);
 
+// The peak with the whole allocator cache held (the ledger counts a quarter of it): what the fit
+// check compares with a node's memory.
+inline int64_t worst_case_peak(const MemoryPlan& p) { return p.peak + p.host_cache - p.host_cache / 4; }
+
 // The ledger as text lines (MiB), for one rank's plan.
 std::string format_plan(const MemoryPlan& p);
 

@@ -226,7 +226,6 @@ double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, con
   // that fetched nothing still runs the fetch's backward, which returns the gradients of the rows
   // its peers fetched from it. Only a world of one (no peers) reads the owned rows alone.
   // The lines' rows in the loss's virtual table [owned; halo; fetched], in neg.row's index type.
-  // Every line in order (a full batch) with 32-bit rows: the train lines' own arrays, not copies.
   // With one negative per line, every line in order (a full batch) with 32-bit rows: the train
   // lines' own arrays, not copies. K > 1: each line's user and positive repeated K times.
   bool all_lines = n == lines_.size() && K == 1;
@@ -285,24 +284,7 @@ double Trainer::train_epoch(int64_t epoch) {
     const double base = quantized() && model_.quant.lr > 0 ? model_.quant.lr : train_.lr;
     set_optimizer_lr(*opt_, scheduled_lr(base, epoch, train_.epochs, train_.lr_schedule, train_.lr_warmup));
   }
-  if (train_.sampling == "users") {
-    // LightGCN's sampler: N samples per epoch (N = train lines) in ceil(N / B) steps of B expected.
-    const int64_t B = train_.batch_size <= 0 || train_.batch_size >= global_lines_ ? global_lines_ : train_.batch_size;
-    const int64_t n_steps = (global_lines_ + B - 1) / B;
-    double sum = 0;
-    for (int64_t s = 0; s < n_steps; ++s) {
-      const int64_t samples = s + 1 < n_steps ? B : global_lines_ - B * (n_steps - 1);
-      const double s0 = now_s();
-      SampledLines batch = user_uniform_batch(lines_, train_.seed, epoch, s,
-                                              static_cast<double>(samples) / static_cast<double>(std::max<int64_t>(1, global_users_with_lines_)));
-      std::vector<int64_t> neg = sampler_.sample(epoch, s, batch.lines, &batch.salt);
-      timing_.negatives_s += now_s() - s0;
-      sum += step(batch.lines, neg);
-      if (on_step_ && n_steps > 1) on_step_(s + 1, n_steps);
-    }
-    return sum / static_cast<double>(n_steps);
-  }
-  if (train_.batch_size <= 0 || train_.batch_size >= global_lines_) {
+  if (train_.sampling != "users" && (train_.batch_size <= 0 || train_.batch_size >= global_lines_)) {
     // Every line, in order: no list of them (8 bytes per line).
     const double s0 = now_s();
     std::vector<int64_t> neg = [&] {
@@ -312,14 +294,27 @@ double Trainer::train_epoch(int64_t epoch) {
     timing_.negatives_s += now_s() - s0;
     return step_lines(nullptr, neg);
   }
-  const int64_t n_steps = (global_lines_ + train_.batch_size - 1) / train_.batch_size;
-  std::vector<std::vector<int64_t>> by_step = batch_schedule(lines_, train_.seed, epoch, n_steps);
+  // Steps of listed lines: every line once per epoch, shuffled into steps (lines), or LightGCN's
+  // sampler (users: N samples per epoch, N = train lines, in ceil(N / B) steps of B expected).
+  const bool users = train_.sampling == "users";
+  const int64_t B = train_.batch_size <= 0 || train_.batch_size >= global_lines_ ? global_lines_ : train_.batch_size;
+  const int64_t n_steps = (global_lines_ + B - 1) / B;
+  std::vector<std::vector<int64_t>> by_step;
+  if (!users) by_step = batch_schedule(lines_, train_.seed, epoch, n_steps);
   double sum = 0;
   for (int64_t s = 0; s < n_steps; ++s) {
     const double s0 = now_s();
-    std::vector<int64_t> neg = sample_negatives(epoch, s, by_step[s]);
+    SampledLines batch;
+    if (users) {
+      const int64_t samples = s + 1 < n_steps ? B : global_lines_ - B * (n_steps - 1);
+      batch = user_uniform_batch(lines_, train_.seed, epoch, s,
+                                 static_cast<double>(samples) / static_cast<double>(std::max<int64_t>(1, global_users_with_lines_)));
+    } else {
+      batch.lines = std::move(by_step[s]);
+    }
+    std::vector<int64_t> neg = sampler_.sample(epoch, s, batch.lines, users ? &batch.salt : nullptr);
     timing_.negatives_s += now_s() - s0;
-    sum += step(by_step[s], neg);
+    sum += step(batch.lines, neg);
     if (on_step_) on_step_(s + 1, n_steps);
   }
   return sum / static_cast<double>(n_steps);
