@@ -7,6 +7,7 @@
 #include "comm/communicator.hpp"
 #include "comm/routing.hpp"
 #include "common/error.hpp"
+#include "format/shard_file.hpp"
 #include "common/fault_injection.hpp"
 #include "common/memory.hpp"
 #include "common/phase_progress.hpp"

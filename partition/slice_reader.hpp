@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "graph/dataset.hpp"
+#include "format/interactions_text.hpp"
 
 namespace tkg {
 

@@ -16,7 +16,8 @@ SCRATCH=$(mktemp -d)
 export TMPDIR=$SCRATCH
 trap 'rm -rf "$SCRATCH"' EXIT
 LIBSRC=(src/common/checksum.cpp src/common/fs.cpp src/common/phase_progress.cpp src/graph/dataset.cpp src/shard/shard.cpp
-        src/quant/gnaq_file.cpp src/quant/bitpack.cpp src/quant/fp8.cpp src/run/outputs.cpp)
+        src/format/interactions_text.cpp src/format/shard_file.cpp src/format/gnaq_file.cpp src/format/npy_file.cpp
+        src/quant/bitpack.cpp src/quant/fp8.cpp)
 FLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc)
 # Seed corpora: real inputs of each kind (the fuzzer mutates from there).
 mkdir -p "$OUT/corpus-text" "$OUT/corpus-shard" "$OUT/corpus-model"

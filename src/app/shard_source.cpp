@@ -10,6 +10,7 @@
 
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
+#include "format/id_map_file.hpp"
 #include "common/fault_injection.hpp"
 #include "common/fs.hpp"
 #include "graph/dataset.hpp"
@@ -112,7 +113,7 @@ Shard obtain_rank_shard(RunOptions& o, Communicator& comm) {
       std::cout << "dataset: " << describe_dataset(ds) << std::endl;
       if (!ds.user_names.empty()) {  // the original ids, for the exports
         std::filesystem::create_directories(o.out_dir);
-        write_id_maps(ds, o.out_dir);
+        write_id_maps(ds.user_names, ds.item_names, o.out_dir);
         o.id_map_dir = o.out_dir;
       }
       return build_single_shard(ds);

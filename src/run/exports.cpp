@@ -18,7 +18,7 @@
 #include "common/fs.hpp"
 #include "graph/dataset.hpp"
 #include "run/id_names.hpp"
-#include "run/outputs.hpp"
+#include "format/npy_file.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;

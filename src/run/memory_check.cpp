@@ -11,6 +11,7 @@
 #include "comm/communicator.hpp"
 #include "common/error.hpp"
 #include "common/memory.hpp"
+#include "format/shard_file.hpp"
 #include "shard/partition_dir.hpp"
 
 namespace tkg {

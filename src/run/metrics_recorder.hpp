@@ -9,7 +9,7 @@
 #include <string>
 
 #include "eval/metrics.hpp"
-#include "run/outputs.hpp"
+#include "format/metrics_log.hpp"
 #include "run/run.hpp"
 
 namespace tkg {

@@ -13,7 +13,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include <nlohmann/json.hpp>
-#include "run/outputs.hpp"
+#include "format/npy_file.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,5 @@
-// One rank's piece of a partitioned graph (DESIGN §4 "Ownership"), and its binary file format.
+// One rank's piece of a partitioned graph (DESIGN §4 "Ownership"); its file format is
+// format/shard_file.hpp's.
 //
 // Local node index: owned nodes 0..n_own-1 (ascending global id, so owned users come first), then
 // halo nodes n_own..n_own+n_halo-1, grouped by owner rank (ascending rank, ascending id within).
@@ -17,9 +18,6 @@
 #include <vector>
 
 namespace tkg {
-
-constexpr char kShardMagic[8] = {'T', 'K', 'G', 'S', 'H', 'R', 'D', '\0'};
-constexpr uint32_t kShardFormatVersion = 1;
 
 // Interactions of the owned users in one split: CSR over owned users (local 0..n_own_users-1) of
 // global item ids (0-based item ids, not node ids).
@@ -57,16 +55,6 @@ struct Shard {
 // Frees the shard's local CSR (indptr, indices: 8 bytes per local edge) once the layer graphs
 // that are built from it exist (the trainer's); later reads of it fail (build_layer_graph checks).
 void release_local_csr(Shard& s);
-
-// Serializes a shard: header (magic, version, identity, section table), sections of int64
-// little-endian, then a CRC-32 of everything before it.
-std::string serialize_shard(const Shard& s);
-void write_shard(const std::string& path, const Shard& s);
-
-// Parses and fully validates (see validate_shard). Throws InputError naming the file and the
-// problem: bad magic, wrong version, truncated, bad checksum, inconsistent sections.
-Shard parse_shard(const std::string& bytes, const std::string& name);
-Shard read_shard(const std::string& path);
 
 // Structural invariants: sizes, ascending owned ids, halo grouped by owner and disjoint from
 // owned, CSR indptr monotone and indices in range, send lists in range. Throws InputError.

@@ -26,7 +26,6 @@ struct ShardCounts {
 
 // Exact; the shard's CSR must still be there.
 ShardCounts count_shard(const Shard& s);
-// The same from a file written by write_shard (InputError on a malformed file).
-ShardCounts count_shard_file(const std::string& path);
+// The same from a file without loading it: format/shard_file.hpp's count_shard_file.
 
 }  // namespace tkg

@@ -7,7 +7,7 @@
 
 #include "common/error.hpp"
 #include "model/optimizer_state.hpp"
-#include "model/quant_embedding.hpp"
+#include "quant/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
 
 namespace tkg {

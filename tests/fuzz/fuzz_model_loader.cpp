@@ -6,8 +6,8 @@
 
 #include "../fuzz/fuzz_support.hpp"
 #include "common/error.hpp"
-#include "quant/gnaq_file.hpp"
-#include "run/outputs.hpp"
+#include "format/gnaq_file.hpp"
+#include "format/npy_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = tkg::fuzz::as_file(data, size, "model.bin");

@@ -6,6 +6,7 @@
 
 #include "../fuzz/fuzz_support.hpp"
 #include "common/error.hpp"
+#include "format/shard_file.hpp"
 #include "shard/shard.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -49,7 +49,7 @@ TEST(HaloExchange, ForwardAndBackwardMatchTheFullTable) {
   }
 }
 
-#include "model/quant_embedding.hpp"
+#include "quant/quant_embedding.hpp"
 #include "quant/quantized_table.hpp"
 
 TEST(QuantizedHaloExchange, EqualsDequantizingAtTheOwnerAndReturnsLevelGradients) {

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "graph/csr.hpp"
+#include "format/shard_file.hpp"
 #include "shard/partition_dir.hpp"
 #include "../support/temp_dir.hpp"
 

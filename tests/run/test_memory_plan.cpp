@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "graph/dataset.hpp"
+#include "format/shard_file.hpp"
 #include "shard/partition_dir.hpp"
 #include "shard/shard.hpp"
 #include "shard/shard_counts.hpp"

@@ -1,6 +1,6 @@
 // GNAQ tensor pieces on hand-made inputs: RAU's aggregate and both binning rules, FP8 rounding
 // with a straight-through gradient.
-#include "model/quant_embedding.hpp"
+#include "quant/quant_embedding.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

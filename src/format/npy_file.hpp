@@ -1,11 +1,10 @@
-// Run outputs (DESIGN §7): .npy matrices written row-wise by several ranks, CSV/JSONL metric
-// rows. Everything lands under a temp name and is renamed when complete.
+// .npy matrices (NumPy's format 1.0, C order) written and read row-wise by several ranks at once:
+// the run's embeddings and the resumable checkpoint's tensors (DESIGN §7). The caller writes under
+// a temp name and renames when complete. No torch here.
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace tkg {
@@ -35,20 +34,5 @@ void npy_read_rows(const std::string& path, int64_t cols, const std::vector<int6
                    int64_t* rows_out = nullptr);
 // Reads a float32 .npy written by the functions above: returns shape and data.
 std::vector<float> npy_read_f32(const std::string& path, int64_t* rows, int64_t* cols);
-
-// Appends rows to a CSV file and a JSONL file with the same columns; the header is written on
-// the first row. Values are numbers except the named string columns.
-class MetricsLog {
- public:
-  // keep_until_epoch >= 0 (a resumed run): keep the existing rows up to that epoch (not a final
-  // test row) and append; else start new files.
-  MetricsLog(const std::string& csv_path, const std::string& jsonl_path, int64_t keep_until_epoch = -1);
-  void add(const std::vector<std::pair<std::string, std::string>>& string_cols,
-           const std::vector<std::pair<std::string, double>>& number_cols);
-
- private:
-  std::ofstream csv_, jsonl_;
-  bool header_written_ = false;
-};
 
 }  // namespace tkg

@@ -1,4 +1,4 @@
-#include "model/quant_embedding.hpp"
+#include "quant/quant_embedding.hpp"
 
 #include <sstream>
 

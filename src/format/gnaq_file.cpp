@@ -1,4 +1,4 @@
-#include "quant/gnaq_file.hpp"
+#include "format/gnaq_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
