@@ -53,13 +53,14 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
                          " edges; a rank holds at most 2^31 - 1 of each (32-bit local ids): partition into more parts");
   auto i32 = at::TensorOptions().dtype(at::kInt);
   g.indices = at::empty({nnz}, i32);
-  g.edge_row = at::empty({nnz}, i32);
-  g.edge_user = at::empty({nnz}, i32);
   g.norm = at::empty({nnz}, at::TensorOptions().dtype(at::kFloat));
   int32_t* col = g.indices.data_ptr<int32_t>();
-  int32_t* row = g.edge_row.data_ptr<int32_t>();
-  int32_t* user = g.edge_user.data_ptr<int32_t>();
   float* norm = g.norm.data_ptr<float>();
+  std::vector<int32_t> row(static_cast<size_t>(nnz));  // the edges' rows, until csc_row has them
+  // Owned users come first in a shard, and graph rows keep the shard's order: the user rows are a
+  // prefix, and every edge joins a user and an item (the graph is bipartite).
+  g.n_user_rows = 0;
+  while (g.n_user_rows < g.n_own && shard_row(g.n_user_rows) < s.n_own_users) ++g.n_user_rows;
   for (int64_t r = 0, k = 0; r < g.n_own; ++r) {
     const int64_t v = shard_row(r);
     for (int64_t e = s.indptr[v]; e < s.indptr[v + 1]; ++e) {
@@ -67,7 +68,6 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
       if (!keep(w)) continue;
       col[k] = static_cast<int32_t>(column(w));
       row[k] = static_cast<int32_t>(r);
-      user[k] = static_cast<int32_t>(v < s.n_own_users ? r : column(w));
       norm[k] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.degree[v]) * static_cast<double>(s.degree[w])));
       ++k;
     }
@@ -95,12 +95,8 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
     return b;
   };
   g.csc_row.resize(static_cast<size_t>(nnz));
-  g.csc_col_user.resize(static_cast<size_t>(nnz));
-  for (int64_t j = 0; j < nnz; ++j) {
-    const int64_t k = ce[j];
-    g.csc_row[j] = row[k];
-    g.csc_col_user[j] = user[k] == col[k];
-  }
+  for (int64_t j = 0; j < nnz; ++j) g.csc_row[j] = row[ce[j]];
+  std::vector<int32_t>().swap(row);
   g.row_blocks = blocks(g.indptr.data_ptr<int64_t>(), g.n_own);
   g.col_blocks = blocks(cp, g.n_local);
   check_layer_graph(g);  // invariants, when built
@@ -108,13 +104,30 @@ LayerGraph build_layer_graph(const Shard& s, EdgeSet edges) {
 }
 
 int64_t layer_graph_bytes(int64_t rows, int64_t cols, int64_t nnz) {
-  // indptr, csc_ptr (int64); indices, edge_row, edge_user, csc_edge, norm (4 bytes); csc_row (4)
-  // and csc_col_user (1) on the host; blocks (about 256 + 256 int64).
-  return 8 * (rows + 1) + 8 * (cols + 1) + nnz * (5 * 4 + 4 + 1) + 8 * 600;
+  // indptr, csc_ptr (int64); indices, csc_edge, norm (4 bytes); csc_row (4) on the host; blocks
+  // (about 256 + 256 int64).
+  return 8 * (rows + 1) + 8 * (cols + 1) + nnz * (3 * 4 + 4) + 8 * 600;
+}
+
+at::Tensor edge_rows(const LayerGraph& g) {
+  if (g.edge_row.defined()) return g.edge_row;
+  const at::Tensor ip = g.indptr.to(at::kCPU);
+  const int64_t* p = ip.data_ptr<int64_t>();
+  at::Tensor rows = at::empty({p[g.n_own]}, at::TensorOptions().dtype(at::kInt));
+  int32_t* r = rows.data_ptr<int32_t>();
+  for (int64_t v = 0; v < g.n_own; ++v) std::fill(r + p[v], r + p[v + 1], static_cast<int32_t>(v));
+  return rows.to(g.indptr.device());
+}
+
+at::Tensor edge_users(const LayerGraph& g) {
+  if (g.edge_user.defined()) return g.edge_user;
+  const at::Tensor rows = edge_rows(g);
+  return at::where(rows < g.n_user_rows, rows, g.indices);
 }
 
 LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
   LayerGraph out = g;
+  if (!device.is_cpu()) out.edge_row = edge_rows(g), out.edge_user = edge_users(g);  // the CUDA kernels read them
   for (at::Tensor* t : {&out.indptr, &out.indices, &out.edge_row, &out.edge_user, &out.norm, &out.csc_ptr, &out.csc_edge,
                         &out.owned_rows})
     if (t->defined()) *t = t->to(device);
@@ -123,19 +136,24 @@ LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device) {
 
 void check_layer_graph(const LayerGraph& g) {
   auto fail = [](const std::string& what) { throw InternalError("layer graph: " + what); };
-  const at::Tensor ip = g.indptr.to(at::kCPU), ix = g.indices.to(at::kCPU), er = g.edge_row.to(at::kCPU),
-                   nm = g.norm.to(at::kCPU), cp = g.csc_ptr.to(at::kCPU), ce = g.csc_edge.to(at::kCPU);
+  const at::Tensor ip = g.indptr.to(at::kCPU), ix = g.indices.to(at::kCPU), nm = g.norm.to(at::kCPU),
+                   cp = g.csc_ptr.to(at::kCPU), ce = g.csc_edge.to(at::kCPU);
   if (ip.numel() != g.n_own + 1) fail("indptr has " + std::to_string(ip.numel()) + " entries for " + std::to_string(g.n_own) + " rows");
   const int64_t* p = ip.data_ptr<int64_t>();
   const int64_t nnz = ix.numel();
   if (p[0] != 0 || p[g.n_own] != nnz) fail("indptr runs from " + std::to_string(p[0]) + " to " + std::to_string(p[g.n_own]) + " for " + std::to_string(nnz) + " edges");
-  const int32_t *idx = ix.data_ptr<int32_t>(), *row = er.data_ptr<int32_t>();
-  if (er.numel() != nnz || nm.numel() != nnz || ce.numel() != nnz || g.edge_user.numel() != nnz) fail("per-edge arrays of different lengths");
+  const int32_t* idx = ix.data_ptr<int32_t>();
+  if (nm.numel() != nnz || ce.numel() != nnz || static_cast<int64_t>(g.csc_row.size()) != nnz ||
+      (g.edge_row.defined() && (g.edge_row.numel() != nnz || g.edge_user.numel() != nnz)))
+    fail("per-edge arrays of different lengths");
+  if (g.n_user_rows < 0 || g.n_user_rows > g.n_own) fail("n_user_rows " + std::to_string(g.n_user_rows) + " outside [0, " + std::to_string(g.n_own) + "]");
+  const at::Tensor er = g.edge_row.defined() ? g.edge_row.to(at::kCPU) : at::Tensor();
+  const int32_t* row = er.defined() ? er.data_ptr<int32_t>() : nullptr;
   for (int64_t v = 0; v < g.n_own; ++v) {
     if (p[v + 1] < p[v]) fail("indptr decreases at row " + std::to_string(v));
     for (int64_t e = p[v]; e < p[v + 1]; ++e) {
       if (idx[e] < 0 || idx[e] >= g.n_local) fail("edge " + std::to_string(e) + " has column " + std::to_string(idx[e]) + " outside [0, " + std::to_string(g.n_local) + ")");
-      if (row[e] != v) fail("edge_row of edge " + std::to_string(e) + " is " + std::to_string(row[e]) + ", indptr says " + std::to_string(v));
+      if (row && row[e] != v) fail("edge_row of edge " + std::to_string(e) + " is " + std::to_string(row[e]) + ", indptr says " + std::to_string(v));
     }
   }
   const float* n = nm.data_ptr<float>();
@@ -152,6 +170,8 @@ void check_layer_graph(const LayerGraph& g) {
       const int64_t e = ced[j];
       if (e < 0 || e >= nnz || seen[e]++) fail("csc_edge is not a permutation of the edges (at " + std::to_string(j) + ")");
       if (idx[e] != w) fail("csc_edge puts edge " + std::to_string(e) + " in column " + std::to_string(w) + ", its column is " + std::to_string(idx[e]));
+      if (g.csc_row[j] < 0 || g.csc_row[j] >= g.n_own || e < p[g.csc_row[j]] || e >= p[g.csc_row[j] + 1])
+        fail("csc_row puts edge " + std::to_string(e) + " in row " + std::to_string(g.csc_row[j]));
     }
   }
   auto blocks = [&](const std::vector<int64_t>& b, int64_t end, const char* what) {

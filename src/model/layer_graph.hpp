@@ -3,7 +3,8 @@
 // row and column blocks. Checked when built, as DGL checks its CSR (DGL's aten/csr checks).
 //
 // Example: owned nodes {0: user, 1: item}, halo {2: item}; edges 0-1, 0-2 (and 1-0, since both
-// endpoints of 0-1 are owned): indptr [0 2 3], indices [1 2 0], edge_row [0 0 1].
+// endpoints of 0-1 are owned): indptr [0 2 3], indices [1 2 0], n_user_rows 1 (edge 2's user is
+// its column 0), csc_ptr [0 1 2 3], csc_edge [2 0 1], csc_row [1 0 0].
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -16,17 +17,18 @@ namespace tkg {
 
 struct Shard;
 
-// The local graph of a shard, built once. Per edge 25 bytes: local ids in 32 bits (a checked
-// bound: n_local and nnz below 2^31, see build_layer_graph) and float32 norms (the float kernels
-// round the norm to float anyway, so results are the same as with int64/float64 arrays); the
-// pointer arrays, which count edges, stay int64.
+// The local graph of a shard, built once. Per edge 16 bytes on the host: local ids in 32 bits (a
+// checked bound: n_local and nnz below 2^31, see build_layer_graph) and float32 norms (the float
+// kernels round the norm to float anyway, so results are the same as with int64/float64 arrays);
+// the pointer arrays, which count edges, stay int64. An edge's row and its user endpoint are not
+// stored on the host: the graph is bipartite and its user rows come first, so edge (r, c)'s user
+// is r when r < n_user_rows and c otherwise (the kernels read rows from indptr and csc_row).
 struct LayerGraph {
   int64_t n_own = 0;    // rows (owned nodes)
   int64_t n_local = 0;  // columns (owned + halo)
+  int64_t n_user_rows = 0;  // rows [0, n_user_rows) are users, the others items
   at::Tensor indptr;    // [n_own + 1] int64
   at::Tensor indices;   // [nnz] int32, local column ids in [0, n_local)
-  at::Tensor edge_row;  // [nnz] int32, row of each edge
-  at::Tensor edge_user; // [nnz] int32, local id of the edge's user endpoint (row or column)
   at::Tensor norm;      // [nnz] float32, 1 / sqrt(d_row * d_col) with global degrees (computed in double, rounded)
   at::Tensor csc_ptr;   // [n_local + 1] int64, edges grouped by column (for the backward scatter)
   at::Tensor csc_edge;  // [nnz] int32, edge ids in column order
@@ -38,10 +40,17 @@ struct LayerGraph {
   std::vector<int64_t> row_blocks;  // ascending, first 0, last n_own
   std::vector<int64_t> col_blocks;  // ascending, first 0, last n_local
   // For the CPU backward's column pass (host), in column order: the row of the edge at column
-  // position j, and whether the column is that edge's user (read in sequence, not through csc_edge).
-  std::vector<int32_t> csc_row;       // [nnz]
-  std::vector<uint8_t> csc_col_user;  // [nnz]
+  // position j (read in sequence, not through csc_edge).
+  std::vector<int32_t> csc_row;  // [nnz]
+  // Device graphs only (layer_graph_to a CUDA device), for the CUDA kernels: per edge its row and
+  // its user endpoint, [nnz] int32. Undefined on the host: edge_rows() / edge_users() derive them.
+  at::Tensor edge_row, edge_user;
 };
+
+// The row of every edge and its user endpoint's local id, [nnz] int32 on the graph's device: the
+// stored arrays of a device graph, else derived from indptr and n_user_rows (a transient).
+at::Tensor edge_rows(const LayerGraph& g);
+at::Tensor edge_users(const LayerGraph& g);
 
 // Which edges of a shard's local CSR a LayerGraph holds: all of them; the interior ones (both
 // endpoints owned, so columns [0, n_own) and n_local = n_own); or the boundary ones (the column is
@@ -56,8 +65,8 @@ enum class EdgeSet { kAll, kInterior, kBoundary };
 // the shard is too large for one rank; partition into more parts.
 LayerGraph build_layer_graph(const Shard& shard, EdgeSet edges = EdgeSet::kAll);
 
-// Bytes a graph of `rows` rows, `cols` columns and `nnz` edges holds (tensors and host arrays):
-// for the memory plan.
+// Bytes a host graph of `rows` rows, `cols` columns and `nnz` edges holds (tensors and host
+// arrays): for the memory plan. A device graph holds 8 bytes per edge more (edge_row, edge_user).
 int64_t layer_graph_bytes(int64_t rows, int64_t cols, int64_t nnz);
 
 // A copy of `g` with its tensors on `device` (the row/column blocks stay host vectors).
@@ -65,8 +74,8 @@ LayerGraph layer_graph_to(const LayerGraph& g, const at::Device& device);
 
 // Checks the invariants of a graph on the host (InternalError naming the first broken one):
 // indptr has n_own + 1 entries from 0 to nnz, non-decreasing; every index within [0, n_local);
-// edge_row matches indptr; norms finite and positive; the CSC has n_local + 1 pointers and is a
-// permutation of the edges; the blocks ascend from 0 to n_own (rows) and n_local (columns).
+// n_user_rows within [0, n_own]; edge_row (when stored) matches indptr; norms finite and positive; the CSC has n_local + 1 pointers, is a
+// permutation of the edges and csc_row names each one's row; the blocks ascend from 0 to n_own (rows) and n_local (columns).
 void check_layer_graph(const LayerGraph& g);
 
 }  // namespace tkg

@@ -144,7 +144,7 @@ ForwardBuffers run_forward(const at::Tensor& x, const at::Tensor& beta, const La
     return b;
   }
 #endif
-  const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+  const GraphPtrs g = ptrs(lg);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_forward", [&] {
     forward_kernel<scalar_t>(x.data_ptr<scalar_t>(), beta.data_ptr<scalar_t>(), x.size(1), g, att,
                              with_y ? b.y.data_ptr<scalar_t>() : nullptr, b.a.data_ptr<scalar_t>(), b.cos.data_ptr<scalar_t>(),
@@ -187,7 +187,7 @@ void restore_saved(PropagateSaved* s, const LayerGraph& lg, Attention att) {
     const int64_t nnz = lg.indices.size(0);
     s->a = at::empty({nnz}, s->x.options());
     s->dom = at::empty({att != Attention::kOne ? nnz : 0}, s->x.options());
-    const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+    const GraphPtrs g = ptrs(lg);
     AT_DISPATCH_FLOATING_TYPES(s->x.scalar_type(), "tkg_weights_from_cos", [&] {
       propagate_cpu::weights_from_cos_kernel<scalar_t>(s->beta.data_ptr<scalar_t>(), g, att, s->cos.data_ptr<scalar_t>(),
                                         s->a.data_ptr<scalar_t>(), s->dom.data_ptr<scalar_t>());
@@ -219,7 +219,7 @@ void propagate_backward(const PropagateSaved& sv, const at::Tensor& gy_in, const
     return;
   }
 #endif
-  const GraphPtrs g = ptrs(lg.indptr, lg.indices, lg.edge_row, lg.edge_user, lg.norm, lg.csc_ptr, lg.csc_edge, &lg);
+  const GraphPtrs g = ptrs(lg);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "tkg_propagate_backward", [&] {
     // dL/dt per edge overwrites dω (read edge by edge just before): the backward runs once.
     scalar_t* dom = sv.dom.numel() ? sv.dom.data_ptr<scalar_t>() : nullptr;

@@ -111,7 +111,7 @@ TKG_AVX2 void forward_rows_t(const float* x, const float* beta, const Csr& g, in
     if (scored) {
       const float c = dt * inv[v] * inv[g.indices[k]];
       float om, dom;
-      omega(att, c - beta[g.edge_user[k]], &om, &dom);
+      omega(att, c - beta[v < g.n_user_rows ? v : g.indices[k]], &om, &dom);  // β of the edge's user
       a *= om;
       cos_out[k] = c;
       dom_out[k] = dom * static_cast<float>(g.norm[k]);
@@ -170,7 +170,7 @@ TKG_AVX2 void backward_rows_t(const float* x, const float* gy, const Csr& g, int
       gt[k] = g_t;
       axpy(g_t * inv[w] * inv[v], xw, acc);
       self -= g_t * c * inv[v] * inv[v];
-      if (g.edge_user[k] == v) gbeta[v] -= g_t;
+      if (v < g.n_user_rows) gbeta[v] -= g_t;  // the row is the edge's user
     };
     const int64_t kb = g.indptr[v], ke = g.indptr[v + 1];
     int64_t k = kb;
@@ -222,7 +222,7 @@ TKG_AVX2 void backward_cols_t(const float* x, const float* gy, const Csr& g, boo
       const float g_t = gt[k];
       axpbz(a[k], gy + v * d, g_t * inv[v] * inv[w], x + v * d, acc);
       self -= g_t * cos_e[k] * inv[w] * inv[w];
-      if (g.csc_col_user[j]) gbeta[w] -= g_t;
+      if (v >= g.n_user_rows) gbeta[w] -= g_t;  // the column is the edge's user
     }
     if (scored) axpy(self, x + w * d, acc);
     store(acc, gx + w * d);

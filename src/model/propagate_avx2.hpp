@@ -12,10 +12,10 @@ namespace tkg::avx2 {
 
 struct Csr {
   const int64_t *indptr, *csc_ptr;
-  const int32_t *indices, *edge_row, *edge_user, *csc_edge;
+  const int32_t *indices, *csc_edge;
   const float* norm;
-  const int32_t* csc_row;       // [nnz] row of the edge at column position j (edge_row[csc_edge[j]])
-  const uint8_t* csc_col_user;  // [nnz] whether the column is that edge's user
+  const int32_t* csc_row;  // [nnz] row of the edge at column position j
+  int64_t n_user_rows;     // edge (v, w)'s user is v when v < n_user_rows, else w
   // Backward only: [n_own] rows whose output gradient is not all zero; the edges of the other rows
   // contribute exact zeros and are skipped (nullptr: every row).
   const uint8_t* active = nullptr;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <type_traits>
 
+#include "common/error.hpp"
 #include "common/phase_profile.hpp"
 #include "model/propagate_avx2.hpp"
 
@@ -90,11 +91,11 @@ inline void omega(Attention att, T t, T* w, T* dw) {
 // dom_out[k] = dω·norm: one expression for the forward and for the recomputation from kept
 // cosines, so both give the same bits (the AVX2 forward computes it the same way).
 template <typename T>
-inline T edge_weight(const GraphPtrs& g, Attention att, int64_t k, T c, const T* beta, T* dom_out) {
+inline T edge_weight(const GraphPtrs& g, Attention att, int64_t v, int64_t k, T c, const T* beta, T* dom_out) {
   T a = static_cast<T>(g.norm[k]);
   if (att != Attention::kOne) {
     T om, dom;
-    omega(att, c - beta[g.edge_user[k]], &om, &dom);
+    omega(att, c - beta[v < g.n_user_rows ? v : g.indices[k]], &om, &dom);  // β of the edge's user
     a *= om;
     dom_out[k] = dom * static_cast<T>(g.norm[k]);
   }
@@ -134,18 +135,16 @@ std::atomic<bool> g_skip_zero_rows{[] {
 bool simd_for(int64_t d) { return g_simd && avx2::supported(d); }
 
 avx2::Csr csr_view(const GraphPtrs& g) {
-  return avx2::Csr{g.indptr, g.csc_ptr, g.indices, g.edge_row, g.edge_user, g.csc_edge, g.norm,
-                   g.graph->csc_row.data(), g.graph->csc_col_user.data()};
+  return avx2::Csr{g.indptr, g.csc_ptr, g.indices, g.csc_edge, g.norm, g.csc_row, g.n_user_rows};
 }
 
 }  // namespace
 
-GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
-               const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
-               const at::Tensor& csc_edge, const LayerGraph* lg) {
-  return GraphPtrs{indptr.data_ptr<int64_t>(), csc_ptr.data_ptr<int64_t>(), indices.data_ptr<int32_t>(), edge_row.data_ptr<int32_t>(),
-                   edge_user.data_ptr<int32_t>(), csc_edge.data_ptr<int32_t>(), norm.data_ptr<float>(),       indptr.size(0) - 1,          csc_ptr.size(0) - 1,
-                   indices.size(0),               &lg->row_blocks,             &lg->col_blocks, lg};
+GraphPtrs ptrs(const LayerGraph& lg) {
+  TKG_CHECK(static_cast<int64_t>(lg.csc_row.size()) == lg.indices.size(0), "layer graph without its csc_row");
+  return GraphPtrs{lg.indptr.data_ptr<int64_t>(), lg.csc_ptr.data_ptr<int64_t>(), lg.indices.data_ptr<int32_t>(),
+                   lg.csc_edge.data_ptr<int32_t>(), lg.csc_row.data(), lg.norm.data_ptr<float>(),
+                   lg.n_own, lg.n_local, lg.indices.size(0), lg.n_user_rows, &lg.row_blocks, &lg.col_blocks};
 }
 
 namespace {
@@ -186,7 +185,7 @@ void forward_kernel(const T* x, const T* beta, int64_t d, const GraphPtrs& g, At
         const T* xw = x + w * d;
         T c = 0;
         if (scored) cos_out[k] = c = dot(xv, xw, d) * inv[v] * inv[w];
-        const T a = edge_weight(g, att, k, c, beta, dom_out);
+        const T a = edge_weight(g, att, v, k, c, beta, dom_out);
         a_out[k] = a;
         if (yv) axpy(a, xw, yv, d);
       }
@@ -200,7 +199,8 @@ template <typename T>
 void weights_from_cos_kernel(const T* beta, const GraphPtrs& g, Attention att, const T* cos_e, T* a_out, T* dom_out) {
   const bool scored = att != Attention::kOne;
   parallel_blocks(*g.row_blocks, [&](int64_t b, int64_t e) {
-    for (int64_t k = g.indptr[b]; k < g.indptr[e]; ++k) a_out[k] = edge_weight(g, att, k, scored ? cos_e[k] : T(0), beta, dom_out);
+    for (int64_t v = b; v < e; ++v)
+      for (int64_t k = g.indptr[v]; k < g.indptr[v + 1]; ++k) a_out[k] = edge_weight(g, att, v, k, scored ? cos_e[k] : T(0), beta, dom_out);
   });
 }
 
@@ -279,7 +279,7 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
           gt[k] = g_t;
           axpy(g_t * inv[w] * inv[v], xw, gxv, d);
           self -= g_t * c * inv[v] * inv[v];
-          if (g.edge_user[k] == v) gbeta[v] -= g_t;
+          if (v < g.n_user_rows) gbeta[v] -= g_t;  // the row is the edge's user
         }
         axpy(self, x + v * d, gxv, d);
       }
@@ -292,7 +292,7 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
       T self = 0;
       for (int64_t j = g.csc_ptr[w]; j < g.csc_ptr[w + 1]; ++j) {
         const int64_t k = g.csc_edge[j];
-        const int64_t v = g.edge_row[k];
+        const int64_t v = g.csc_row[j];
         if (active && !active[v]) continue;
         if (!scored) {
           axpy(a[k], gy + v * d, gxw, d);
@@ -301,7 +301,7 @@ void backward_kernel(const T* x, const T* beta, const T* gy, int64_t d, const Gr
         const T g_t = gt[k];
         axpbz(a[k], gy + v * d, g_t * inv[v] * inv[w], x + v * d, gxw, d);
         self -= g_t * cos_e[k] * inv[w] * inv[w];
-        if (g.edge_user[k] == w) gbeta[w] -= g_t;
+        if (v >= g.n_user_rows) gbeta[w] -= g_t;  // the column is the edge's user
       }
       if (scored) axpy(self, x + w * d, gxw, d);
     }

@@ -14,19 +14,17 @@
 
 namespace tkg::propagate_cpu {
 
-// Host pointers of a LayerGraph's arrays.
+// Host pointers of a LayerGraph's arrays. Edge (v, w)'s user endpoint is v when
+// v < n_user_rows, else w (layer_graph.hpp).
 struct GraphPtrs {
   const int64_t *indptr, *csc_ptr;
-  const int32_t *indices, *edge_row, *edge_user, *csc_edge;
+  const int32_t *indices, *csc_edge, *csc_row;
   const float* norm;
-  int64_t n_own, n_local, nnz;
+  int64_t n_own, n_local, nnz, n_user_rows;
   const std::vector<int64_t>* row_blocks;
   const std::vector<int64_t>* col_blocks;
-  const LayerGraph* graph;
 };
-GraphPtrs ptrs(const at::Tensor& indptr, const at::Tensor& indices, const at::Tensor& edge_row,
-               const at::Tensor& edge_user, const at::Tensor& norm, const at::Tensor& csc_ptr,
-               const at::Tensor& csc_edge, const LayerGraph* lg);
+GraphPtrs ptrs(const LayerGraph& lg);
 
 // Forward: y [n_own, d] (nullptr: skip it, the scalars only); per edge the attention weight a, the cosine and dω/(√(d_v d_w)) (cos,
 // dom: unused for kOne); inv [n_local] = 1/‖x‖. T: float or double.

@@ -140,7 +140,7 @@ QuantHalo quantized_halo_exchange(const at::Tensor& levels, const at::Tensor& co
 at::Tensor neighbour_mean(const LayerGraph& g, const at::Tensor& local_rows) {
   TKG_CHECK(local_rows.dim() == 2 && local_rows.size(0) == g.n_local, "local_rows must be [n_local, d]");
   at::Tensor sum = at::zeros({g.n_own, local_rows.size(1)}, local_rows.options())
-                       .index_add_(0, g.edge_row, local_rows.index_select(0, g.indices));
+                       .index_add_(0, edge_rows(g), local_rows.index_select(0, g.indices));
   at::Tensor deg = (g.indptr.narrow(0, 1, g.n_own) - g.indptr.narrow(0, 0, g.n_own)).to(at::kFloat).clamp_min(1);
   return sum / deg.unsqueeze(1);
 }

@@ -9,10 +9,12 @@ namespace tkg {
 
 namespace {
 
-// Bytes of a layer graph (model/layer_graph.hpp): int64 row and column pointers, five 4-byte
-// arrays per edge (indices, edge_row, edge_user, csc_edge, norm), the host csc_row (4) and
-// csc_col_user (1), about 600 block bounds.
-int64_t graph_bytes(int64_t rows, int64_t cols, int64_t nnz) { return 8 * (rows + 1) + 8 * (cols + 1) + 25 * nnz + 8 * 600; }
+// Bytes of a layer graph (model/layer_graph.hpp): int64 row and column pointers, three 4-byte
+// arrays per edge (indices, csc_edge, norm), the host csc_row (4), about 600 block bounds; a
+// device graph also holds each edge's row and user (4 + 4) for the CUDA kernels.
+int64_t graph_bytes(int64_t rows, int64_t cols, int64_t nnz, bool gpu) {
+  return 8 * (rows + 1) + 8 * (cols + 1) + (gpu ? 24 : 16) * nnz + 8 * 600;
+}
 
 // Bytes per edge a layer keeps for its backward (model/propagate.hpp Recompute).
 int64_t kept_per_edge(const std::string& r, bool scored) {
@@ -68,11 +70,11 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   host(P, "item directory", 4 * ((c.n_items + c.parts - 1) / std::max(1, c.parts)));
   host(P, "halo plans", 16 * S + 8 * (c.parts + 1) * 4);
   if (overlap) {
-    dev(P, "layer graph: interior edges", graph_bytes(R, R, Ei));
-    dev(P, "layer graph: boundary edges", graph_bytes(B, B + H, Eb) + 8 * B);
+    dev(P, "layer graph: interior edges", graph_bytes(R, R, Ei, gpu));
+    dev(P, "layer graph: boundary edges", graph_bytes(B, B + H, Eb, gpu) + 8 * B);
   }
   const bool rau = gnaq && (m.quant.rau != "off" || !m.quant.rau_input.empty());
-  if (!overlap || rau) dev(P, "layer graph: all edges", graph_bytes(R, Lc, E));
+  if (!overlap || rau) dev(P, "layer graph: all edges", graph_bytes(R, Lc, E, gpu));
   const int64_t table_w = gnaq ? levels : d;  // the parameter's width: X⁰ rows or GNAQ levels
   dev(P, gnaq ? "GNAQ levels, gradient, AdamW moments" : "embedding table, gradient, AdamW moments", 4 * f * R * table_w);
   if (gnaq) dev(P, "GNAQ codes", R * d);

@@ -341,7 +341,7 @@ TEST(LayerGraph, InvariantsAreChecked) {
   EXPECT_NO_THROW(tkg::check_layer_graph(good));
   auto broken = [&](const std::function<void(tkg::LayerGraph&)>& f, const std::string& what) {
     tkg::LayerGraph g = good;
-    for (at::Tensor* t : {&g.indptr, &g.indices, &g.edge_row, &g.norm, &g.csc_ptr, &g.csc_edge}) *t = t->clone();
+    for (at::Tensor* t : {&g.indptr, &g.indices, &g.norm, &g.csc_ptr, &g.csc_edge}) *t = t->clone();
     f(g);
     try {
       tkg::check_layer_graph(g);
@@ -355,6 +355,30 @@ TEST(LayerGraph, InvariantsAreChecked) {
   broken([](tkg::LayerGraph& g) { g.norm.data_ptr<float>()[0] = 0; }, "norm of edge 0");
   broken([](tkg::LayerGraph& g) { std::swap(g.csc_edge.data_ptr<int32_t>()[0], g.csc_edge.data_ptr<int32_t>()[g.indices.size(0) - 1]); }, "csc_edge puts edge");
   broken([](tkg::LayerGraph& g) { g.row_blocks.back() -= 1; }, "row blocks");
+  broken([](tkg::LayerGraph& g) { g.n_user_rows = g.n_own + 1; }, "n_user_rows");
+  broken([](tkg::LayerGraph& g) { g.csc_row[0] = -1; }, "csc_row puts edge");
+}
+
+// A host graph stores neither the edges' rows nor their users; the derived ones are the user
+// endpoint of every edge (a single shard: local id = global id, users below n_users), and a
+// device copy stores the same (layer_graph_to).
+TEST(LayerGraph, DerivedRowsAndUsersAreEachEdgesRowAndUser) {
+  tkg::Dataset ds = random_graph(60, 40, 500, 3);
+  for (tkg::EdgeSet set : {tkg::EdgeSet::kAll, tkg::EdgeSet::kInterior}) {
+    const tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds), set);
+    const at::Tensor rows = tkg::edge_rows(g), users = tkg::edge_users(g);
+    const int64_t* ip = g.indptr.data_ptr<int64_t>();
+    const int32_t* ix = g.indices.data_ptr<int32_t>();
+    for (int64_t v = 0; v < g.n_own; ++v)
+      for (int64_t k = ip[v]; k < ip[v + 1]; ++k) {
+        ASSERT_EQ(rows.data_ptr<int32_t>()[k], v);
+        const int32_t u = users.data_ptr<int32_t>()[k];
+        ASSERT_TRUE(u == v || u == ix[k]);
+        ASSERT_LT(u, ds.n_users);                                  // the user endpoint
+        ASSERT_GE(u == v ? ix[k] : v, ds.n_users);                 // and the other one an item
+      }
+    EXPECT_EQ(g.n_user_rows, ds.n_users);
+  }
 }
 
 // The memory plan's count of a layer graph's bytes (layer_graph_bytes) is what the graph holds:
@@ -363,9 +387,10 @@ TEST(LayerGraph, BytesAreWhatThePlanCounts) {
   tkg::Dataset ds = random_graph(300, 200, 4000, 7);
   tkg::LayerGraph g = tkg::build_layer_graph(tkg::build_single_shard(ds));
   int64_t held = 0;
-  for (const at::Tensor* t : {&g.indptr, &g.indices, &g.edge_row, &g.edge_user, &g.norm, &g.csc_ptr, &g.csc_edge})
+  EXPECT_FALSE(g.edge_row.defined() || g.edge_user.defined());  // a host graph derives them
+  for (const at::Tensor* t : {&g.indptr, &g.indices, &g.norm, &g.csc_ptr, &g.csc_edge})
     held += t->numel() * static_cast<int64_t>(t->element_size());
-  held += static_cast<int64_t>(g.csc_row.size() * sizeof(int32_t) + g.csc_col_user.size() +
+  held += static_cast<int64_t>(g.csc_row.size() * sizeof(int32_t) +
                                (g.row_blocks.size() + g.col_blocks.size()) * sizeof(int64_t));
   const int64_t planned = tkg::layer_graph_bytes(g.n_own, g.n_local, g.indices.size(0));
   EXPECT_LE(held, planned);
