@@ -110,8 +110,9 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   dev(T, "layer activations kept for the backward", layer_inputs);
   if (m.mean_layers) dev(T, "mean of the layers", 2 * f * R * w);
   if (!one_rank) dev(T, "final halo and fetched rows", f * (H + F) * w + (t.reg != 0 ? f * H * w : 0));
-  // Mini-batches: the epoch's schedule and the step's lines; every step: the negatives.
-  host(T, "step lines, negatives, fetch plan", (users ? 16 * N : batched ? 8 * Nt + 8 * N : 0) + 8 * Q + 16 * F);
+  // Mini-batches: the epoch's schedule and the step's lines; every step: the fetch plan (the
+  // sampled negatives are released once their rows are planned, before the forward).
+  host(T, "step lines, fetch plan", (users ? 16 * N : batched ? 8 * Nt + 8 * N : 0) + 16 * F);
   // The lines' rows (a full batch reads the train lines' own user and item arrays), the
   // negatives' rows, the per-line differences.
   dev(T, "loss rows and differences", (expanded ? 4 * Q * 2 : 0) + 4 * Q + 4 * Q);

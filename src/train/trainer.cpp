@@ -161,14 +161,14 @@ Trainer::Forward Trainer::forward(bool with_halo) {
 }
 
 double Trainer::step(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
-  return step_lines(&lines, negatives);
+  return step_lines(&lines, std::vector<int64_t>(negatives));
 }
 
 double Trainer::forward_backward(const std::vector<int64_t>& lines, const std::vector<int64_t>& negatives) {
-  return forward_backward_lines(&lines, negatives);
+  return forward_backward_lines(&lines, std::vector<int64_t>(negatives));
 }
 
-double Trainer::step_lines(const std::vector<int64_t>* lines, const std::vector<int64_t>& negatives) {
+double Trainer::step_lines(const std::vector<int64_t>* lines, std::vector<int64_t>&& negatives) {
   const double t0 = now_s();
   auto stats = [&] {  // both communicators, once each
     CommStats c = comm_.stats();
@@ -180,7 +180,7 @@ double Trainer::step_lines(const std::vector<int64_t>* lines, const std::vector<
     return c;
   };
   const CommStats c0 = stats();
-  const double global_loss = forward_backward_lines(lines, negatives);
+  const double global_loss = forward_backward_lines(lines, std::move(negatives));
   {
     profile::Scope ps("step.optimizer");
     opt_->step();
@@ -201,7 +201,7 @@ double Trainer::step_lines(const std::vector<int64_t>* lines, const std::vector<
   return global_loss;
 }
 
-double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, const std::vector<int64_t>& negatives) {
+double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, std::vector<int64_t>&& negatives) {
   const int64_t n = lines_in ? static_cast<int64_t>(lines_in->size()) : lines_.size(), n_local = shard_.n_local();
   const int64_t K = train_.negatives, np = n * K;  // (line, negative) pairs: pair q is line q / K
   TKG_CHECK(static_cast<int64_t>(negatives.size()) == np, "train.negatives negatives per line");
@@ -212,6 +212,7 @@ double Trainer::forward_backward_lines(const std::vector<int64_t>* lines_in, con
     profile::Scope ps("step.negative_plan");
     return fetch_->plan(negatives, device_);
   }();
+  std::vector<int64_t>().swap(negatives);  // their rows are in neg.row now
   timing_.negatives_s += now_s() - p0;
   timing_.negatives_fetched += neg.n_fetched;
   std::optional<profile::Scope> ps_fwd(std::in_place, "step.forward_and_loss");
@@ -292,7 +293,7 @@ double Trainer::train_epoch(int64_t epoch) {
       return sampler_.sample_all(epoch, 0);
     }();
     timing_.negatives_s += now_s() - s0;
-    return step_lines(nullptr, neg);
+    return step_lines(nullptr, std::move(neg));
   }
   // Steps of listed lines: every line once per epoch, shuffled into steps (lines), or LightGCN's
   // sampler (users: N samples per epoch, N = train lines, in ceil(N / B) steps of B expected).
@@ -314,7 +315,7 @@ double Trainer::train_epoch(int64_t epoch) {
     }
     std::vector<int64_t> neg = sampler_.sample(epoch, s, batch.lines, users ? &batch.salt : nullptr);
     timing_.negatives_s += now_s() - s0;
-    sum += step(batch.lines, neg);
+    sum += step_lines(&batch.lines, std::move(neg));
     if (on_step_) on_step_(s + 1, n_steps);
   }
   return sum / static_cast<double>(n_steps);

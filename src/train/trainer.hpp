@@ -145,9 +145,10 @@ class Trainer {
  private:
   void ensure_graph();  // builds graph_ once
   // step / forward_backward over `lines`, or every line in order when null (a full batch, without
-  // a list of its lines).
-  double step_lines(const std::vector<int64_t>* lines, const std::vector<int64_t>& negatives);
-  double forward_backward_lines(const std::vector<int64_t>* lines, const std::vector<int64_t>& negatives);
+  // a list of its lines). The negatives are released once their rows are planned (8 bytes per
+  // pair that the step's forward and backward do not hold).
+  double step_lines(const std::vector<int64_t>* lines, std::vector<int64_t>&& negatives);
+  double forward_backward_lines(const std::vector<int64_t>* lines, std::vector<int64_t>&& negatives);
   struct Forward {
     at::Tensor x0_halo;      // [n_halo, w] layer-0 embeddings (H⁰) of the halo nodes (undefined unless asked for)
     at::Tensor x0_owned;     // [n_own, w]
