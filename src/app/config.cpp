@@ -111,6 +111,9 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
     ("train.optimizer", po::value(&t.optimizer)->default_value(t.optimizer),
      "adamw (decoupled weight decay; the TopKGAT paper) | adam (weight_decay as L2 in the gradient; LightGCN's "
      "protocol: weight_decay 0 and train.reg on the batch's layer-0 rows)")
+    ("train.moments", po::value(&t.moments)->default_value(t.moments),
+     "fp32 | bf16: the embedding table's Adam moments stored as bfloat16 (4 bytes per table value less; "
+     "not bit-identical; CPU models)")
     ("train.lr_schedule", po::value(&t.lr_schedule)->default_value(t.lr_schedule),
      "constant | cosine (the learning rate decays as (1 + cos(pi e / epochs)) / 2 over train.epochs)")
     ("train.lr_warmup", po::value(&t.lr_warmup)->default_value(t.lr_warmup),
@@ -240,6 +243,8 @@ ParsedConfig parse_train_config(int argc, const char* const argv[]) {
   if (t.epochs == 0 && r.init_from.empty()) bad("train.epochs", "0 epochs needs train.init_from (a checkpoint to evaluate)");
   if (t.batch_size < 0) bad("train.batch_size", "must be >= 0");
   if (t.optimizer != "adamw" && t.optimizer != "adam") bad("train.optimizer", "must be adamw or adam");
+  if (t.moments != "fp32" && t.moments != "bf16") bad("train.moments", "must be fp32 or bf16");
+  if (t.moments == "bf16" && m.device != "cpu") bad("train.moments", "bf16 moments are implemented for CPU models only");
   if (t.negatives < 1 || t.negatives > 1024) bad("train.negatives", "must be in [1, 1024]");
   if (t.sampling != "lines" && t.sampling != "users") bad("train.sampling", "must be lines or users");
   if (t.lr_schedule != "constant" && t.lr_schedule != "cosine") bad("train.lr_schedule", "must be constant or cosine");

@@ -47,11 +47,11 @@ bool with_state(torch::optim::Optimizer& opt, const at::Tensor& param, F&& f) {
 }
 
 template <typename State>
-std::unique_ptr<torch::optim::OptimizerParamState> make_state(const at::Tensor& param, const AdamMoments& m) {
+std::unique_ptr<torch::optim::OptimizerParamState> make_state(const at::Tensor& param, const AdamMoments& m, bool copy = true) {
   auto s = std::make_unique<State>();
   s->step(m.step);
-  s->exp_avg(m.exp_avg.to(param.device()).clone());
-  s->exp_avg_sq(m.exp_avg_sq.to(param.device()).clone());
+  s->exp_avg(copy ? m.exp_avg.to(param.device()).clone() : m.exp_avg);
+  s->exp_avg_sq(copy ? m.exp_avg_sq.to(param.device()).clone() : m.exp_avg_sq);
   return s;
 }
 
@@ -80,6 +80,16 @@ void set_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param, const
     st[state_key<Key>(param)] = make_state<torch::optim::AdamParamState>(param, m);
   else
     st[state_key<Key>(param)] = make_state<torch::optim::AdamWParamState>(param, m);
+}
+
+void put_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param, const AdamMoments& m) {
+  auto& st = opt.state();
+  using Key = typename std::decay_t<decltype(st)>::key_type;
+  TKG_CHECK(m.exp_avg.sizes() == param.sizes() && m.exp_avg_sq.sizes() == param.sizes(), "Adam moments shape");
+  if (dynamic_cast<torch::optim::Adam*>(&opt))
+    st[state_key<Key>(param)] = make_state<torch::optim::AdamParamState>(param, m, /*copy=*/false);
+  else
+    st[state_key<Key>(param)] = make_state<torch::optim::AdamWParamState>(param, m, /*copy=*/false);
 }
 
 void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm) {

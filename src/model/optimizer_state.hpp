@@ -24,6 +24,10 @@ AdamMoments get_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param
 // Sets them (copies; tensors on the parameter's device). step 0 removes the state.
 void set_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param, const AdamMoments& m);
 
+// Sets them to m's tensors themselves (no copy; the caller owns their device and dtype): for an
+// optimizer that updates the moments in place (train/adam_bf16_moments.hpp).
+void put_adam_state(torch::optim::Optimizer& opt, const at::Tensor& param, const AdamMoments& m);
+
 // Reorders the Adam(W) moments of `param` [n, L] like the parameter: new[i, k] = old[i, perm[i, k]].
 //   perm: [n, L] int64. No-op if the optimizer has no state for `param` yet.
 void permute_optimizer_rows(torch::optim::Optimizer& opt, const at::Tensor& param, const at::Tensor& perm);

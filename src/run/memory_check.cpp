@@ -163,6 +163,12 @@ MemoryCheck check_memory(const RunOptions& o, const ShardCounts& counts, int64_t
     a.recompute = "all";
     auto [na, fa] = total(a);
     alt.push_back({"model.recompute = all: on the fullest node", na, fa});
+    if (train.moments != "bf16" && o.model.device == "cpu") {  // rounds the table's Adam moments (docs/memory.md)
+      train.moments = "bf16";
+      auto [nb, fb] = total(a);
+      train.moments = o.train.moments;
+      alt.push_back({"train.moments = bf16 with model.recompute = all: on the fullest node", nb, fb});
+    }
     ModelOptions g = a;
     g.quant.bits = 2, g.quant.warmup_epochs = 0;
     auto [ng, fg] = total(g);

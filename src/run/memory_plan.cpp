@@ -76,7 +76,9 @@ MemoryPlan plan_memory(const ShardCounts& c, const ModelOptions& m, const TrainO
   const bool rau = gnaq && (m.quant.rau != "off" || !m.quant.rau_input.empty());
   if (!overlap || rau) dev(P, "layer graph: all edges", graph_bytes(R, Lc, E, gpu));
   const int64_t table_w = gnaq ? levels : d;  // the parameter's width: X⁰ rows or GNAQ levels
-  dev(P, gnaq ? "GNAQ levels, gradient, AdamW moments" : "embedding table, gradient, AdamW moments", 4 * f * R * table_w);
+  const int64_t moment_bytes = t.moments == "bf16" ? 2 : f;  // train.moments
+  dev(P, gnaq ? "GNAQ levels, gradient, AdamW moments" : "embedding table, gradient, AdamW moments",
+      (2 * f + 2 * moment_bytes) * R * table_w);
   if (gnaq) dev(P, "GNAQ codes", R * d);
   // The best copy (model selection) exists from the first evaluation on: during training when an
   // evaluation comes before the last epoch, else only for the final test.

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "train/adam_bf16_moments.hpp"
 
 namespace tkg {
 
@@ -19,7 +20,14 @@ OptimizerKind parse_optimizer(const std::string& name) {
 const char* optimizer_name(OptimizerKind k) { return k == OptimizerKind::kAdam ? "adam" : "adamw"; }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params, OptimizerKind kind,
-                                                        double lr, double weight_decay) {
+                                                        double lr, double weight_decay, bool bf16_first) {
+  if (bf16_first) {
+    if (kind == OptimizerKind::kAdam)
+      return std::make_unique<AdamBf16Moments<torch::optim::Adam>>(
+          params, torch::optim::AdamOptions(lr).weight_decay(weight_decay), std::vector<at::Tensor>{params.at(0)});
+    return std::make_unique<AdamBf16Moments<torch::optim::AdamW>>(
+        params, torch::optim::AdamWOptions(lr).weight_decay(weight_decay), std::vector<at::Tensor>{params.at(0)});
+  }
   if (kind == OptimizerKind::kAdam)
     return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr).weight_decay(weight_decay));
   return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(lr).weight_decay(weight_decay));

@@ -22,8 +22,9 @@ enum class OptimizerKind { kAdamW, kAdam };
 OptimizerKind parse_optimizer(const std::string& name);  // adamw | adam (InputError otherwise)
 const char* optimizer_name(OptimizerKind k);
 
+// bf16_first: the first parameter's (the table's) moments in bfloat16 (train.moments = bf16).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params, OptimizerKind kind,
-                                                        double lr, double weight_decay);
+                                                        double lr, double weight_decay, bool bf16_first = false);
 
 // The learning rate of epoch `epoch` for base rate `lr` (TrainOptions::lr_schedule, lr_warmup).
 double scheduled_lr(double lr, int64_t epoch, int64_t epochs, const std::string& schedule, int64_t warmup);

@@ -52,6 +52,7 @@ struct TrainOptions {
   double reg = 1e-4;              // λ of the layer-0 L2 term
   double weight_decay = 1e-4;     // every parameter: decoupled (adamw) or L2 added to the gradient (adam)
   std::string optimizer = "adamw";  // adamw (TopKGAT paper) | adam (LightGCN: weight_decay 0, train.reg on the batch's rows)
+  std::string moments = "fp32";     // the table's Adam moments: fp32 (LibTorch's optimizer) | bf16 (train/adam_bf16_moments.hpp; CPU)
   // Negatives per line: each is scored against the line's positive as one BPR pair; the loss is
   // the mean over the step's (line, negative) pairs (so K does not change its scale), and the λ
   // term counts the pair's user, positive and negative rows per pair with the same weight.

@@ -100,7 +100,8 @@ Trainer::Trainer(const Shard& shard, const ModelOptions& model, const TrainOptio
   table_ = std::make_unique<Fp32Table>(emb.to(device_));
   B_ = B_.to(device_);
   B_.set_requires_grad(true);
-  opt_ = make_optimizer({table_->parameter(), B_}, parse_optimizer(train.optimizer), train.lr, train.weight_decay);
+  opt_ = make_optimizer({table_->parameter(), B_}, parse_optimizer(train.optimizer), train.lr, train.weight_decay,
+                        train.moments == "bf16");
 
   memory_mark("trainer built");
   {
@@ -370,12 +371,14 @@ at::Tensor Trainer::x0_table() { return table_->x0_host(); }
 TrainerState Trainer::state() {
   at::NoGradGuard no_grad;
   auto host = [](const at::Tensor& t) { return t.defined() ? t.detach().to(at::kCPU).contiguous() : at::Tensor(); };
+  // Moments as float32 whatever train.moments keeps (a checkpoint reads into either).
+  auto host_f32 = [&](const at::Tensor& t) { return t.defined() ? host(t).to(at::kFloat) : at::Tensor(); };
   TrainerState s;
   s.quantized = table_->quantized();
   s.table = host(table_->parameter());
   s.beta = host(B_);
   AdamMoments tm = get_adam_state(*opt_, table_->parameter()), bm = get_adam_state(*opt_, B_);
-  s.table_step = tm.step, s.table_m = host(tm.exp_avg), s.table_v = host(tm.exp_avg_sq);
+  s.table_step = tm.step, s.table_m = host_f32(tm.exp_avg), s.table_v = host_f32(tm.exp_avg_sq);
   s.beta_step = bm.step, s.beta_m = host(bm.exp_avg), s.beta_v = host(bm.exp_avg_sq);
   if (auto* g = dynamic_cast<GnaqTable*>(table_.get())) {
     s.codes = host(g->codes());
@@ -423,7 +426,8 @@ void Trainer::quantize_now() {
   table_ = std::make_unique<GnaqTable>(table_->parameter(), model_.quant, ctx);  // the fp32 table is gone
   std::unique_ptr<torch::optim::Optimizer> next =
       make_optimizer({table_->parameter(), B_}, parse_optimizer(train_.optimizer),
-                     model_.quant.lr > 0 ? model_.quant.lr : optimizer_lr(*opt_), train_.weight_decay);
+                     model_.quant.lr > 0 ? model_.quant.lr : optimizer_lr(*opt_), train_.weight_decay,
+                     train_.moments == "bf16");
   move_optimizer_state(*opt_, *next, B_);  // β keeps its Adam moments
   opt_ = std::move(next);
 }

@@ -65,4 +65,8 @@ TEST(Config, ErrorsAreClear) {
   EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.lr_schedule", "step"}); }).find("train.lr_schedule"), std::string::npos);
   EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.lr_warmup", "-1"}); }).find("train.lr_warmup"), std::string::npos);
   EXPECT_EQ(parse({"--config", ok, "--train.optimizer", "adam", "--train.negatives", "4"}).run.train.negatives, 4);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.moments", "fp16"}); }).find("train.moments"), std::string::npos);
+  EXPECT_NE(error_of([&] { parse({"--config", ok, "--train.moments", "bf16", "--model.device", "cuda"}); }).find("CPU models"),
+            std::string::npos);
+  EXPECT_EQ(parse({"--config", ok, "--train.moments", "bf16"}).run.train.moments, "bf16");
 }

@@ -99,6 +99,9 @@ TEST(MemoryPlan, OptionsMoveTheLedgerTheWayTheySay) {
   tkg::TrainOptions late = t;
   late.eval_every = 10;  // the best copy only after training
   EXPECT_LT(peak(m, late), weights);
+  tkg::TrainOptions bf16 = t;
+  bf16.moments = "bf16";  // 4 bytes per table value less: two moments of 2 bytes instead of 4
+  EXPECT_EQ(weights - peak(m, bf16), 4 * counts().n_own * m.dim);
   // The ledger's parts: base, held, step; the construction phase still has the CSR.
   const tkg::MemoryPlan p = tkg::plan_memory(counts(), m, t, base, 2);
   EXPECT_EQ(p.base, base);
@@ -172,6 +175,7 @@ TEST(MemoryCheck, FitsRecomputesOrStops) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("memory plan"), std::string::npos) << msg;
     EXPECT_NE(msg.find("GNAQ (quant.bits = 2)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("train.moments = bf16 with model.recompute = all"), std::string::npos) << msg;
     EXPECT_NE(msg.find("ranks with model.recompute = all (projection"), std::string::npos) << msg;
   }
   o.train.memory_check = "warn";

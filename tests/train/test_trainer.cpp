@@ -170,6 +170,32 @@ TEST(Trainer, AdamAndAdamW) {
   EXPECT_TRUE(at::equal(adam->embedding(), copy.embedding()));
 }
 
+// train.moments = bf16: the table's moments are bfloat16 in the optimizer, float32 in the state a
+// checkpoint writes; a trainer given that state continues exactly as the original (bf16 -> float32
+// -> bf16 is exact), and training still lowers the loss like the float32 moments do.
+TEST(Trainer, Bf16MomentsResumeExactlyAndTrain) {
+  auto comm = tkg::make_self_communicator();
+  for (const std::string kind : {"adamw", "adam"}) {
+    tkg::TrainOptions t = opts(), t32 = opts();
+    t.optimizer = t32.optimizer = kind;
+    t.moments = "bf16";
+    tkg::Trainer tr(small_shard(), model(), t, *comm), ref(small_shard(), model(), t32, *comm);
+    std::vector<double> l16, l32;
+    for (int e = 0; e < 4; ++e) l16.push_back(tr.train_epoch(e)), l32.push_back(ref.train_epoch(e));
+    EXPECT_LT(l16.back(), l16.front()) << kind;
+    EXPECT_NEAR(l16.back(), l32.back(), 0.02 * std::abs(l32.back())) << kind;
+    EXPECT_FALSE(at::equal(tr.embedding(), ref.embedding())) << kind;  // rounded moments: not the same bits
+    const tkg::TrainerState s = tr.state();
+    EXPECT_EQ(s.table_m.scalar_type(), at::kFloat);
+    EXPECT_EQ(s.table_step, 4);
+    tkg::Trainer copy(small_shard(), model(), t, *comm);
+    copy.set_state(s);
+    const double la = tr.train_epoch(4), lc = copy.train_epoch(4);
+    EXPECT_EQ(la, lc) << kind;
+    EXPECT_TRUE(at::equal(tr.embedding(), copy.embedding())) << kind;
+  }
+}
+
 TEST(BprLoss, FusedMatchesReference) {
   at::manual_seed(1);
   at::Tensor local0 = at::randn({50, 8}), pool0 = at::randn({20, 8});
